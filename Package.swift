@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "run-with-keys",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "run-with-keys", targets: ["run-with-keys"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    ],
+    targets: [
+        // C libraries. Only Age/Crypto (and SecretBytes in Vault) touch CSodium;
+        // only Launch touches CSeccomp.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium",
+                       providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
+        // The only code that runs between fork and execve.
+        .target(name: "CLaunch"),
+
+        .target(name: "Age", dependencies: ["CSodium"]),
+        .target(name: "Vault", dependencies: ["Age", "CSodium"]),
+        .target(name: "Profile", dependencies: ["TOMLKit"]),
+        .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
+        .target(name: "Supervisor", dependencies: ["Launch", "Vault", "Profile", "CLaunch",
+                                                   .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(
+            name: "run-with-keys",
+            dependencies: [
+                "Age", "Vault", "Profile", "Launch", "Supervisor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // zlib, for inflating the compressed CCTV vectors in tests only.
+        .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib"),
+        .testTarget(name: "AgeTests", dependencies: ["Age", "Vault", "CZlib", "CSodium"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
+        .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+    ]
+)

@@ -1,0 +1,3 @@
+#ifndef RWK_CLAUNCH_H
+#define RWK_CLAUNCH_H
+#endif

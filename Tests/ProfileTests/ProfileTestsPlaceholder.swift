@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderProfileTests() { #expect(true) }
