@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "CLaunch"),
 
         .target(name: "Age", dependencies: ["CSodium"]),
-        .target(name: "Vault", dependencies: ["Age", "CSodium"]),
+        .target(name: "Vault", dependencies: ["Age"]),
         .target(name: "Profile", dependencies: ["TOMLKit"]),
         .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
         .target(name: "Supervisor", dependencies: ["Launch", "Vault", "Profile", "CLaunch",
@@ -38,8 +38,7 @@ let package = Package(
 
         // zlib, for inflating the compressed CCTV vectors in tests only.
         .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib"),
-        .testTarget(name: "AgeTests", dependencies: ["Age", "Vault", "CZlib", "CSodium"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
