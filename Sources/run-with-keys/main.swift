@@ -1,1 +1,51 @@
-print("run-with-keys")
+import ArgumentParser
+import Glibc
+import Age
+import Vault
+
+struct RunWithKeys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run-with-keys",
+        abstract: "Run a bot with its API keys, decrypted from an age vault and injected only into the bot.",
+        discussion: """
+            Exit codes: the bot's own code; 128+N when the bot died of signal N; 125 when run-with-keys \
+            itself failed before the bot ran; 126 when the bot can't be executed; 127 when it is not found.
+            """,
+        version: "0.1.0",
+        subcommands: [InitCommand.self, SetCommand.self, ImportCommand.self, ListCommand.self, RemoveCommand.self,
+                      RecipientsCommand.self])
+}
+
+/// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
+func runMain() -> Never {
+    // The supervisor holds secrets: no core dumps, and not ptrace-attachable by same-uid processes.
+    var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+    setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
+    do {
+        var command = try RunWithKeys.parseAsRoot()
+        try command.run()
+        exit(0)
+    } catch let e as CLIError {
+        Output.error(e.message, hints: e.hints)
+        exit(e.exitCode)
+    } catch let e as VaultError {
+        Output.error(e.message, hints: e.hints)
+        exit(125)
+    } catch let e as AgeError {
+        Output.error(e.description)
+        exit(125)
+    } catch {
+        let code = RunWithKeys.exitCode(for: error)
+        if code == .success || RunWithKeys.fullMessage(for: error).hasPrefix("OVERVIEW") || "\(type(of: error))" == "CleanExit" {
+            RunWithKeys.exit(withError: error)
+        }
+        let message = RunWithKeys.message(for: error)
+        let firstLine = message.split(separator: "\n").first.map(String.init) ?? message
+        var text = firstLine
+        if text.hasPrefix("Error: ") { text.removeFirst(7) }
+        Output.error(text.prefix(1).lowercased() + text.dropFirst(), hints: ["see `run-with-keys --help`"])
+        exit(125)
+    }
+}
+
+runMain()

@@ -1,0 +1,185 @@
+import Age
+
+/// One secret: its value in guarded memory, and bookkeeping that is not secret.
+public final class SecretEntry {
+    public var value: SecretBytes
+    /// When the name was first set; kept across rotations.
+    public var created: Timestamp?
+    /// When the value last changed (the last rotation).
+    public var updated: Timestamp?
+    public var scopes: [String]
+    public var note: String?
+    public var expires: Timestamp?
+    /// The value before the last rotation, kept for a grace period (`rotate --keep-previous`).
+    public var previous: SecretBytes?
+    public var previousUntil: Timestamp?
+
+    public init(value: consuming SecretBytes, created: Timestamp?, updated: Timestamp?, scopes: [String] = [],
+                note: String? = nil, expires: Timestamp? = nil) {
+        self.value = value
+        self.created = created
+        self.updated = updated
+        self.scopes = scopes
+        self.note = note
+        self.expires = expires
+    }
+}
+
+/// The vault's plaintext: `{"format":"run-with-keys/v1","recipients":[…],"secrets":{NAME:{…}}}`.
+public struct VaultDocument {
+    public static let format = "run-with-keys/v1"
+    public var secrets: [String: SecretEntry] = [:]
+    /// The X25519 recipients the vault is encrypted to (`age1…`). Empty means
+    /// "the recipient of the identity that decrypted it".
+    public var recipients: [String] = []
+
+    public init() {}
+
+    public var names: [String] { secrets.keys.sorted() }
+
+    /// Names match `[A-Za-z0-9_./-]{1,128}`.
+    public static func validateName(_ name: String) throws(VaultError) {
+        let ok = !name.isEmpty && name.utf8.count <= 128 && name.utf8.allSatisfy { c in
+            (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 95 || c == 46 || c == 47 || c == 45
+        }
+        guard ok else {
+            throw VaultError(.invalidName, "invalid secret name \"\(printable(name))\"",
+                             hints: ["names are 1 to 128 characters of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key"])
+        }
+    }
+
+    /// A name made safe for an error message (it may come from user input).
+    static func printable(_ s: String) -> String {
+        String(s.unicodeScalars.prefix(64).map { $0.value >= 32 && $0.value < 127 && $0 != "\"" ? Character($0) : "?" })
+    }
+
+    // MARK: Reading
+
+    public static func parse(_ plaintext: borrowing SecretBytes) throws(VaultError) -> VaultDocument {
+        try plaintext.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws(VaultError) -> VaultDocument in
+            var r = JSONReader(buf)
+            var doc = VaultDocument()
+            var format: String?
+            try r.object { (r: inout JSONReader, key: String) throws(VaultError) in
+                switch key {
+                case "format": format = try r.string()
+                case "recipients": doc.recipients = try r.stringArray()
+                case "secrets":
+                    try r.object { (r: inout JSONReader, name: String) throws(VaultError) in
+                        try validateName(name)
+                        doc.secrets[name] = try parseEntry(&r, name: name)
+                    }
+                default: throw r.fail("unknown key \"\(printable(key))\"")
+                }
+            }
+            guard r.peek() == nil else { throw r.fail("trailing data after the document") }
+            guard format == Self.format else {
+                throw VaultError(.format, "vault document: \"format\" must be \"\(Self.format)\"")
+            }
+            return doc
+        }
+    }
+
+    static func parseEntry(_ r: inout JSONReader, name: String) throws(VaultError) -> SecretEntry {
+        var value: SecretBytes? = nil
+        var previous: SecretBytes? = nil
+        var created, updated, expires, previousUntil: Timestamp?
+        var scopes: [String] = []
+        var note: String?
+        func time(_ r: inout JSONReader, _ field: String) throws(VaultError) -> Timestamp? {
+            if r.acceptNull() { return nil }
+            let text = try r.string()
+            guard let t = Timestamp(rfc3339: text) else {
+                throw VaultError(.format, "vault document: secret \"\(name)\": \(field) is not an RFC 3339 time")
+            }
+            return t
+        }
+        try r.object { (r: inout JSONReader, key: String) throws(VaultError) in
+            switch key {
+            case "value": value = try r.secret()
+            case "previous": previous = r.acceptNull() ? nil : try r.secret()
+            case "created": created = try time(&r, key)
+            case "updated": updated = try time(&r, key)
+            case "expires": expires = try time(&r, key)
+            case "previous_until": previousUntil = try time(&r, key)
+            case "scopes": scopes = try r.stringArray()
+            case "note": note = r.acceptNull() ? nil : try r.string()
+            default: throw r.fail("secret \"\(name)\": unknown key \"\(printable(key))\"")
+            }
+        }
+        guard let v = value.take() else {
+            throw VaultError(.format, "vault document: secret \"\(name)\" has no \"value\"")
+        }
+        let entry = SecretEntry(value: v, created: created, updated: updated, scopes: scopes, note: note, expires: expires)
+        entry.previous = previous.take()
+        entry.previousUntil = previousUntil
+        return entry
+    }
+
+    // MARK: Writing
+
+    /// The document as JSON, built in guarded memory.
+    public func serialize() -> SecretBytes {
+        var out = SecretBuilder(capacity: 4096)
+        out.append("{\"format\":\"\(Self.format)\"")
+        if !recipients.isEmpty {
+            out.append(",\"recipients\":[")
+            for (i, r) in recipients.enumerated() {
+                if i > 0 { out.append(",") }
+                JSONWriter.appendEscaped(r, to: &out)
+            }
+            out.append("]")
+        }
+        out.append(",\"secrets\":{")
+        for (i, name) in names.enumerated() {
+            let e = secrets[name]!
+            out.append(i == 0 ? "\n" : ",\n")
+            JSONWriter.appendEscaped(name, to: &out)
+            out.append(":{\"value\":")
+            e.value.withUnsafeBytes { JSONWriter.appendEscaped($0, to: &out) }
+            if let c = e.created { out.append(",\"created\":\"\(c)\"") }
+            if let u = e.updated { out.append(",\"updated\":\"\(u)\"") }
+            out.append(",\"scopes\":[")
+            for (j, s) in e.scopes.enumerated() {
+                if j > 0 { out.append(",") }
+                JSONWriter.appendEscaped(s, to: &out)
+            }
+            out.append("]")
+            if let n = e.note { out.append(",\"note\":"); JSONWriter.appendEscaped(n, to: &out) }
+            if let x = e.expires { out.append(",\"expires\":\"\(x)\"") }
+            if e.previous != nil {
+                out.append(",\"previous\":")
+                e.previous!.withUnsafeBytes { JSONWriter.appendEscaped($0, to: &out) }
+                if let pu = e.previousUntil { out.append(",\"previous_until\":\"\(pu)\"") }
+            }
+            out.append("}")
+        }
+        out.append(names.isEmpty ? "}}\n" : "\n}}\n")
+        return out.finish()
+    }
+
+    /// Sets `name` to `value`. On an existing name this is a rotation:
+    /// `created` stays, `updated` moves.
+    public mutating func set(_ name: String, value: borrowing SecretBytes, now: Timestamp,
+                             scopes: [String]? = nil, note: String? = nil) throws(VaultError) {
+        try Self.validateName(name)
+        guard value.count > 0 else {
+            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
+                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
+        }
+        let valid = value.withUnsafeBytes { isValidUTF8($0) }
+        guard valid else {
+            throw VaultError(.input, "the value for \"\(name)\" is not UTF-8 text",
+                             hints: ["store binary keys base64-encoded (base64 -w0 FILE | run-with-keys set \(name))"])
+        }
+        let value = value.slice(0..<value.count)
+        if let e = secrets[name] {
+            e.value = value
+            e.updated = now
+            if let scopes { e.scopes = scopes }
+            if let note { e.note = note }
+        } else {
+            secrets[name] = SecretEntry(value: value, created: now, updated: now, scopes: scopes ?? [], note: note)
+        }
+    }
+}

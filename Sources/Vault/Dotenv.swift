@@ -1,0 +1,93 @@
+import Age
+
+/// A dotenv parser that works inside guarded memory, for `import`.
+///
+/// Follows python-dotenv: `export` prefixes, `#` comments, unquoted values
+/// (trailing ` # comment` and spaces dropped), single-quoted values (literal,
+/// may span lines), double-quoted values (may span lines; `\n \t \r \" \\ …`
+/// escapes). `${VAR}` is not expanded: a `$` in a password stays a `$`.
+/// Errors name line numbers, never content.
+public enum Dotenv {
+    public static func parse(_ text: borrowing SecretBytes,
+                             _ each: (_ key: String, _ value: consuming SecretBytes) throws(VaultError) -> Void) throws(VaultError) {
+        try text.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(VaultError) in
+            var i = 0, line = 1
+            func fail(_ what: String) -> VaultError { VaultError(.input, "dotenv line \(line): \(what)") }
+            func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+            func skipSpaces() { while i < b.count && isSpace(b[i]) { i += 1 } }
+            func skipToEOL() throws(VaultError) {
+                skipSpaces()
+                if i < b.count && b[i] == 0x23 { while i < b.count && b[i] != 0x0a { i += 1 } }
+                if i < b.count && b[i] == 0x0d { i += 1 }
+                if i < b.count {
+                    guard b[i] == 0x0a else { throw fail("unexpected characters after the closing quote") }
+                    i += 1; line += 1
+                }
+            }
+            while i < b.count {
+                skipSpaces()
+                if i >= b.count { break }
+                if b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x23 { try skipToEOL(); continue }
+                if b.count - i > 7, b[i..<(i + 6)].elementsEqual("export".utf8), isSpace(b[i + 6]) { i += 7; skipSpaces() }
+                let keyStart = i
+                while i < b.count, b[i] == 0x5f || b[i] == 0x2e || b[i] == 0x2d || (b[i] | 0x20 >= 0x61 && b[i] | 0x20 <= 0x7a)
+                        || (b[i] >= 0x30 && b[i] <= 0x39 && i > keyStart) { i += 1 }
+                guard i > keyStart else { throw fail("expected KEY=VALUE") }
+                let key = String(decoding: b[keyStart..<i], as: UTF8.self)
+                skipSpaces()
+                guard i < b.count, b[i] == 0x3d else { throw fail("expected '=' after the key \(key)") }
+                i += 1
+                skipSpaces()
+                var value = SecretBuilder(capacity: 256)
+                if i < b.count && (b[i] == 0x27 || b[i] == 0x22) {
+                    let quote = b[i]
+                    let startLine = line
+                    i += 1
+                    var closed = false
+                    while i < b.count {
+                        let c = b[i]
+                        if c == quote { closed = true; i += 1; break }
+                        if c == 0x0a { line += 1 }
+                        if c == 0x5c && i + 1 < b.count {
+                            let e = b[i + 1]
+                            if quote == 0x27 {
+                                if e == 0x27 || e == 0x5c { value.append(e); i += 2; continue }
+                            } else {
+                                let mapped: UInt8? = switch e {
+                                case 0x6e: 0x0a
+                                case 0x74: 0x09
+                                case 0x72: 0x0d
+                                case 0x22, 0x27, 0x5c: e
+                                case 0x61: 0x07
+                                case 0x62: 0x08
+                                case 0x66: 0x0c
+                                case 0x76: 0x0b
+                                default: nil
+                                }
+                                if let m = mapped { value.append(m); i += 2; continue }
+                            }
+                        }
+                        value.append(c)
+                        i += 1
+                    }
+                    guard closed else { line = startLine; throw fail("unterminated quoted value for \(key)") }
+                    try skipToEOL()
+                } else {
+                    let start = i
+                    while i < b.count && b[i] != 0x0a { i += 1 }
+                    var end = i
+                    // " #" starts a comment; then trailing spaces (and a CR) go.
+                    var j = start
+                    while j < end {
+                        if b[j] == 0x23 && j > start && isSpace(b[j - 1]) { end = j; break }
+                        j += 1
+                    }
+                    while end > start && (isSpace(b[end - 1]) || b[end - 1] == 0x0d) { end -= 1 }
+                    value.append(UnsafeRawBufferPointer(rebasing: b[start..<end]))
+                    if i < b.count { i += 1; line += 1 }
+                }
+                try each(key, value.finish())
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+import Age
+
+/// A small strict JSON reader over guarded memory. Strings that hold secrets
+/// are decoded straight into `SecretBytes`; only metadata becomes `String`.
+/// Errors give byte offsets, never content.
+struct JSONReader {
+    let buf: UnsafeRawBufferPointer
+    var pos = 0
+    static let maxDepth = 8
+
+    init(_ buf: UnsafeRawBufferPointer) { self.buf = buf }
+
+    func fail(_ what: String) -> VaultError {
+        VaultError(.format, "vault document: \(what) at byte \(pos)",
+                   hints: ["the decrypted vault must be JSON: {\"format\":\"run-with-keys/v1\",\"secrets\":{…}}"])
+    }
+
+    mutating func skipSpace() {
+        while pos < buf.count, buf[pos] == 0x20 || buf[pos] == 0x0a || buf[pos] == 0x0d || buf[pos] == 0x09 { pos += 1 }
+    }
+
+    mutating func peek() -> UInt8? {
+        skipSpace()
+        return pos < buf.count ? buf[pos] : nil
+    }
+
+    mutating func expect(_ c: UInt8) throws(VaultError) {
+        guard peek() == c else { throw fail("expected '\(Character(Unicode.Scalar(c)))'") }
+        pos += 1
+    }
+
+    /// Consumes `c` if it is next.
+    mutating func accept(_ c: UInt8) -> Bool {
+        if peek() == c { pos += 1; return true }
+        return false
+    }
+
+    mutating func acceptNull() -> Bool {
+        skipSpace()
+        if buf.count - pos >= 4, buf[pos] == 0x6e, buf[pos + 1] == 0x75, buf[pos + 2] == 0x6c, buf[pos + 3] == 0x6c {
+            pos += 4
+            return true
+        }
+        return false
+    }
+
+    /// The raw bytes between the quotes of the next string, after checking
+    /// that its escapes are well formed and it holds no raw control characters.
+    mutating func stringRange() throws(VaultError) -> Range<Int> {
+        guard peek() == 0x22 else { throw fail("expected a string") }
+        pos += 1
+        let start = pos
+        while pos < buf.count {
+            let c = buf[pos]
+            if c == 0x22 { pos += 1; return start..<(pos - 1) }
+            if c < 0x20 { throw fail("raw control character in a string") }
+            if c == 0x5c {
+                guard pos + 1 < buf.count else { break }
+                switch buf[pos + 1] {
+                case 0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74: pos += 2
+                case 0x75:
+                    guard let u = hex4(pos + 2) else { throw fail("bad \\u escape") }
+                    pos += 6
+                    if u >= 0xd800 && u < 0xdc00 {
+                        guard pos + 1 < buf.count, buf[pos] == 0x5c, buf[pos + 1] == 0x75,
+                              let lo = hex4(pos + 2), lo >= 0xdc00 && lo < 0xe000 else {
+                            throw fail("unpaired surrogate in \\u escape")
+                        }
+                        pos += 6
+                    } else if u >= 0xdc00 && u < 0xe000 {
+                        throw fail("unpaired surrogate in \\u escape")
+                    }
+                default: throw fail("bad escape")
+                }
+                continue
+            }
+            pos += 1
+        }
+        throw fail("unterminated string")
+    }
+
+    func hex4(_ at: Int) -> UInt32? {
+        guard at + 4 <= buf.count else { return nil }
+        var v: UInt32 = 0
+        for i in at..<(at + 4) {
+            let c = buf[i]
+            let d: UInt32
+            switch c {
+            case 48...57: d = UInt32(c - 48)
+            case 65...70: d = UInt32(c - 55)
+            case 97...102: d = UInt32(c - 87)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    /// Decodes a validated string range; with `out` nil it only counts bytes.
+    func decode(_ range: Range<Int>, into out: UnsafeMutableRawBufferPointer?) -> Int {
+        var n = 0
+        func put(_ b: UInt8) { out?[n] = b; n += 1 }
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let c = buf[i]
+            guard c == 0x5c else { put(c); i += 1; continue }
+            let e = buf[i + 1]
+            i += 2
+            switch e {
+            case 0x62: put(0x08)
+            case 0x66: put(0x0c)
+            case 0x6e: put(0x0a)
+            case 0x72: put(0x0d)
+            case 0x74: put(0x09)
+            case 0x75:
+                var scalar = hex4(i)!
+                i += 4
+                if scalar >= 0xd800 && scalar < 0xdc00 {
+                    let lo = hex4(i + 2)!
+                    i += 6
+                    scalar = 0x10000 + ((scalar - 0xd800) << 10) + (lo - 0xdc00)
+                }
+                if scalar < 0x80 {
+                    put(UInt8(scalar))
+                } else if scalar < 0x800 {
+                    put(UInt8(0xc0 | scalar >> 6)); put(UInt8(0x80 | scalar & 0x3f))
+                } else if scalar < 0x10000 {
+                    put(UInt8(0xe0 | scalar >> 12)); put(UInt8(0x80 | (scalar >> 6) & 0x3f)); put(UInt8(0x80 | scalar & 0x3f))
+                } else {
+                    put(UInt8(0xf0 | scalar >> 18)); put(UInt8(0x80 | (scalar >> 12) & 0x3f))
+                    put(UInt8(0x80 | (scalar >> 6) & 0x3f)); put(UInt8(0x80 | scalar & 0x3f))
+                }
+                scalar = 0
+            default: put(e)  // " \ /
+            }
+        }
+        return n
+    }
+
+    /// A non-secret string (names, timestamps, scopes, notes).
+    mutating func string() throws(VaultError) -> String {
+        let r = try stringRange()
+        var bytes = [UInt8](repeating: 0, count: decode(r, into: nil))
+        _ = bytes.withUnsafeMutableBytes { decode(r, into: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A secret string, decoded straight into guarded memory.
+    mutating func secret() throws(VaultError) -> SecretBytes {
+        let r = try stringRange()
+        let out = SecretBytes(count: decode(r, into: nil))
+        out.withUnsafeMutableBytesUnchecked { _ = decode(r, into: $0) }
+        return out
+    }
+
+    mutating func stringArray() throws(VaultError) -> [String] {
+        try expect(0x5b)
+        var out: [String] = []
+        if accept(0x5d) { return out }
+        repeat { out.append(try string()) } while accept(0x2c)
+        try expect(0x5d)
+        return out
+    }
+
+    /// Iterates the members of an object, calling `body` with each key.
+    mutating func object(_ body: (inout JSONReader, String) throws(VaultError) -> Void) throws(VaultError) {
+        try expect(0x7b)
+        if accept(0x7d) { return }
+        var seen = Set<String>()
+        repeat {
+            let key = try string()
+            guard seen.insert(key).inserted else { throw fail("duplicate key") }
+            try expect(0x3a)
+            try body(&self, key)
+        } while accept(0x2c)
+        try expect(0x7d)
+    }
+}
+
+/// JSON string escaping into a guarded builder.
+enum JSONWriter {
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout SecretBuilder) {
+        out.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for i in 0..<bytes.count {
+            let c = bytes[i]
+            guard c < 0x20 || c == 0x22 || c == 0x5c else { continue }
+            out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart..<i]))
+            runStart = i + 1
+            switch c {
+            case 0x22: out.append("\\\"")
+            case 0x5c: out.append("\\\\")
+            case 0x0a: out.append("\\n")
+            case 0x0d: out.append("\\r")
+            case 0x09: out.append("\\t")
+            case 0x08: out.append("\\b")
+            case 0x0c: out.append("\\f")
+            default:
+                out.append("\\u00")
+                out.append(hexDigits[Int(c >> 4)])
+                out.append(hexDigits[Int(c & 15)])
+            }
+        }
+        out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart...]))
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static func appendEscaped(_ text: String, to out: inout SecretBuilder) {
+        var t = text
+        t.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0), to: &out) }
+    }
+}
+
+/// True when `bytes` is well-formed UTF-8 (checked without making a String).
+public func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    var i = 0
+    while i < bytes.count {
+        let c = bytes[i]
+        let need: Int
+        var minScalar: UInt32
+        var scalar: UInt32
+        switch c {
+        case 0x00...0x7f: i += 1; continue
+        case 0xc2...0xdf: need = 1; scalar = UInt32(c & 0x1f); minScalar = 0x80
+        case 0xe0...0xef: need = 2; scalar = UInt32(c & 0x0f); minScalar = 0x800
+        case 0xf0...0xf4: need = 3; scalar = UInt32(c & 0x07); minScalar = 0x10000
+        default: return false
+        }
+        guard i + need < bytes.count else { return false }
+        for k in 1...need {
+            let d = bytes[i + k]
+            guard d & 0xc0 == 0x80 else { return false }
+            scalar = scalar << 6 | UInt32(d & 0x3f)
+        }
+        guard scalar >= minScalar, scalar <= 0x10ffff, !(0xd800...0xdfff).contains(scalar) else { return false }
+        scalar = 0; minScalar = 0
+        i += need + 1
+    }
+    return true
+}

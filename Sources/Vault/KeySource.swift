@@ -1,0 +1,141 @@
+import Glibc
+import Age
+
+/// Where the vault's key comes from (DESIGN.md §2), first match wins:
+/// 1. `--identity PATH`; 2. `RUN_WITH_KEYS_IDENTITY`; 3. `$CREDENTIALS_DIRECTORY/run-with-keys.identity`;
+/// 4. the profile's `identity_command` or `RUN_WITH_KEYS_IDENTITY_COMMAND`; 5. `<home>/identity.txt`;
+/// 6. for a passphrase vault, `--passphrase-fd N` or a prompt on /dev/tty.
+public struct KeyOptions: Sendable {
+    public var home: String
+    public var identityPath: String?
+    public var passphraseFD: Int32?
+    public var identityCommand: String?
+    public var environment: @Sendable (String) -> String?
+
+    public init(home: String, identityPath: String? = nil, passphraseFD: Int32? = nil, identityCommand: String? = nil,
+                environment: @escaping @Sendable (String) -> String? = { Sys.getenv($0) }) {
+        self.home = home
+        self.identityPath = identityPath
+        self.passphraseFD = passphraseFD
+        self.identityCommand = identityCommand
+        self.environment = environment
+    }
+
+    public var defaultIdentityPath: String { home + "/identity.txt" }
+}
+
+/// The key that opened a vault, and how to encrypt it again.
+public final class UnlockedKey {
+    public let identities: [any Identity]
+    /// For people: "--identity /path", "RUN_WITH_KEYS_IDENTITY_COMMAND", "the passphrase".
+    public let source: String
+    /// Set when the vault is passphrase-encrypted: new versions use the same passphrase.
+    let passphraseRecipient: ScryptRecipient?
+
+    init(identities: [any Identity], source: String, passphraseRecipient: ScryptRecipient? = nil) {
+        self.identities = identities
+        self.source = source
+        self.passphraseRecipient = passphraseRecipient
+    }
+
+    public var isPassphrase: Bool { passphraseRecipient != nil }
+
+    /// The recipients of the X25519 identities (what `recipients` falls back to).
+    public var ownRecipients: [X25519Recipient] { identities.compactMap { ($0 as? X25519Identity)?.recipient } }
+}
+
+public enum KeySource {
+    /// Resolves the key for a vault whose header is `header`.
+    public static func unlock(for header: Header, options: KeyOptions) throws(VaultError) -> UnlockedKey {
+        if header.stanzas.count == 1 && header.stanzas[0].type == "scrypt" {
+            let pass = try readPassphrase(options, prompt: "Vault passphrase: ")
+            let copy = pass.slice(0..<pass.count)
+            return UnlockedKey(identities: [ScryptIdentity(passphrase: pass)], source: "the passphrase",
+                               passphraseRecipient: ScryptRecipient(passphrase: copy))
+        }
+        return try identityKey(options)
+    }
+
+    /// The first identity source that is present, loaded.
+    public static func identityKey(_ options: KeyOptions) throws(VaultError) -> UnlockedKey {
+        if let p = options.identityPath { return try fromFile(p, source: "--identity \(p)") }
+        if let p = options.environment("RUN_WITH_KEYS_IDENTITY"), !p.isEmpty {
+            return try fromFile(p, source: "RUN_WITH_KEYS_IDENTITY (\(p))")
+        }
+        if let dir = options.environment("CREDENTIALS_DIRECTORY"), !dir.isEmpty, Sys.exists(dir + "/run-with-keys.identity") {
+            let p = dir + "/run-with-keys.identity"
+            return try fromFile(p, source: "the systemd credential \(p)")
+        }
+        if let cmd = options.identityCommand, !cmd.isEmpty { return try fromCommand(cmd, source: "the profile's identity_command") }
+        if let cmd = options.environment("RUN_WITH_KEYS_IDENTITY_COMMAND"), !cmd.isEmpty {
+            return try fromCommand(cmd, source: "RUN_WITH_KEYS_IDENTITY_COMMAND")
+        }
+        if Sys.exists(options.defaultIdentityPath) {
+            return try fromFile(options.defaultIdentityPath, source: options.defaultIdentityPath)
+        }
+        throw VaultError(.missing, "no identity found to decrypt the vault",
+                         hints: ["run `run-with-keys init` to create \(options.defaultIdentityPath)",
+                                 "or pass --identity PATH, set RUN_WITH_KEYS_IDENTITY, or use systemd LoadCredentialEncrypted=run-with-keys.identity"])
+    }
+
+    static func parse(_ text: borrowing SecretBytes, source: String) throws(VaultError) -> UnlockedKey {
+        do {
+            return UnlockedKey(identities: try X25519Identity.parseFile(text), source: source)
+        } catch {
+            throw VaultError(.input, "\(source): \(error)",
+                             hints: ["an identity file holds AGE-SECRET-KEY-1… lines, as written by `run-with-keys init` or age-keygen"])
+        }
+    }
+
+    static func fromFile(_ path: String, source: String) throws(VaultError) -> UnlockedKey {
+        let fd = try Sys.openPrivate(path, what: "identity file")
+        defer { close(fd) }
+        let text = try Sys.readSecret(fd, what: path, limit: 64 * 1024)
+        return try parse(text, source: source)
+    }
+
+    /// Runs `/bin/sh -c command`; its stdout is the identity (read into guarded memory).
+    static func fromCommand(_ command: String, source: String) throws(VaultError) -> UnlockedKey {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw VaultError(.io, "pipe: \(Sys.errnoString())") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+        defer { for a in argv { free(a) } }
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
+        close(fds[1])
+        defer { close(fds[0]) }
+        guard rc == 0 else { throw VaultError(.io, "\(source): can't start /bin/sh: \(Sys.errnoString(rc))") }
+        let text = try Sys.readSecret(fds[0], what: source, limit: 64 * 1024)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = status & 0x7f == 0
+        guard exited && (status >> 8) & 0xff == 0 else {
+            throw VaultError(.input, "\(source) failed (\(exited ? "exit status \((status >> 8) & 0xff)" : "killed by signal \(status & 0x7f)"))",
+                             hints: ["the command must print an AGE-SECRET-KEY-1… identity on stdout"])
+        }
+        return try parse(text, source: source)
+    }
+
+    /// A passphrase from `--passphrase-fd` or a no-echo prompt on /dev/tty.
+    public static func readPassphrase(_ options: KeyOptions, prompt: String, confirm: Bool = false) throws(VaultError) -> SecretBytes {
+        if let fd = options.passphraseFD {
+            let raw = try Sys.readSecret(fd, what: "--passphrase-fd \(fd)", limit: 4096)
+            let pass = SecretInput.firstLine(raw)
+            guard pass.count > 0 else { throw VaultError(.emptyValue, "the passphrase from --passphrase-fd \(fd) is empty") }
+            return pass
+        }
+        let pass = try SecretInput.promptNoEcho(prompt)
+        guard pass.count > 0 else { throw VaultError(.emptyValue, "the passphrase is empty") }
+        if confirm {
+            let again = try SecretInput.promptNoEcho("Confirm passphrase: ")
+            guard pass.constantTimeEquals(again) else { throw VaultError(.input, "the passphrases do not match") }
+        }
+        return pass
+    }
+}

@@ -1,0 +1,73 @@
+import Glibc
+import Age
+
+/// Reading secret values from people and pipes, never from argv.
+public enum SecretInput {
+    /// The bytes up to the first newline (CR LF or LF), or all of them.
+    public static func firstLine(_ raw: borrowing SecretBytes) -> SecretBytes {
+        let end = raw.withUnsafeBytes { b -> Int in
+            var n = b.firstIndex(of: 0x0a) ?? b.count
+            if n > 0 && b[n - 1] == 0x0d { n -= 1 }
+            return n
+        }
+        return raw.slice(0..<end)
+    }
+
+    /// `raw` without one trailing newline (LF or CR LF): `echo KEY | run-with-keys set NAME`
+    /// must not store the newline.
+    public static func trimmingOneNewline(_ raw: borrowing SecretBytes) -> SecretBytes {
+        let end = raw.withUnsafeBytes { b -> Int in
+            var n = b.count
+            if n > 0 && b[n - 1] == 0x0a { n -= 1; if n > 0 && b[n - 1] == 0x0d { n -= 1 } }
+            return n
+        }
+        return raw.slice(0..<end)
+    }
+
+    /// Prompts on /dev/tty with echo off and reads one line into guarded memory.
+    public static func promptNoEcho(_ prompt: String) throws(VaultError) -> SecretBytes {
+        let (fd, e) = Sys.open("/dev/tty", O_RDWR | O_NOCTTY)
+        guard fd >= 0 else {
+            throw VaultError(.input, "no terminal to prompt on (/dev/tty: \(Sys.errnoString(e)))",
+                             hints: ["pipe the value in on stdin, or use --from-file FILE (or --passphrase-fd N for a passphrase)"])
+        }
+        defer { close(fd) }
+        var saved = termios()
+        let isTTY = tcgetattr(fd, &saved) == 0
+        if isTTY {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            quiet.c_lflag |= tcflag_t(ECHONL)
+            tcsetattr(fd, TCSAFLUSH, &quiet)
+        }
+        defer { if isTTY { tcsetattr(fd, TCSAFLUSH, &saved) } }
+        Sys.writeAll(fd, prompt)
+        var line = SecretBuilder(capacity: 256)
+        var byte = SecretBytes(count: 1)
+        while line.count < 64 * 1024 {
+            let n = byte.withUnsafeMutableBytes { b in Sys.retry { read(fd, b.baseAddress!, 1) }.0 }
+            if n <= 0 { break }
+            let isNewline = byte.withUnsafeBytes { $0[0] == 0x0a }
+            if isNewline { break }
+            line.append(byte)
+        }
+        let result = line.finish()
+        return trimmingOneNewline(result)
+    }
+
+    /// The value for `set`/`rotate`: from `--from-file` (exact bytes), from piped
+    /// stdin (one trailing newline dropped), or from a no-echo prompt.
+    public static func readValue(fromFile path: String?, name: String) throws(VaultError) -> SecretBytes {
+        if let path {
+            let (fd, e) = Sys.open(path, O_RDONLY)
+            guard fd >= 0 else { throw VaultError(e == ENOENT ? .missing : .io, "can't read \(path): \(Sys.errnoString(e))") }
+            defer { close(fd) }
+            return try Sys.readSecret(fd, what: path)
+        }
+        if isatty(0) == 0 {
+            let raw = try Sys.readSecret(0, what: "stdin")
+            return trimmingOneNewline(raw)
+        }
+        return try promptNoEcho("Value for \(name) (input hidden): ")
+    }
+}

@@ -1,0 +1,145 @@
+import Glibc
+import Age
+
+/// The vault file: decrypt on read; locked, atomic, durable writes.
+///
+/// A write takes an exclusive `flock` on `<vault>.lock`, re-reads the current
+/// vault, applies the change, encrypts to a temp file created with `O_EXCL`
+/// and mode 0600 in the same directory, fsyncs it, renames it over the vault
+/// and fsyncs the directory. A crash leaves the old vault or the new one; a
+/// stale temp file from a killed writer is removed by the next writer.
+public final class VaultStore {
+    public let path: String
+    public var lockTimeoutMs: Int
+    /// Plaintext documents larger than this are refused.
+    public static let maxPlaintext = 64 << 20
+
+    public init(path: String, lockTimeoutMs: Int = 10_000) {
+        self.path = path
+        self.lockTimeoutMs = lockTimeoutMs
+    }
+
+    var lockPath: String { path + ".lock" }
+    var tempPath: String { Sys.directory(of: path) + "/." + Sys.basename(path) + ".tmp" }
+
+    /// Fails with the "no vault" error (and its hint) when the file is missing.
+    public func requireExists() throws(VaultError) {
+        guard Sys.exists(path) else {
+            throw VaultError(.missing, "no vault at \(path)",
+                             hints: ["create one with `run-with-keys init`, or point --vault / RUN_WITH_KEYS_HOME at it"])
+        }
+    }
+
+    /// The encrypted file, after the ownership and permission checks.
+    func readCiphertext() throws(VaultError) -> [UInt8] {
+        let fd: Int32
+        try requireExists()
+        fd = try Sys.openPrivate(path, what: "vault")
+        defer { close(fd) }
+        return try Sys.readAll(fd, path: path, limit: 2 * Self.maxPlaintext)
+    }
+
+    /// Decrypts the vault with the key from `options`.
+    public func open(_ options: KeyOptions) throws(VaultError) -> (VaultDocument, UnlockedKey) {
+        let file = try readCiphertext()
+        let header: Header
+        do {
+            header = try AgeFile.inspect(file).header
+        } catch {
+            throw VaultError.decrypting(path, error, keySource: "-")
+        }
+        let key = try KeySource.unlock(for: header, options: options)
+        let plaintext: SecretBytes
+        do {
+            plaintext = try AgeFile.decrypt(file, identities: key.identities, maxPlaintext: Self.maxPlaintext)
+        } catch {
+            throw VaultError.decrypting(path, error, keySource: key.source)
+        }
+        return (try VaultDocument.parse(plaintext), key)
+    }
+
+    /// The recipients a new version of the vault is encrypted to.
+    func recipients(for doc: VaultDocument, key: UnlockedKey) throws(VaultError) -> [any Recipient] {
+        if let p = key.passphraseRecipient { return [p] }
+        if doc.recipients.isEmpty {
+            let own = key.ownRecipients
+            guard !own.isEmpty else { throw VaultError(.input, "no recipients to encrypt the vault to") }
+            return own
+        }
+        var out: [any Recipient] = []
+        for r in doc.recipients {
+            do { out.append(try X25519Recipient(parsing: r)) } catch {
+                throw VaultError(.format, "vault document: \(error)")
+            }
+        }
+        return out
+    }
+
+    /// Locked read-modify-write. `change` may throw to abort; nothing is written then.
+    @discardableResult
+    public func update<R>(_ options: KeyOptions, _ change: (inout VaultDocument, UnlockedKey) throws(VaultError) -> R) throws(VaultError) -> R {
+        let lock = try acquireLock()
+        defer { close(lock) }
+        var (doc, key) = try open(options)
+        let result = try change(&doc, key)
+        try write(doc, to: try recipients(for: doc, key: key))
+        return result
+    }
+
+    /// Creates a new vault (fails if one exists).
+    public func create(_ doc: VaultDocument, recipients: [any Recipient]) throws(VaultError) {
+        try Sys.makeDirectories(Sys.directory(of: path))
+        let lock = try acquireLock()
+        defer { close(lock) }
+        guard !Sys.exists(path) else {
+            throw VaultError(.io, "a vault already exists at \(path)", hints: ["nothing was changed"])
+        }
+        try write(doc, to: recipients)
+    }
+
+    func acquireLock() throws(VaultError) -> Int32 {
+        let (fd, e) = Sys.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw VaultError(.io, "can't open the lock file \(lockPath): \(Sys.errnoString(e))") }
+        var waited = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                close(fd)
+                throw VaultError(.io, "can't lock \(lockPath): \(Sys.errnoString())")
+            }
+            if waited >= lockTimeoutMs {
+                close(fd)
+                throw VaultError(.locked, "the vault \(path) is locked by another writer (waited \(waited / 1000)s)",
+                                 hints: ["another `run-with-keys set/rm/rotate` is running; try again, or raise --lock-timeout"])
+            }
+            usleep(20_000)
+            waited += 20
+        }
+        return fd
+    }
+
+    /// Encrypts and atomically replaces the vault. Call with the lock held.
+    func write(_ doc: VaultDocument, to recipients: [any Recipient]) throws(VaultError) {
+        let plaintext = doc.serialize()
+        let file: [UInt8]
+        do { file = try AgeFile.encrypt(plaintext, to: recipients) } catch {
+            throw VaultError(.io, "can't encrypt the vault: \(error)")
+        }
+        let tmp = tempPath
+        unlink(tmp)  // a stale temp file from a writer that was killed
+        let (fd, e) = Sys.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw VaultError(.io, "can't create \(tmp): \(Sys.errnoString(e))") }
+        let werr = file.withUnsafeBytes { Sys.writeAll(fd, $0) }
+        let serr = fsync(fd) == 0 ? 0 : errno
+        close(fd)
+        guard werr == 0, serr == 0 else {
+            unlink(tmp)
+            throw VaultError(.io, "can't write \(tmp): \(Sys.errnoString(werr != 0 ? werr : serr))", hints: ["the vault was not changed"])
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw VaultError(.io, "can't replace \(path): \(Sys.errnoString(e))", hints: ["the vault was not changed"])
+        }
+        Sys.fsyncDirectory(of: path)
+    }
+}

@@ -1,0 +1,72 @@
+import Glibc
+
+/// Seconds since the Unix epoch, written as RFC 3339 UTC ("2026-11-26T18:00:00Z").
+public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var seconds: Int64
+    public init(seconds: Int64) { self.seconds = seconds }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.seconds < b.seconds }
+
+    public var description: String {
+        var t = time_t(seconds)
+        var tm = Glibc.tm()
+        gmtime_r(&t, &tm)
+        func pad(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
+            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2))Z"
+    }
+
+    /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
+    public init?(rfc3339 text: String) {
+        let b = Array(text.utf8)
+        func num(_ from: Int, _ count: Int) -> Int32? {
+            guard from + count <= b.count else { return nil }
+            var v: Int32 = 0
+            for c in b[from..<(from + count)] {
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int32(c - 48)
+            }
+            return v
+        }
+        guard b.count >= 20, b[4] == 45, b[7] == 45, b[10] == 84 || b[10] == 116, b[13] == 58, b[16] == 58,
+              let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2),
+              let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+        var i = 19
+        if i < b.count && b[i] == 46 {  // fractional seconds, ignored
+            i += 1
+            let start = i
+            while i < b.count && b[i] >= 48 && b[i] <= 57 { i += 1 }
+            if i == start { return nil }
+        }
+        var offset: Int64 = 0
+        if i < b.count && (b[i] == 90 || b[i] == 122) {
+            i += 1
+        } else if i + 6 == b.count && (b[i] == 43 || b[i] == 45) && b[i + 3] == 58,
+                  let oh = num(i + 1, 2), let om = num(i + 4, 2) {
+            offset = Int64(oh) * 3600 + Int64(om) * 60
+            if b[i] == 43 { offset = -offset }
+            i += 6
+        } else { return nil }
+        guard i == b.count else { return nil }
+        var tm = Glibc.tm()
+        tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d
+        tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = s
+        seconds = Int64(timegm(&tm)) + offset
+    }
+
+    /// Whole days from `self` to `now` (negative if in the future).
+    public func days(until now: Timestamp) -> Int64 { (now.seconds - seconds) / 86400 }
+}
+
+/// The clock, injectable for tests.
+public struct Clock: Sendable {
+    public var now: @Sendable () -> Timestamp
+    public init(now: @escaping @Sendable () -> Timestamp) { self.now = now }
+
+    public static let system = Clock { Timestamp(seconds: Int64(time(nil))) }
+    public static func fixed(_ t: Timestamp) -> Clock { Clock { t } }
+}

@@ -1,0 +1,29 @@
+import Glibc
+import Vault
+
+/// An error for people: one line, then hints. Exit 125 unless said otherwise.
+struct CLIError: Error {
+    var message: String
+    var hints: [String] = []
+    var exitCode: Int32 = 125
+
+    init(_ message: String, hints: [String] = [], exitCode: Int32 = 125) {
+        self.message = message
+        self.hints = hints
+        self.exitCode = exitCode
+    }
+
+    init(_ e: VaultError) { self.init(e.message, hints: e.hints) }
+}
+
+enum Output {
+    static func error(_ message: String, hints: [String] = []) {
+        var text = "run-with-keys: error: \(message)\n"
+        for h in hints { text += "run-with-keys: hint: \(h)\n" }
+        Sys.writeAll(2, text)
+    }
+
+    static func warning(_ message: String) { Sys.writeAll(2, "run-with-keys: warning: \(message)\n") }
+    static func info(_ message: String) { Sys.writeAll(2, "run-with-keys: \(message)\n") }
+    static func out(_ text: String) { Sys.writeAll(1, text) }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Vault
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Home directory (identity.txt, vault.age, profiles/, launches.log).", valueName: "dir"))
+    var home: String?
+
+    @Option(name: .long, help: ArgumentHelp("Vault file (default: <home>/vault.age).", valueName: "path"))
+    var vault: String?
+
+    @Option(name: .long, help: ArgumentHelp("Identity file with the vault's age key.", valueName: "path"))
+    var identity: String?
+
+    @Option(name: .customLong("passphrase-fd"), help: ArgumentHelp("Read the vault passphrase from this file descriptor.", valueName: "n"))
+    var passphraseFD: Int32?
+
+    @Option(name: .customLong("lock-timeout"), help: ArgumentHelp("Seconds to wait for another writer's lock on the vault.", valueName: "seconds"))
+    var lockTimeout: Double = 10
+
+    /// --home, then RUN_WITH_KEYS_HOME, then $XDG_CONFIG_HOME/run-with-keys, then ~/.config/run-with-keys.
+    var homeDirectory: String {
+        if let home { return home }
+        if let h = Sys.getenv("RUN_WITH_KEYS_HOME"), !h.isEmpty { return h }
+        if let x = Sys.getenv("XDG_CONFIG_HOME"), !x.isEmpty { return x + "/run-with-keys" }
+        return (Sys.getenv("HOME") ?? "/root") + "/.config/run-with-keys"
+    }
+
+    var vaultPath: String { vault ?? homeDirectory + "/vault.age" }
+
+    func keyOptions(identityCommand: String? = nil) -> KeyOptions {
+        KeyOptions(home: homeDirectory, identityPath: identity, passphraseFD: passphraseFD, identityCommand: identityCommand)
+    }
+
+    func store(path: String? = nil) -> VaultStore {
+        VaultStore(path: path ?? vaultPath, lockTimeoutMs: Int(lockTimeout * 1000))
+    }
+}

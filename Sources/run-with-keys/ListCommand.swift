@@ -1,0 +1,90 @@
+import ArgumentParser
+import Vault
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Show secret names, created and updated times, age in days and scopes. Never values.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() throws {
+        let (doc, _) = try global.store().open(global.keyOptions())
+        let now = Clock.system.now()
+        if json {
+            var out = "["
+            for (i, name) in doc.names.enumerated() {
+                let e = doc.secrets[name]!
+                out += (i == 0 ? "\n" : ",\n") + "  " + JSONText.object([
+                    ("name", JSONText.string(name)),
+                    ("created", e.created.map { JSONText.string($0.description) } ?? "null"),
+                    ("updated", e.updated.map { JSONText.string($0.description) } ?? "null"),
+                    ("age_days", e.updated.map { String($0.days(until: now)) } ?? "null"),
+                    ("scopes", JSONText.array(e.scopes.map(JSONText.string))),
+                    ("note", e.note.map(JSONText.string) ?? "null"),
+                    ("expires", e.expires.map { JSONText.string($0.description) } ?? "null"),
+                ])
+            }
+            Output.out(out + (doc.names.isEmpty ? "]\n" : "\n]\n"))
+            return
+        }
+        if doc.names.isEmpty {
+            Output.info("the vault is empty; add a key with `run-with-keys set NAME`")
+            return
+        }
+        var rows = [["NAME", "CREATED", "UPDATED", "AGE", "SCOPES"]]
+        for name in doc.names {
+            let e = doc.secrets[name]!
+            rows.append([name, e.created.map { String($0.description.prefix(10)) } ?? "-",
+                         e.updated.map { String($0.description.prefix(10)) } ?? "-",
+                         e.updated.map { "\($0.days(until: now))d" } ?? "-",
+                         e.scopes.isEmpty ? "-" : e.scopes.joined(separator: ",")])
+        }
+        Output.out(Table.render(rows))
+    }
+}
+
+enum Table {
+    static func render(_ rows: [[String]]) -> String {
+        var widths = [Int](repeating: 0, count: rows.map(\.count).max() ?? 0)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        var out = ""
+        for r in rows {
+            var line = ""
+            for (i, c) in r.enumerated() {
+                line += i == r.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count + 2)
+            }
+            out += line + "\n"
+        }
+        return out
+    }
+}
+
+/// JSON text for non-secret output.
+enum JSONText {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
+
+    static func object(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+}

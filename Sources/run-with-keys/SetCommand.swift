@@ -1,0 +1,56 @@
+import ArgumentParser
+import Vault
+
+struct SetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Add or replace a secret. The value comes from --from-file, piped stdin, or a no-echo prompt; never from argv.",
+        discussion: """
+            Setting an existing name records a rotation: `updated` changes, `created` stays. Piped stdin and \
+            the prompt drop one trailing newline; --from-file keeps the file's bytes exactly (PEM keys).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Secret name: 1-128 of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key.")
+    var name: String
+    @Option(name: .customLong("from-file"), help: ArgumentHelp("Read the value from this file.", valueName: "file"))
+    var fromFile: String?
+    @Option(name: .customLong("scope"), help: ArgumentHelp("A permission the key has at its issuer (view, trade, withdraw…). Repeatable.", valueName: "scope"))
+    var scopes: [String] = []
+    @Option(help: ArgumentHelp("A note kept with the key (not secret).", valueName: "text"))
+    var note: String?
+
+    func run() throws {
+        try VaultDocument.validateName(name)
+        let store = global.store()
+        try store.requireExists()
+        let value = try SecretInput.readValue(fromFile: fromFile, name: name)
+        guard value.count > 0 else {
+            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
+                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
+        }
+        let now = Clock.system.now()
+        let existed = try store.update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) -> Bool in
+            let existed = doc.secrets[name] != nil
+            try doc.set(name, value: value, now: now, scopes: scopes.isEmpty ? nil : scopes, note: note)
+            return existed
+        }
+        Output.info(existed ? "rotated \(name) (updated \(now))" : "added \(name)")
+    }
+}
+
+struct RemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a secret.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Secret name.") var name: String
+
+    func run() throws {
+        try VaultDocument.validateName(name)
+        try global.store().update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) in
+            guard doc.secrets.removeValue(forKey: name) != nil else {
+                throw VaultError(.unknownName, "no secret named \"\(name)\"", hints: ["`run-with-keys list` shows the names"])
+            }
+        }
+        Output.info("removed \(name)")
+    }
+}
