@@ -1,0 +1,48 @@
+import Testing
+import Age
+@testable import Vault
+
+@Suite struct DotenvTests {
+    func parse(_ s: String) throws(VaultError) -> [String: String] {
+        var out: [String: String] = [:]
+        try Dotenv.parse(secret(s)) { (k: String, v: consuming SecretBytes) throws(VaultError) in out[k] = text(v) }
+        return out
+    }
+
+    @Test func forms() throws {
+        let env = """
+            # comment
+            export API_KEY=abc123
+            PLAIN = spaced value   # trailing comment
+            HASH=a#b
+            SINGLE='it\\'s $HOME \\n'
+            DOUBLE="line1\\nline2 \\"q\\" # not a comment"
+            MULTI="-----BEGIN KEY-----
+            abc
+            -----END KEY-----"
+            SQ_MULTI='x
+            y'
+            DOLLAR=pa$$word
+            EMPTY=
+
+            """
+        let v = try parse(env)
+        #expect(v["API_KEY"] == "abc123")
+        #expect(v["PLAIN"] == "spaced value")
+        #expect(v["HASH"] == "a#b")
+        #expect(v["SINGLE"] == "it's $HOME \\n")
+        #expect(v["DOUBLE"] == "line1\nline2 \"q\" # not a comment")
+        #expect(v["MULTI"] == "-----BEGIN KEY-----\nabc\n-----END KEY-----")
+        #expect(v["SQ_MULTI"] == "x\ny")
+        #expect(v["DOLLAR"] == "pa$$word")
+        #expect(v["EMPTY"] == "")
+    }
+
+    @Test func errorsNameLinesNotValues() {
+        do { _ = try parse("A=1\nB=\"unterminated SECRETVALUE\n"); Issue.record("expected an error") } catch {
+            #expect(error.description.contains("line 2"))
+            #expect(!error.description.contains("SECRETVALUE"))
+        }
+        #expect(throws: VaultError.self) { _ = try parse("just words\n") }
+    }
+}
