@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs run-with-keys on Debian 12: system packages, a release build, and
+# /usr/local/bin/run-with-keys. Needs root (or sudo) and a Swift 6 toolchain on PATH.
+set -euo pipefail
+cd "$(dirname "$0")"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq libsodium-dev libseccomp-dev pkg-config zlib1g-dev age >/dev/null
+command -v swift >/dev/null || { echo "install.sh: a Swift 6 toolchain (swift.org) must be on PATH" >&2; exit 1; }
+swift build -c release -Xswiftc -static-stdlib
+$SUDO install -m 0755 "$(swift build -c release -Xswiftc -static-stdlib --show-bin-path)/run-with-keys" /usr/local/bin/run-with-keys
+echo "installed /usr/local/bin/run-with-keys"
