@@ -1,1 +1,160 @@
-// Profile module
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A validated profile: what to run, with which keys, under which limits. Built by `Profile.load`.
+public struct Profile: Sendable, Equatable {
+    public var name: String               // profile name (file stem)
+    public var path: String               // file it came from
+    public var description: String?
+    public var command: [String]          // non-empty; command[0] is a path or a name looked up in the child's PATH
+    public var workdir: String?
+    public var user: String?              // privilege drop target (name or numeric uid)
+    public var group: String?             // defaults to the user's primary group (resolved by the launcher)
+    public var vault: String?             // "~/" already expanded against $HOME
+    public var identityCommand: String?   // top-level key `identity_command`
+    public var env: EnvSpec
+    public var keys: [KeySpec]            // in file order
+    public var limits: [LimitSpec]        // in file order; `core = 0` is appended when [limits] does not set it
+    public var sandbox: SandboxSpec
+    public var restart: RestartSpec
+    public var output: OutputSpec
+    public var policy: PolicySpec
+
+    public init(name: String, path: String, command: [String]) {
+        self.name = name
+        self.path = path
+        self.command = command
+        self.env = EnvSpec()
+        self.keys = []
+        self.limits = [LimitSpec(resource: .core, soft: .value(0), hard: .value(0))]
+        self.sandbox = SandboxSpec()
+        self.restart = RestartSpec()
+        self.output = OutputSpec()
+        self.policy = PolicySpec()
+    }
+}
+
+/// One `[env] set` entry.
+public struct EnvPair: Sendable, Equatable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// The child's environment. Everything not inherited or set is cleared.
+public struct EnvSpec: Sendable, Equatable {
+    public var inherit: [String] = []     // names copied from run-with-keys' own environment, if present
+    public var set: [EnvPair] = []        // in file order
+    public init(inherit: [String] = [], set: [EnvPair] = []) {
+        self.inherit = inherit
+        self.set = set
+    }
+}
+
+/// One `[keys]` entry: a secret from the vault and how the bot receives it.
+public struct KeySpec: Sendable, Equatable {
+    public enum Mode: Sendable, Equatable {
+        case env          // the variable holds the value
+        case file         // a sealed memfd; the variable holds /proc/self/fd/N (N chosen by the launcher)
+        case fd(Int32)    // the value is readable on fd N (3...1023)
+    }
+    public var variable: String   // [A-Za-z_][A-Za-z0-9_]*
+    public var secret: String     // [A-Za-z0-9_./-]{1,128}
+    public var mode: Mode
+    public var maxAge: Seconds?   // per-key `max_age`
+
+    public init(variable: String, secret: String, mode: Mode = .env, maxAge: Seconds? = nil) {
+        self.variable = variable
+        self.secret = secret
+        self.mode = mode
+        self.maxAge = maxAge
+    }
+}
+
+public enum LimitResource: String, Sendable, CaseIterable {
+    case core, nofile, addressSpace = "address_space", processes, cpu, fsize, data, stack, memlock
+    case nice, rtprio, sigpending, msgqueue, locks, rss
+
+    /// Resources measured in bytes, which accept "64K", "2G" and the like.
+    public var isSize: Bool {
+        switch self {
+        case .addressSpace, .fsize, .data, .stack, .memlock, .rss, .msgqueue, .core: true
+        default: false
+        }
+    }
+}
+
+public enum LimitValue: Sendable, Equatable {
+    case unlimited
+    case value(UInt64)
+}
+
+/// One rlimit. For sizes the values are bytes; for `cpu`, seconds.
+public struct LimitSpec: Sendable, Equatable {
+    public var resource: LimitResource
+    public var soft: LimitValue
+    public var hard: LimitValue
+    public init(resource: LimitResource, soft: LimitValue, hard: LimitValue) {
+        self.resource = resource
+        self.soft = soft
+        self.hard = hard
+    }
+}
+
+public struct SandboxSpec: Sendable, Equatable {
+    public enum Seccomp: Sendable, Equatable {
+        case `default`
+        case none
+        case policyFile(String)   // relative paths are already resolved against the profile's directory
+    }
+    public enum Action: String, Sendable, CaseIterable {
+        case errno, kill
+    }
+    public var seccomp: Seccomp = .default
+    public var deny: [String] = []          // extra syscalls to refuse; shape-checked only ([a-z0-9_]+)
+    public var allow: [String] = []         // syscalls removed from the default denylist
+    public var action: Action = .errno
+    public var noExec: Bool = false         // key no_exec
+    public var noNewPrivileges: Bool = true // key no_new_privileges
+    public init() {}
+}
+
+public struct RestartSpec: Sendable, Equatable {
+    public enum Policy: String, Sendable, CaseIterable {
+        case no, onFailure = "on-failure", always
+    }
+    /// What SIGHUP or a vault change does. `none`: SIGHUP is forwarded to the bot; `restart`: re-decrypt
+    /// and restart; `signal`: re-decrypt and forward SIGHUP.
+    public enum Reload: String, Sendable, CaseIterable {
+        case none, restart, signal
+    }
+    public var policy: Policy = .no
+    public var delay: Seconds = .seconds(1)
+    public var maxDelay: Seconds = .seconds(60)
+    public var stableAfter: Seconds? = nil      // nil means "= maxDelay"
+    public var burst: Int = 5
+    public var interval: Seconds = .seconds(600)
+    public var stopSignal: Int32 = SIGTERM
+    public var stopTimeout: Seconds = .seconds(10)
+    public var reload: Reload = .none
+    public var successExitCodes: [Int32] = [0]  // key success_exit_codes; always contains 0
+    public init() {}
+}
+
+public struct OutputSpec: Sendable, Equatable {
+    public var redact: Bool = true
+    public init() {}
+}
+
+public struct PolicySpec: Sendable, Equatable {
+    public var maxKeyAge: Seconds? = nil
+    public var enforceMaxAge: Bool = false
+    public var forbidScopes: [String] = []
+    public init() {}
+}

@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Turns the PROFILE argument into a file path (DESIGN.md §2).
+public enum ProfileLocator {
+    public static let systemDirectory = "/etc/run-with-keys/profiles"
+
+    /// An argument containing "/" or ending in ".toml" is a path and is returned as is. Otherwise
+    /// NAME is looked up as `<cwd>/profiles/NAME.toml`, `<home>/profiles/NAME.toml`, then
+    /// `/etc/run-with-keys/profiles/NAME.toml`; the first that exists wins.
+    public static func resolve(_ arg: String, home: String, cwd: String? = nil) throws(ProfileError) -> String {
+        if arg.contains("/") || arg.hasSuffix(".toml") { return arg }
+        guard !arg.isEmpty, !arg.hasPrefix(".") else {
+            throw ProfileError(kind: .notFound, message: "\"\(arg)\" is not a profile name",
+                               hint: "give a name such as \"bot\" or a path to a .toml file")
+        }
+        let directories = searchDirectories(home: home, cwd: cwd)
+        for directory in directories {
+            let candidate = directory + "/" + arg + ".toml"
+            if exists(candidate) { return candidate }
+        }
+        throw ProfileError(kind: .notFound, message: "profile \"\(arg)\" not found",
+                           hint: "looked for \(arg).toml in " + directories.joined(separator: ", "))
+    }
+
+    /// The directories searched for profile names, in order, without duplicates.
+    public static func searchDirectories(home: String, cwd: String? = nil) -> [String] {
+        let base = cwd ?? currentDirectory() ?? "."
+        var result: [String] = []
+        for directory in [join(base, "profiles"), join(home, "profiles"), systemDirectory]
+        where !result.contains(directory) {
+            result.append(directory)
+        }
+        return result
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    static func currentDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

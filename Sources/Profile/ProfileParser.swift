@@ -1,0 +1,107 @@
+import TOMLKit
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+extension Profile {
+    static let topLevelKeys = [
+        "description", "command", "workdir", "user", "group", "vault", "identity_command",
+        "env", "keys", "limits", "sandbox", "restart", "output", "policy",
+    ]
+
+    /// Parses and validates profile text. `path` is used in messages and to resolve relative paths.
+    public static func parse(toml: String, path: String, name: String) throws(ProfileError) -> Profile {
+        guard !toml.utf8.contains(0) else {
+            throw ProfileError(kind: .unreadable, message: "\(path): contains a NUL byte")
+        }
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: toml)
+        } catch {
+            throw syntaxError(error, path: path)
+        }
+        let top = Section(table: root, path: [], context: ParseContext(file: path, positions: KeyPositions(text: toml)))
+        try top.checkKeys(topLevelKeys)
+
+        var profile = Profile(name: name, path: path, command: try parseCommand(top))
+        profile.description = try top.string("description")
+        profile.workdir = try top.nonEmptyString("workdir")
+        profile.user = try parseAccount(top, "user")
+        profile.group = try parseAccount(top, "group")
+        profile.vault = try top.nonEmptyString("vault").map(expandHome)
+        profile.identityCommand = try top.nonEmptyString("identity_command")
+        if let env = try top.section("env") { profile.env = try parseEnv(env) }
+        if let keys = try top.section("keys") { profile.keys = try parseKeys(keys, env: profile.env) }
+        profile.limits = try parseLimits(top.section("limits"))
+        if let sandbox = try top.section("sandbox") {
+            profile.sandbox = try parseSandbox(sandbox, profileDirectory: directory(of: path))
+        }
+        if let restart = try top.section("restart") { profile.restart = try parseRestart(restart) }
+        if let output = try top.section("output") {
+            try output.checkKeys(["redact"])
+            profile.output.redact = try output.bool("redact") ?? true
+        }
+        if let policy = try top.section("policy") { profile.policy = try parsePolicy(policy) }
+        return profile
+    }
+
+    static func syntaxError(_ error: any Error, path: String) -> ProfileError {
+        guard let e = error as? TOMLParseError else {
+            return ProfileError(kind: .syntax, message: "\(path): invalid TOML")
+        }
+        var text = e.description.split(whereSeparator: \.isNewline).joined(separator: " ")
+        if let first = text.first, first.isUppercase { text = first.lowercased() + text.dropFirst() }
+        while text.hasSuffix(".") { text.removeLast() }
+        let at = e.source.begin
+        return ProfileError(kind: .syntax, message: "\(path): invalid TOML: \(text) (line \(at.line), column \(at.column))",
+                            line: at.line)
+    }
+
+    static func parseCommand(_ top: Section) throws(ProfileError) -> [String] {
+        if let s = top.table["command"]?.string {
+            let words = s.split(separator: " ").map { "\"\($0)\"" }.joined(separator: ", ")
+            throw top.wrongType("command", expected: "an array of strings",
+                                hint: "write command = [\(words)]; run-with-keys never splits a string into words")
+        }
+        guard let command = try top.strings("command") else {
+            throw top.error(.invalidValue, nil, "missing key \"command\"",
+                            hint: "add command = [\"/path/to/bot\", \"args…\"]")
+        }
+        guard let first = command.first else { throw top.error(.invalidValue, "command", "must not be empty") }
+        guard !first.isEmpty else { throw top.error(.invalidValue, "command", "the program name must not be empty") }
+        return command
+    }
+
+    /// A user or group: a name, or a numeric id given as an integer or a string.
+    static func parseAccount(_ top: Section, _ key: String) throws(ProfileError) -> String? {
+        guard let value = top.table[key] else { return nil }
+        if let n = value.int {
+            guard n >= 0 && n <= Int(UInt32.max - 1) else { throw top.error(.invalidValue, key, "bad id \(n)") }
+            return String(n)
+        }
+        guard let s = value.string else { throw top.wrongType(key, expected: "a name or a numeric id") }
+        let allowed = s.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "$")
+        }
+        guard !s.isEmpty, s.utf8.count <= 64, allowed, !s.hasPrefix("-") else {
+            throw top.error(.invalidValue, key, "bad \(key) name \"\(s)\"")
+        }
+        return s
+    }
+
+    static func expandHome(_ path: String) -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        var home = getenv("HOME").map { String(cString: $0) } ?? ""
+        if home.isEmpty, let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { home = String(cString: dir) }
+        if home.hasSuffix("/") { home.removeLast() }
+        return home + path.dropFirst()
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
