@@ -25,13 +25,14 @@ let package = Package(
         .target(name: "Age", dependencies: ["CSodium"]),
         .target(name: "Vault", dependencies: ["Age"]),
         .target(name: "Profile", dependencies: ["TOMLKit"]),
+        .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
         .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
         .target(name: "Supervisor", dependencies: ["Launch", "Vault", "Profile", "CLaunch",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
             dependencies: [
-                "Age", "Vault", "Profile", "Launch", "Supervisor",
+                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -41,6 +42,7 @@ let package = Package(
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
+        .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
     ]

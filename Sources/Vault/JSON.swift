@@ -153,6 +153,41 @@ struct JSONReader {
         return out
     }
 
+    /// An integer (no fraction or exponent).
+    mutating func integer() throws(VaultError) -> Int64 {
+        skipSpace()
+        var negative = false
+        if pos < buf.count && buf[pos] == 0x2d { negative = true; pos += 1 }
+        let start = pos
+        var v: Int64 = 0
+        while pos < buf.count, buf[pos] >= 48, buf[pos] <= 57, pos - start < 18 {
+            v = v * 10 + Int64(buf[pos] - 48)
+            pos += 1
+        }
+        guard pos > start else { throw fail("expected an integer") }
+        return negative ? -v : v
+    }
+
+    /// Skips any value (used for fields a reader does not know, in logs).
+    mutating func skipValue(depth: Int = 0) throws(VaultError) {
+        guard depth < Self.maxDepth else { throw fail("nested too deeply") }
+        switch peek() {
+        case 0x22: _ = try stringRange()
+        case 0x7b: try object { (r: inout JSONReader, _) throws(VaultError) in try r.skipValue(depth: depth + 1) }
+        case 0x5b:
+            pos += 1
+            if accept(0x5d) { return }
+            repeat { try skipValue(depth: depth + 1) } while accept(0x2c)
+            try expect(0x5d)
+        case 0x6e: guard acceptNull() else { throw fail("bad literal") }
+        case 0x74, 0x66:
+            for word in ["true", "false"] where buf.count - pos >= word.utf8.count
+                && buf[pos..<(pos + word.utf8.count)].elementsEqual(word.utf8) { pos += word.utf8.count; return }
+            throw fail("bad literal")
+        default: _ = try integer()
+        }
+    }
+
     mutating func stringArray() throws(VaultError) -> [String] {
         try expect(0x5b)
         var out: [String] = []
