@@ -22,6 +22,7 @@ public struct AuditReport: Sendable {
     public struct BrokenProfile: Sendable, Equatable {
         public var path: String
         public var error: String
+        public init(path: String, error: String) { self.path = path; self.error = error }
     }
     public var secrets: [Secret]
     public var missing: [MissingSecret]

@@ -13,7 +13,7 @@ struct RunWithKeys: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [InitCommand.self, SetCommand.self, ImportCommand.self, ListCommand.self, RemoveCommand.self,
-                      RecipientsCommand.self])
+                      RecipientsCommand.self, AuditCommand.self])
 }
 
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
@@ -25,6 +25,8 @@ func runMain() -> Never {
         var command = try RunWithKeys.parseAsRoot()
         try command.run()
         exit(0)
+    } catch let e as ExitCode {
+        exit(e.rawValue)
     } catch let e as CLIError {
         Output.error(e.message, hints: e.hints)
         exit(e.exitCode)
