@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Vault", dependencies: ["Age", "CSodium"]),
         .target(name: "Profile", dependencies: ["TOMLKit"]),
         .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
-        .target(name: "Supervisor", dependencies: ["Launch", "Vault", "Profile", "CLaunch",
+        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "Profile", "CLaunch",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
@@ -43,6 +43,6 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Age"]),
     ]
 )
