@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Profile", dependencies: ["TOMLKit"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
         .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
-        .target(name: "Supervisor", dependencies: ["Launch", "Vault", "Profile", "CLaunch",
+        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "Profile", "CLaunch",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
@@ -44,6 +44,6 @@ let package = Package(
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Age"]),
     ]
 )
