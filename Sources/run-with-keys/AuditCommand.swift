@@ -24,7 +24,7 @@ struct AuditCommand: ParsableCommand {
         let (doc, _) = try global.store().open(global.keyOptions())
         var profiles: [Profile] = [], broken: [AuditReport.BrokenProfile] = [], seen = Set<String>()
         for dir in ProfileLocator.searchDirectories(home: global.homeDirectory) {
-            for file in Self.tomlFiles(in: dir) {
+            for file in Self.files(in: dir, suffix: ".toml") {
                 let name = Profile.stem(of: file)
                 guard seen.insert(name).inserted else { continue }  // the first on the search path wins, as for `run`
                 do { profiles.append(try Profile.load(path: dir + "/" + file)) } catch {
@@ -38,13 +38,13 @@ struct AuditCommand: ParsableCommand {
         if report.flagged { throw ExitCode(1) }
     }
 
-    static func tomlFiles(in dir: String) -> [String] {
+    static func files(in dir: String, suffix: String) -> [String] {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
         var out: [String] = []
         while let e = readdir(d) {
             let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasSuffix(".toml") && !name.hasPrefix(".") { out.append(name) }
+            if name.hasSuffix(suffix) && !name.hasPrefix(".") { out.append(name) }
         }
         return out.sorted()
     }

@@ -13,7 +13,7 @@ struct RunWithKeys: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [InitCommand.self, SetCommand.self, ImportCommand.self, ListCommand.self, RemoveCommand.self,
-                      RecipientsCommand.self, AuditCommand.self])
+                      RecipientsCommand.self, AuditCommand.self, RotateCommand.self])
 }
 
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.

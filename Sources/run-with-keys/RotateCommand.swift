@@ -1,0 +1,115 @@
+import ArgumentParser
+import Glibc
+import Age
+import Vault
+import Profile
+
+struct RotateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Replace a key with a new value and tell running supervisors that use it to reload.",
+        discussion: """
+            Reads the new value like `set`. With --keep-previous DURATION the old value stays available \
+            to bots as <VAR>_PREVIOUS until the grace period ends, so a bot can switch without downtime. \
+            Running supervisors register in <home>/run/<profile>.json; those whose profile uses the key \
+            and has reload = "restart" get SIGHUP and restart the bot with the new key.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Secret name.") var name: String
+    @Option(name: .customLong("from-file"), help: ArgumentHelp("Read the new value from this file.", valueName: "file"))
+    var fromFile: String?
+    @Option(name: .customLong("keep-previous"), help: ArgumentHelp("Keep the old value as <VAR>_PREVIOUS for this long (e.g. 1h, 2d).", valueName: "duration"))
+    var keepPrevious: String?
+    @Option(name: .customLong("scope"), help: ArgumentHelp("Replace the recorded scopes. Repeatable.", valueName: "scope"))
+    var scopes: [String] = []
+    @Option(help: ArgumentHelp("Replace the note.", valueName: "text")) var note: String?
+
+    func run() throws {
+        try VaultDocument.validateName(name)
+        var grace: Seconds? = nil
+        if let text = keepPrevious {
+            do { grace = try Units.parseDuration(text) } catch { throw CLIError("--keep-previous: \(error.message)") }
+        }
+        let store = global.store()
+        try store.requireExists()
+        let value = try SecretInput.readValue(fromFile: fromFile, name: name)
+        guard value.count > 0 else {
+            throw VaultError(.emptyValue, "refusing to rotate \"\(name)\" to an empty value",
+                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
+        }
+        let now = Clock.system.now()
+        let name = self.name, scopes = self.scopes, note = self.note
+        try store.update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) in
+            guard let entry = doc.secrets[name] else {
+                throw VaultError(.unknownName, "no secret named \"\(name)\" to rotate", hints: ["add it with `run-with-keys set \(name)`"])
+            }
+            if let grace {
+                entry.previous = entry.value.slice(0..<entry.value.count)
+                entry.previousUntil = Timestamp(seconds: now.seconds + grace.milliseconds / 1000)
+            } else {
+                entry.previous = nil
+                entry.previousUntil = nil
+            }
+            try doc.set(name, value: value, now: now, scopes: scopes.isEmpty ? nil : scopes, note: note)
+        }
+        Output.info("rotated \(name) (updated \(now))" + (grace.map { ", previous value kept as <VAR>_PREVIOUS for \($0)" } ?? ""))
+        notifySupervisors(using: name)
+    }
+
+    /// SIGHUP to every live supervisor whose profile uses `name`.
+    func notifySupervisors(using name: String) {
+        let dir = global.homeDirectory + "/run"
+        for file in AuditCommand.files(in: dir, suffix: ".json") {
+            guard let bytes = try? Sys.readFile(dir + "/" + file, limit: 1 << 20) else { continue }
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard let info = RunFile.parse(text), info.keys.contains(name), RunFile.isSupervisor(info.pid) else { continue }
+            if info.reload == "restart" {
+                kill(info.pid, SIGHUP)
+                Output.info("told the supervisor of \(info.profile) (pid \(info.pid)) to reload")
+            } else {
+                Output.warning("profile \(info.profile) (pid \(info.pid)) uses \(name) but does not reload on its own; restart it, or set reload = \"restart\"")
+            }
+        }
+    }
+}
+
+/// `<home>/run/<profile>.json`, written by a running supervisor.
+enum RunFile {
+    struct Info { var pid: pid_t; var profile: String; var reload: String; var keys: [String] }
+
+    /// A deliberately small reader for the one-line document the supervisor writes.
+    static func parse(_ text: String) -> Info? {
+        func field(_ key: String) -> Substring? {
+            guard let r = text.range(of: "\"\(key)\":") else { return nil }
+            return text[r.upperBound...]
+        }
+        func string(_ key: String) -> String? {
+            guard let rest = field(key), rest.first == "\"" else { return nil }
+            return rest.dropFirst().split(separator: "\"", maxSplits: 1).first.map(String.init)
+        }
+        guard let pidText = field("pid")?.prefix(while: { $0.isNumber }), let pid = pid_t(pidText),
+              let profile = string("profile"), let keysText = field("keys"), keysText.first == "[",
+              let end = keysText.firstIndex(of: "]") else { return nil }
+        let keys = keysText[keysText.index(after: keysText.startIndex)..<end].split(separator: ",").map {
+            String($0.trimmingCharacters(in: "\""))
+        }
+        return Info(pid: pid, profile: profile, reload: string("reload") ?? "none", keys: keys)
+    }
+
+    /// True when `pid` is alive and is a run-with-keys process (not a recycled pid).
+    static func isSupervisor(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0, let cmdline = try? Sys.readFile("/proc/\(pid)/cmdline", limit: 1 << 16) else { return false }
+        let argv0 = cmdline.split(separator: 0).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return Sys.basename(argv0) == "run-with-keys"
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> Substring {
+        var s = self
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return s
+    }
+}
