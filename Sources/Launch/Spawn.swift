@@ -117,7 +117,7 @@ private func failure(_ r: rwk_spawn_result, _ q: SpawnRequest) -> LaunchError {
     case .setuid: context = "setuid to \(q.credentials?.uid ?? 0)"
     case .setgid: context = "setgid to \(q.credentials?.gid ?? 0)"
     case .setgroups: context = "setgroups to \(q.credentials?.groups ?? [])"
-    case .dropCheck: context = "dropping root to uid \(q.credentials?.uid ?? 0) (setuid(0) still works)"
+    case .dropCheck: context = "verifying the drop to uid \(q.credentials?.uid ?? 0) (root must stay out of reach)"
     case .rlimit where q.limits.indices.contains(index):
         let l = q.limits[index]
         context = "setrlimit \(l.resource.name) to \(show(l.soft))/\(show(l.hard))"
