@@ -1,1 +1,487 @@
+/*
+ * fork, a fixed checklist in the child, execve. See claunch.h.
+ *
+ * Everything the child calls is async-signal-safe: raw syscalls, or glibc
+ * wrappers that are thin syscalls. The child never allocates, never copies
+ * envp (it holds secrets, in the caller's guarded memory) and never returns.
+ * glibc's set*id wrappers are avoided on purpose: they synchronise all threads
+ * through glibc's thread list, which is meaningless in a child forked from a
+ * multi-threaded parent; the raw syscalls change only this (only) thread.
+ */
+#define _GNU_SOURCE
 #include "claunch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* What the child writes to the report pipe when a stage fails. */
+struct report {
+    int32_t stage;
+    int32_t error;
+    int32_t index;
+};
+
+/* The child's view: the config plus the fds it owns. */
+struct child {
+    const struct rwk_spawn_config *cfg;
+    int report_fd;      /* write end, close-on-exec */
+    int sock_fd;        /* socketpair end for the no_exec listener, or -1 */
+    pid_t parent;
+    int kept[RWK_MAX_FD_PAIRS + 3]; /* every dst the child keeps, sorted by step_close_fds */
+    int nkept;
+};
+
+static const char *const stage_names[RWK_STAGE_COUNT] = {
+    [RWK_STAGE_NONE] = "none",
+    [RWK_STAGE_CONFIG] = "config",
+    [RWK_STAGE_PIPE] = "pipe",
+    [RWK_STAGE_FORK] = "fork",
+    [RWK_STAGE_PIDFD] = "pidfd_open",
+    [RWK_STAGE_RECV_LISTENER] = "recv listener",
+    [RWK_STAGE_SETSID] = "setsid",
+    [RWK_STAGE_SETPGID] = "setpgid",
+    [RWK_STAGE_CTTY] = "controlling tty",
+    [RWK_STAGE_SIGNALS] = "signals",
+    [RWK_STAGE_PDEATHSIG] = "parent-death signal",
+    [RWK_STAGE_CHDIR] = "chdir",
+    [RWK_STAGE_FD_MAP] = "fd map",
+    [RWK_STAGE_RLIMIT] = "rlimit",
+    [RWK_STAGE_SETGROUPS] = "setgroups",
+    [RWK_STAGE_SETGID] = "setgid",
+    [RWK_STAGE_SETUID] = "setuid",
+    [RWK_STAGE_DROP_CHECK] = "drop check",
+    [RWK_STAGE_CLOSE_FDS] = "close fds",
+    [RWK_STAGE_NO_NEW_PRIVS] = "no_new_privs",
+    [RWK_STAGE_SECCOMP] = "seccomp",
+    [RWK_STAGE_SECCOMP_NOTIFY] = "seccomp notify",
+    [RWK_STAGE_SEND_LISTENER] = "send listener",
+    [RWK_STAGE_EXECVE] = "execve",
+};
+
+const char *rwk_stage_name(int stage) {
+    if (stage < 0 || stage >= RWK_STAGE_COUNT || stage_names[stage] == NULL) return "unknown";
+    return stage_names[stage];
+}
+
+/* ---- the child ---------------------------------------------------------- */
+
+static void write_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+__attribute__((noreturn))
+static void fail(struct child *c, int stage, int error, int index) {
+    struct report r = { stage, error, index };
+    write_all(c->report_fd, &r, sizeof r);
+    if (stage == RWK_STAGE_EXECVE) _exit(error == ENOENT ? 127 : 126);
+    _exit(125);
+}
+
+static void step_session(struct child *c) {
+    const struct rwk_spawn_config *cfg = c->cfg;
+    if (cfg->session == RWK_SESSION_NEW) {
+        if (setsid() < 0) fail(c, RWK_STAGE_SETSID, errno, 0);
+        if (cfg->ctty_fd >= 0 && ioctl(cfg->ctty_fd, TIOCSCTTY, 0) < 0)
+            fail(c, RWK_STAGE_CTTY, errno, 0);
+    } else if (cfg->session == RWK_SESSION_PGRP) {
+        if (setpgid(0, 0) < 0) fail(c, RWK_STAGE_SETPGID, errno, 0);
+    }
+}
+
+/* The parent blocked every signal around fork; handlers it installed must not
+ * run here, and ignored signals would stay ignored across execve. Raw
+ * syscalls: glibc's sigaction and sigprocmask skip its internal signals 32
+ * and 33, which the parent may have ignored or blocked as well. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
+static void step_signals(void) {
+    struct kernel_sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.handler = SIG_DFL;
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+    }
+    uint64_t none = 0;
+    (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+}
+
+/* Also called after the uid change: the kernel clears the parent-death signal
+ * whenever the credentials change (commit_creds), so it is armed again. */
+static void step_pdeathsig(struct child *c) {
+    int sig = c->cfg->pdeath_signal;
+    if (sig <= 0) return;
+    if (prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0) < 0)
+        fail(c, RWK_STAGE_PDEATHSIG, errno, 0);
+    /* The parent may have died before the prctl: then nobody will signal us. */
+    if (getppid() != c->parent) fail(c, RWK_STAGE_PDEATHSIG, ESRCH, 0);
+}
+
+static void step_chdir(struct child *c) {
+    if (c->cfg->workdir && chdir(c->cfg->workdir) < 0) fail(c, RWK_STAGE_CHDIR, errno, 0);
+}
+
+/* Moves one of the child's own fds above `floor` so that no dst overwrites it. */
+static int move_above(struct child *c, int fd, int floor) {
+    if (fd < 0 || fd > floor) return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, floor + 1);
+    if (moved < 0) fail(c, RWK_STAGE_FD_MAP, errno, -1);
+    close(fd);
+    return moved;
+}
+
+/* Pair i of the virtual list: stdin/stdout/stderr first, then cfg->fds. */
+static int pair_at(const struct rwk_spawn_config *cfg, size_t i, int *src, int *dst) {
+    if (i < 3) {
+        *src = i == 0 ? cfg->stdin_fd : i == 1 ? cfg->stdout_fd : cfg->stderr_fd;
+        *dst = (int)i;
+        return *src >= 0;
+    }
+    *src = cfg->fds[i - 3].src;
+    *dst = cfg->fds[i - 3].dst;
+    return 1;
+}
+
+/* Classic two-phase dup: first every src goes above the highest dst (so no dup2
+ * can clobber a src that is still needed), then each lands on its dst. dup2
+ * leaves the dst without FD_CLOEXEC. */
+static void step_fd_map(struct child *c) {
+    const struct rwk_spawn_config *cfg = c->cfg;
+    size_t n = cfg->nfds + 3;
+    int tmp[RWK_MAX_FD_PAIRS + 3];
+    int src, dst, top = 2;
+
+    for (size_t i = 0; i < n; i++)
+        if (pair_at(cfg, i, &src, &dst) && dst > top) top = dst;
+    c->report_fd = move_above(c, c->report_fd, top);
+    c->sock_fd = move_above(c, c->sock_fd, top);
+
+    for (size_t i = 0; i < n; i++) {
+        tmp[i] = -1;
+        if (!pair_at(cfg, i, &src, &dst)) continue;
+        tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, top + 1);
+        if (tmp[i] < 0) fail(c, RWK_STAGE_FD_MAP, errno, (int)i - 3);
+    }
+    c->nkept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!pair_at(cfg, i, &src, &dst)) continue;
+        if (dup2(tmp[i], dst) < 0) fail(c, RWK_STAGE_FD_MAP, errno, (int)i - 3);
+        close(tmp[i]);
+        if (dst >= 3) c->kept[c->nkept++] = dst;
+    }
+}
+
+static void step_rlimits(struct child *c) {
+    for (size_t i = 0; i < c->cfg->nrlimits; i++) {
+        const struct rwk_rlimit *l = &c->cfg->rlimits[i];
+        struct rlimit r = { .rlim_cur = l->soft, .rlim_max = l->hard };
+        if (setrlimit(l->resource, &r) < 0) fail(c, RWK_STAGE_RLIMIT, errno, (int)i);
+    }
+}
+
+static void step_ids(struct child *c) {
+    const struct rwk_spawn_config *cfg = c->cfg;
+    if (!cfg->set_ids) return;
+    if (syscall(SYS_setgroups, cfg->ngroups, cfg->groups) < 0) fail(c, RWK_STAGE_SETGROUPS, errno, 0);
+    if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) < 0) fail(c, RWK_STAGE_SETGID, errno, 0);
+    if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) fail(c, RWK_STAGE_SETUID, errno, 0);
+    /* Never leave privileges half-dropped: getting root back must be impossible. */
+    if (cfg->uid != 0 && syscall(SYS_setuid, 0) == 0) fail(c, RWK_STAGE_DROP_CHECK, EPERM, 0);
+    if (getuid() != cfg->uid || geteuid() != cfg->uid || getgid() != cfg->gid)
+        fail(c, RWK_STAGE_DROP_CHECK, EPERM, 0);
+    step_pdeathsig(c);
+}
+
+/* Every fd that is not 0-2 or a dst becomes close-on-exec; that includes the
+ * report pipe and the socket, which the next steps still need. */
+static void step_close_fds(struct child *c) {
+    int *k = c->kept;
+    for (int i = 1; i < c->nkept; i++)           /* insertion sort; nkept is small */
+        for (int j = i; j > 0 && k[j - 1] > k[j]; j--) { int t = k[j]; k[j] = k[j - 1]; k[j - 1] = t; }
+    unsigned int from = 3;
+    for (int i = 0; i <= c->nkept; i++) {
+        unsigned int next = i < c->nkept ? (unsigned int)k[i] : ~0U;
+        if (next > from && syscall(SYS_close_range, from, next == ~0U ? ~0U : next - 1,
+                                   CLOSE_RANGE_CLOEXEC) < 0)
+            fail(c, RWK_STAGE_CLOSE_FDS, errno, 0);
+        if (next != ~0U && next + 1 > from) from = next + 1;
+    }
+}
+
+static void step_no_new_privs(struct child *c) {
+    if (c->cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail(c, RWK_STAGE_NO_NEW_PRIVS, errno, 0);
+}
+
+static long load_filter(const void *insns, size_t len, unsigned int flags) {
+    struct sock_fprog prog = { .len = (unsigned short)len, .filter = (struct sock_filter *)insns };
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static void step_seccomp(struct child *c) {
+    if (c->cfg->seccomp_filter && load_filter(c->cfg->seccomp_filter, c->cfg->seccomp_len, 0) < 0)
+        fail(c, RWK_STAGE_SECCOMP, errno, 0);
+}
+
+/* The no_exec filter goes last, after the deny filter and no_new_privs. Its
+ * listener goes to the parent, which lets exactly our own execve continue. */
+static void step_exec_notify(struct child *c) {
+    if (!c->cfg->no_exec) return;
+    long lfd = load_filter(c->cfg->exec_notify_filter, c->cfg->exec_notify_len,
+                           SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    if (lfd < 0) fail(c, RWK_STAGE_SECCOMP_NOTIFY, errno, 0);
+
+    char byte = 'L';
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    int fd = (int)lfd;
+    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    ssize_t n;
+    do n = sendmsg(c->sock_fd, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+    if (n != 1) fail(c, RWK_STAGE_SEND_LISTENER, n < 0 ? errno : EIO, 0);
+    close(fd);
+    close(c->sock_fd);
+    c->sock_fd = -1;
+}
+
+/* The child's own PATH, not the parent's: like execvpe, without malloc. */
+static const char *env_path(const char *const *envp) {
+    for (; envp && *envp; envp++)
+        if (strncmp(*envp, "PATH=", 5) == 0) return *envp + 5;
+    return "/usr/local/bin:/usr/bin:/bin";
+}
+
+__attribute__((noreturn))
+static void step_execve(struct child *c) {
+    const struct rwk_spawn_config *cfg = c->cfg;
+    char *const *argv = (char *const *)cfg->argv;
+    char *const *envp = (char *const *)cfg->envp;
+    if (cfg->path[0] == '\0') fail(c, RWK_STAGE_EXECVE, ENOENT, 0);
+    if (strchr(cfg->path, '/')) {
+        execve(cfg->path, argv, envp);
+        fail(c, RWK_STAGE_EXECVE, errno, 0);
+    }
+    size_t namelen = strlen(cfg->path);
+    int saw_eacces = 0;
+    char buf[4096];
+    for (const char *p = env_path(cfg->envp);; p++) {
+        const char *end = strchrnul(p, ':');
+        size_t dirlen = (size_t)(end - p);
+        if (dirlen + 1 + namelen + 1 <= sizeof buf) {
+            if (dirlen == 0) { buf[0] = '.'; dirlen = 1; } else memcpy(buf, p, dirlen);
+            buf[dirlen] = '/';
+            memcpy(buf + dirlen + 1, cfg->path, namelen + 1);
+            execve(buf, argv, envp);
+            if (errno == EACCES) saw_eacces = 1;
+            else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV
+                     && errno != ETIMEDOUT)
+                fail(c, RWK_STAGE_EXECVE, errno, 0);
+        }
+        if (*end == '\0') break;
+        p = end;
+    }
+    fail(c, RWK_STAGE_EXECVE, saw_eacces ? EACCES : ENOENT, 0);
+}
+
+__attribute__((noreturn))
+static void child_main(struct child *c) {
+    step_session(c);
+    step_signals();
+    step_pdeathsig(c);
+    step_chdir(c);
+    step_fd_map(c);
+    step_rlimits(c);
+    step_ids(c);
+    step_close_fds(c);
+    step_no_new_privs(c);
+    step_seccomp(c);
+    step_exec_notify(c);
+    step_execve(c);
+}
+
+/* ---- the parent --------------------------------------------------------- */
+
+static int set_failure(struct rwk_spawn_result *out, int stage, int error) {
+    out->stage = stage;
+    out->error = error;
+    return -1;
+}
+
+static int validate(const struct rwk_spawn_config *cfg) {
+    if (!cfg->path || !cfg->argv || !cfg->envp || cfg->nfds > RWK_MAX_FD_PAIRS) return -1;
+    if (cfg->nfds && !cfg->fds) return -1;
+    if (cfg->nrlimits && !cfg->rlimits) return -1;
+    if (cfg->set_ids && cfg->ngroups && !cfg->groups) return -1;
+    if (cfg->seccomp_filter && (cfg->seccomp_len == 0 || cfg->seccomp_len > BPF_MAXINSNS)) return -1;
+    if (cfg->no_exec && (!cfg->exec_notify_filter || cfg->exec_notify_len == 0
+                         || cfg->exec_notify_len > BPF_MAXINSNS)) return -1;
+    if (cfg->ctty_fd >= 0 && cfg->session != RWK_SESSION_NEW) return -1;
+    /* Each dst at most once, counting stdin/stdout/stderr as dsts 0-2. */
+    for (size_t i = 0; i < cfg->nfds; i++) {
+        int dst = cfg->fds[i].dst;
+        if (dst < 0 || cfg->fds[i].src < 0) return -1;
+        if ((dst == 0 && cfg->stdin_fd >= 0) || (dst == 1 && cfg->stdout_fd >= 0)
+            || (dst == 2 && cfg->stderr_fd >= 0)) return -1;
+        for (size_t j = 0; j < i; j++) if (cfg->fds[j].dst == dst) return -1;
+    }
+    return 0;
+}
+
+/* The listener fd; -1 when the child closed the socket (it failed and wrote a
+ * report), -2 when something else arrived. */
+static int recv_listener(int sock) {
+    char byte;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+    ssize_t n;
+    do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    if (n == 0) return -1;
+    if (n != 1) return -2;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS
+        || cm->cmsg_len != CMSG_LEN(sizeof(int))) return -2;
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
+}
+
+static void close_if_open(int *fd) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+}
+
+static void reap(struct rwk_spawn_result *out) {
+    int status = 0;
+    while (waitpid(out->pid, &status, 0) < 0 && errno == EINTR) {}
+    out->wait_status = status;
+    close_if_open(&out->pidfd);
+    close_if_open(&out->listener_fd);
+}
+
+int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) {
+    memset(out, 0, sizeof *out);
+    out->pid = -1;
+    out->pidfd = out->report_fd = out->listener_fd = -1;
+    if (validate(cfg) < 0) return set_failure(out, RWK_STAGE_CONFIG, EINVAL);
+
+    int report[2], sock[2] = { -1, -1 };
+    if (pipe2(report, O_CLOEXEC) < 0) return set_failure(out, RWK_STAGE_PIPE, errno);
+    if (cfg->no_exec && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0) {
+        int e = errno;
+        close(report[0]);
+        close(report[1]);
+        return set_failure(out, RWK_STAGE_PIPE, e);
+    }
+
+    struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .parent = getpid() };
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(report[0]);
+        if (sock[0] >= 0) close(sock[0]);
+        child_main(&c);
+    }
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(report[1]);
+    close_if_open(&sock[1]);
+    if (pid < 0) {
+        close(report[0]);
+        close_if_open(&sock[0]);
+        return set_failure(out, RWK_STAGE_FORK, fork_errno);
+    }
+    out->pid = pid;
+    out->report_fd = report[0];
+
+    /* Our unreaped child cannot be recycled, so this pidfd is the right process. */
+    out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (out->pidfd < 0) {
+        int e = errno;
+        kill(pid, SIGKILL);
+        close_if_open(&sock[0]);
+        close_if_open(&out->report_fd);
+        reap(out);
+        return set_failure(out, RWK_STAGE_PIDFD, e);
+    }
+    if (cfg->no_exec) {
+        int lfd = recv_listener(sock[0]);
+        int e = errno;
+        close_if_open(&sock[0]);
+        if (lfd >= 0) {
+            out->listener_fd = lfd;
+            return 0; /* the caller serves the listener and polls the report */
+        }
+        if (lfd == -2) { /* the child would wait in execve forever */
+            kill(pid, SIGKILL);
+            close_if_open(&out->report_fd);
+            reap(out);
+            return set_failure(out, RWK_STAGE_RECV_LISTENER, e ? e : EPROTO);
+        }
+    }
+    return rwk_spawn_report(out, -1) < 0 ? -1 : 0;
+}
+
+int rwk_spawn_report(struct rwk_spawn_result *out, int timeout_ms) {
+    if (out->report_fd < 0) return out->stage == RWK_STAGE_NONE ? 0 : -1;
+    struct pollfd p = { .fd = out->report_fd, .events = POLLIN };
+    int r;
+    do r = poll(&p, 1, timeout_ms); while (r < 0 && errno == EINTR);
+    if (r == 0) return 1;
+
+    struct report rep;
+    size_t got = 0;
+    while (got < sizeof rep) {
+        ssize_t n = read(out->report_fd, (char *)&rep + got, sizeof rep - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close_if_open(&out->report_fd);
+    if (got == 0) return 0; /* EOF: the pipe closed in a successful execve */
+    if (got == sizeof rep) {
+        out->stage = rep.stage;
+        out->error = rep.error;
+        out->index = rep.index;
+    } else {
+        out->stage = RWK_STAGE_PIPE;
+        out->error = EIO;
+    }
+    reap(out);
+    return -1;
+}

@@ -1,3 +1,143 @@
 #ifndef RWK_CLAUNCH_H
 #define RWK_CLAUNCH_H
+
+/*
+ * The only code that runs between fork and execve.
+ *
+ * The parent builds everything (argv, envp, fd map, rlimits, ids, BPF);
+ * rwk_spawn forks, and the child runs a fixed checklist of async-signal-safe
+ * steps, one function each, in the order of the stage numbers below. A failing
+ * step writes {stage, errno, index} to a close-on-exec pipe and _exits with
+ * 127 (ENOENT at execve), 126 (other execve errors) or 125 (anything else).
+ * EOF on the pipe means execve succeeded.
+ *
+ * Needs Linux >= 5.11 (pidfd_open, seccomp user notification with CONTINUE,
+ * close_range with CLOSE_RANGE_CLOEXEC).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rwk_sys.h"
+
+/* Stages, in checklist order. Keep rwk_stage_name and Swift's SpawnStage in sync. */
+enum {
+    RWK_STAGE_NONE = 0,
+    /* parent side, before or right after fork */
+    RWK_STAGE_CONFIG = 1,
+    RWK_STAGE_PIPE = 2,
+    RWK_STAGE_FORK = 3,
+    RWK_STAGE_PIDFD = 4,
+    RWK_STAGE_RECV_LISTENER = 5,
+    /* child checklist */
+    RWK_STAGE_SETSID = 6,
+    RWK_STAGE_SETPGID = 7,
+    RWK_STAGE_CTTY = 8,
+    RWK_STAGE_SIGNALS = 9,
+    RWK_STAGE_PDEATHSIG = 10,
+    RWK_STAGE_CHDIR = 11,
+    RWK_STAGE_FD_MAP = 12,
+    RWK_STAGE_RLIMIT = 13,
+    RWK_STAGE_SETGROUPS = 14,
+    RWK_STAGE_SETGID = 15,
+    RWK_STAGE_SETUID = 16,
+    RWK_STAGE_DROP_CHECK = 17,
+    RWK_STAGE_CLOSE_FDS = 18,
+    RWK_STAGE_NO_NEW_PRIVS = 19,
+    RWK_STAGE_SECCOMP = 20,
+    RWK_STAGE_SECCOMP_NOTIFY = 21,
+    RWK_STAGE_SEND_LISTENER = 22,
+    RWK_STAGE_EXECVE = 23,
+    RWK_STAGE_COUNT = 24,
+};
+
+enum {
+    RWK_SESSION_KEEP = 0,     /* stay in the parent's session and process group */
+    RWK_SESSION_NEW = 1,      /* setsid(): new session and process group */
+    RWK_SESSION_PGRP = 2,     /* setpgid(0, 0): new process group only */
+};
+
+/* Most fd pairs one spawn accepts (the child keeps a fixed-size table on its stack). */
+#define RWK_MAX_FD_PAIRS 250
+
+/* dst in the child becomes a copy of src in the parent. Overlaps are fine. */
+struct rwk_fd_pair {
+    int src;
+    int dst;
+};
+
+/* RLIM_INFINITY (all ones) means unlimited. */
+struct rwk_rlimit {
+    int resource;
+    uint64_t soft;
+    uint64_t hard;
+};
+
+struct rwk_spawn_config {
+    const char *path;                 /* contains '/': used as is; else searched in envp's PATH */
+    const char *const *argv;          /* NULL-terminated */
+    const char *const *envp;          /* NULL-terminated; owned by the caller (guarded memory), never copied */
+    const char *workdir;              /* NULL: keep the parent's */
+
+    const struct rwk_fd_pair *fds;    /* applied with a two-phase dup, so src/dst may overlap */
+    size_t nfds;
+    int stdin_fd, stdout_fd, stderr_fd; /* -1: inherit the parent's 0, 1, 2 */
+
+    const struct rwk_rlimit *rlimits;
+    size_t nrlimits;
+
+    int set_ids;                      /* nonzero: setgroups, setgid, setuid to the values below */
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t ngroups;
+
+    int no_new_privs;
+    const void *seccomp_filter;       /* struct sock_filter[] exported by libseccomp; NULL: none */
+    size_t seccomp_len;               /* number of instructions */
+
+    int no_exec;                      /* install exec_notify_filter with a listener, hand it to the parent */
+    const void *exec_notify_filter;   /* struct sock_filter[]: execve/execveat -> SECCOMP_RET_USER_NOTIF */
+    size_t exec_notify_len;
+
+    int session;                      /* RWK_SESSION_* */
+    int ctty_fd;                      /* -1: none; else (needs RWK_SESSION_NEW) TIOCSCTTY on this parent fd */
+    int pdeath_signal;                /* 0: none. Fires when the parent THREAD exits (prctl semantics). */
+};
+
+struct rwk_spawn_result {
+    pid_t pid;           /* -1 when no child was created */
+    int pidfd;           /* owned by the caller after a successful spawn */
+    int report_fd;       /* >= 0 while the exec outcome is still pending: see rwk_spawn_report */
+    int listener_fd;     /* seccomp notify listener (no_exec), owned by the caller; else -1 */
+    int stage;           /* RWK_STAGE_NONE on success */
+    int error;           /* errno of the failing stage */
+    int index;           /* which fd pair / rlimit failed, else 0 */
+    int wait_status;     /* raw waitpid status of a child that failed (it has been reaped) */
+};
+
+/*
+ * Forks the child and, unless cfg->no_exec, waits for its report.
+ * Returns 0 when the spawn succeeded or is pending, -1 when it failed; in both
+ * cases out->stage/error/index say what failed. A failed child has been reaped
+ * and its fds closed.
+ *
+ * With cfg->no_exec the child blocks in its own execve until the caller answers
+ * the notification on out->listener_fd (CONTINUE), so rwk_spawn returns early
+ * with out->report_fd >= 0: poll both fds and call rwk_spawn_report.
+ */
+int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out);
+
+/*
+ * Reads the child's report. timeout_ms as for poll(2) (-1 blocks).
+ * Returns 1 while pending, 0 when exec succeeded, -1 when a stage failed (the
+ * child is then reaped and pidfd/listener_fd closed). report_fd is closed once
+ * the outcome is known.
+ */
+int rwk_spawn_report(struct rwk_spawn_result *out, int timeout_ms);
+
+/* "setsid", "chdir", "setuid", "seccomp", "execve", ...; "unknown" out of range. */
+const char *rwk_stage_name(int stage);
+
 #endif

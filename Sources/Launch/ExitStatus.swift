@@ -1,0 +1,35 @@
+import Glibc
+
+/// How a child ended.
+public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// What a shell reports: the code, or 128+N for signal N.
+    public var shellCode: Int32 {
+        switch self {
+        case let .exited(code): return code
+        case let .signaled(signal): return 128 + signal
+        }
+    }
+
+    /// Decodes a waitpid status (WIFEXITED/WTERMSIG are macros Swift cannot see).
+    public init(waitStatus status: Int32) {
+        let signal = status & 0x7f
+        self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+
+    public var description: String {
+        switch self {
+        case let .exited(code): return "exited with code \(code)"
+        case let .signaled(signal): return "killed by signal \(signal)"
+        }
+    }
+}
+
+/// Blocks until `pid` (a child of this process) terminates, and reaps it.
+public func waitExit(_ pid: pid_t) throws(LaunchError) -> ExitStatus {
+    var status: Int32 = 0
+    try sys("waitpid \(pid)") { waitpid(pid, &status, 0) }
+    return ExitStatus(waitStatus: status)
+}

@@ -1,0 +1,73 @@
+import Glibc
+
+/// Everything that can go wrong while planning or starting a child.
+///
+/// `description` is one line for people, e.g.
+/// `setuid to 1000 failed: Operation not permitted`.
+public enum LaunchError: Error, Equatable, CustomStringConvertible {
+    /// A step of the spawn failed, in the parent or in the child before execve.
+    /// `context` says what was attempted, e.g. `chdir to "/srv/bot"`.
+    case spawn(stage: SpawnStage, errno: Int32, context: String)
+    /// A libc or libseccomp call in the parent failed.
+    case system(call: String, errno: Int32)
+    /// A syscall name libseccomp does not know; `origin` says where it came from.
+    case unknownSyscall(name: String, origin: String)
+    /// A line of a seccomp policy file that is not understood; `origin` is `path:line`.
+    case policy(origin: String, message: String)
+    case unknownUser(String)
+    case unknownGroup(String)
+    case invalidRequest(String)
+
+    public var description: String {
+        switch self {
+        case let .spawn(_, errno, context): return "\(context) failed: \(errorString(errno))"
+        case let .system(call, errno): return "\(call) failed: \(errorString(errno))"
+        case let .unknownSyscall(name, origin): return "unknown syscall \"\(name)\" in \(origin)"
+        case let .policy(origin, message): return "\(origin): \(message)"
+        case let .unknownUser(name): return "unknown user \"\(name)\""
+        case let .unknownGroup(name): return "unknown group \"\(name)\""
+        case let .invalidRequest(message): return "invalid spawn request: \(message)"
+        }
+    }
+
+    /// The stage that failed, for `.spawn` errors.
+    public var stage: SpawnStage? {
+        if case let .spawn(stage, _, _) = self { return stage }
+        return nil
+    }
+
+    /// The exit code the CLI reports: 127 when the program was not found, 126
+    /// when it could not be executed, 125 when run-with-keys itself failed.
+    public var exitCode: Int32 {
+        guard case let .spawn(.execve, errno, _) = self else { return 125 }
+        return errno == ENOENT ? 127 : 126
+    }
+}
+
+func errorString(_ errno: Int32) -> String { String(cString: strerror(errno)) }
+
+/// The one place where "-1 and errno" becomes a thrown error; retries EINTR.
+@discardableResult
+func sys<T: BinaryInteger>(_ call: @autoclosure () -> String, _ body: () -> T) throws(LaunchError) -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let code = errno
+        if code == EINTR { continue }
+        throw .system(call: call(), errno: code)
+    }
+}
+
+/// Reads `fd` to EOF, refusing more than `limit` bytes.
+func readAll(_ fd: Int32, limit: Int, what: String) throws(LaunchError) -> [UInt8] {
+    let chunk = 16384
+    let buf = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 1)
+    defer { buf.deallocate() }
+    var bytes: [UInt8] = []
+    while true {
+        let n = try sys("read \(what)") { read(fd, buf, chunk) }
+        if n == 0 { return bytes }
+        bytes += UnsafeRawBufferPointer(start: buf, count: n)
+        if bytes.count > limit { throw .system(call: "read \(what) (over \(limit) bytes)", errno: EFBIG) }
+    }
+}

@@ -1,0 +1,64 @@
+import Glibc
+
+/// minijail-style policy files.
+///
+/// A policy file is an ALLOWLIST, as in minijail: every syscall it names is
+/// allowed and every other one is refused with the profile's action (EPERM or
+/// SIGSYS). The format:
+///
+///     # comment; also after a name
+///     read
+///     write: 1          # "name: 1" means the same as "name"
+///
+/// One syscall name per line; blank lines are ignored. minijail's argument
+/// filters (`ioctl: arg1 == TCGETS`), `return N` and `@include` are refused
+/// with an error rather than silently widened or narrowed. The launcher's own
+/// last syscalls (`SeccompPolicy.launcherSyscalls`) are always allowed.
+extension SeccompPolicy {
+    /// Largest policy file read (minijail's biggest real policies are ~10 KiB).
+    public static let maxPolicyFileSize = 1 << 20
+
+    public static func allowlist(parsing text: String, origin: String,
+                                 action: Action = .errno) throws(LaunchError) -> SeccompPolicy {
+        var rules: [Rule] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let at = "\(origin):\(index + 1)"
+            var line = Substring(raw)
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            let trimmed = trim(line)
+            if trimmed.isEmpty { continue }
+            if trimmed.hasPrefix("@") {
+                throw .policy(origin: at, message: "directives such as \(trimmed.split(separator: " ")[0]) are not supported")
+            }
+            let parts = trimmed.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = trim(parts[0])
+            if parts.count == 2, trim(parts[1]) != "1" {
+                throw .policy(origin: at, message: "only \"\(name)\" or \"\(name): 1\" is supported, "
+                                  + "not argument filters or return values (\"\(trim(parts[1]))\")")
+            }
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw .policy(origin: at, message: "expected a syscall name, got \"\(trimmed)\"")
+            }
+            rules.append(Rule(name, origin: at))
+        }
+        return SeccompPolicy(kind: .allowlist, rules: rules, action: action)
+    }
+
+    public static func allowlist(contentsOf path: String, action: Action = .errno) throws(LaunchError) -> SeccompPolicy {
+        let fd = try sys("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        let bytes: [UInt8]
+        do { bytes = try readAll(fd, limit: maxPolicyFileSize, what: path) } catch {
+            if case .system(_, EFBIG) = error {
+                throw .policy(origin: path, message: "larger than \(maxPolicyFileSize) bytes")
+            }
+            throw error
+        }
+        return try allowlist(parsing: String(decoding: bytes, as: UTF8.self), origin: path, action: action)
+    }
+}
+
+private func trim(_ s: Substring) -> String {
+    String(s.drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            .reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed())
+}

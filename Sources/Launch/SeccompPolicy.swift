@@ -1,0 +1,144 @@
+import CLaunch
+import CSeccomp
+import Glibc
+
+/// A classic BPF program (an array of `struct sock_filter`) exported by
+/// libseccomp in the parent and loaded by the fork child as is.
+public struct BPFProgram: Sendable, Equatable {
+    public let bytes: [UInt8]
+    public var instructionCount: Int { bytes.count / 8 }
+}
+
+/// Which syscalls the bot may not make, built with libseccomp in the parent.
+///
+/// Two kinds:
+/// - `.denylist`: everything is allowed except the listed syscalls (the default
+///   list plus the profile's `[sandbox] deny`).
+/// - `.allowlist`: a minijail-style policy file (see `allowlist(parsing:origin:action:)`):
+///   only the listed syscalls, plus `launcherSyscalls`, are allowed.
+///
+/// Either way a refused syscall gets EPERM (`.errno`) or kills the whole
+/// process with SIGSYS (`.kill`), and so does every syscall made through a
+/// foreign ABI (i386 `int 0x80`, x32), which would otherwise dodge the rules.
+public struct SeccompPolicy: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case denylist, allowlist }
+    public enum Action: Sendable, Equatable { case errno, kill }
+
+    /// One syscall name and where it came from, for error messages
+    /// (`[sandbox] deny`, `bot.policy:12`).
+    public struct Rule: Sendable, Equatable {
+        public var name: String
+        public var origin: String
+        public init(_ name: String, origin: String) {
+            self.name = name
+            self.origin = origin
+        }
+    }
+
+    public var kind: Kind
+    public var rules: [Rule]
+    public var action: Action
+
+    public init(kind: Kind, rules: [Rule], action: Action = .errno) {
+        self.kind = kind
+        self.rules = rules
+        self.action = action
+    }
+
+    /// Refused by `seccomp = "default"`: debugging other processes, kernel
+    /// modules and kexec, BPF and perf, mounts and namespaces switches, the
+    /// kernel keyring, userfaultfd, handle-based opens, raw I/O ports, swap,
+    /// reboot, accounting and quotas. `unshare` stays allowed: many runtimes use it.
+    public static let defaultDenylist: [String] = [
+        "ptrace", "process_vm_readv", "process_vm_writev",
+        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+        "bpf", "perf_event_open",
+        "mount", "umount2", "pivot_root", "setns",
+        "swapon", "swapoff", "reboot",
+        "keyctl", "add_key", "request_key",
+        "userfaultfd", "open_by_handle_at", "name_to_handle_at",
+        "iopl", "ioperm", "acct", "quotactl", "lookup_dcookie",
+    ]
+
+    /// What the launcher itself calls after the filter is loaded (hand over the
+    /// no_exec listener, execve, or report a failure and exit). An allowlist
+    /// always includes them, or no bot could ever start.
+    public static let launcherSyscalls = ["seccomp", "sendmsg", "close", "execve", "write", "exit_group"]
+
+    /// The default denylist plus `extra`, e.g. the profile's `[sandbox] deny`.
+    public static func denylist(extra: [String] = [], origin: String = "[sandbox] deny",
+                                action: Action = .errno, includeDefault: Bool = true) -> SeccompPolicy {
+        let defaults = includeDefault ? defaultDenylist.map { Rule($0, origin: "the default denylist") } : []
+        return SeccompPolicy(kind: .denylist, rules: defaults + extra.map { Rule($0, origin: origin) },
+                             action: action)
+    }
+
+    /// The syscall number on this machine's native ABI, nil when libseccomp
+    /// does not know the name or the syscall does not exist here.
+    public static func syscallNumber(_ name: String) -> Int32? {
+        let nr = seccomp_syscall_resolve_name(name)
+        return nr >= 0 ? nr : nil
+    }
+
+    /// The filter, as BPF for the fork child to load. Nothing is cached.
+    public func compile() throws(LaunchError) -> BPFProgram {
+        let deny = action == .errno ? rwk_scmp_act_errno(UInt16(EPERM)) : rwk_scmp_act_kill_process()
+        let allow = rwk_scmp_act_allow()
+        var named = rules
+        if kind == .allowlist {
+            named += Self.launcherSyscalls.map { Rule($0, origin: "the launcher's own syscalls") }
+        }
+        return try Filter.build(defaultAction: kind == .denylist ? allow : deny, badArch: deny,
+                                rules: named.map { ($0, kind == .denylist ? deny : allow) })
+    }
+
+    /// The no_exec filter: execve and execveat go to the supervisor's listener
+    /// (see `ExecGuard`), everything else is allowed. Foreign ABIs get EPERM,
+    /// so an x32 or i386 execve cannot slip past it even without a policy.
+    static func execNotifyFilter() throws(LaunchError) -> BPFProgram {
+        let notify = rwk_scmp_act_notify()
+        return try Filter.build(defaultAction: rwk_scmp_act_allow(), badArch: rwk_scmp_act_errno(UInt16(EPERM)),
+                                rules: ["execve", "execveat"].map { (Rule($0, origin: "no_exec"), notify) })
+    }
+}
+
+/// libseccomp, from rules to exported BPF.
+enum Filter {
+    static func build(defaultAction: UInt32, badArch: UInt32,
+                      rules: [(SeccompPolicy.Rule, UInt32)]) throws(LaunchError) -> BPFProgram {
+        guard let ctx = seccomp_init(defaultAction) else {
+            throw .system(call: "seccomp_init", errno: EINVAL)
+        }
+        defer { seccomp_release(ctx) }
+        try check("seccomp_attr_set(ACT_BADARCH)", seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badArch))
+        // The child sets no_new_privs itself, in its checklist.
+        try check("seccomp_attr_set(CTL_NNP)", seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0))
+
+        var seen = Set<Int32>()
+        for (rule, action) in rules {
+            let nr = seccomp_syscall_resolve_name(rule.name)
+            if nr == __NR_SCMP_ERROR { throw .unknownSyscall(name: rule.name, origin: rule.origin) }
+            guard seen.insert(nr).inserted else { continue }
+            try check("seccomp_rule_add(\(rule.name))", rwk_seccomp_rule_add0(ctx, action, nr))
+        }
+        return try export(ctx)
+    }
+
+    /// libseccomp 2.5.4 can only export to an fd: through a memfd and back.
+    private static func export(_ ctx: scmp_filter_ctx) throws(LaunchError) -> BPFProgram {
+        let fd = try sys("memfd_create") { rwk_memfd_create("rwk-seccomp-bpf", RWK_MFD_CLOEXEC) }
+        defer { close(fd) }
+        try check("seccomp_export_bpf", seccomp_export_bpf(ctx, fd))
+        try sys("lseek") { lseek(fd, 0, SEEK_SET) }
+        let bytes = try readAll(fd, limit: 4096 * 8, what: "the exported BPF")
+        guard !bytes.isEmpty, bytes.count % 8 == 0 else {
+            throw .system(call: "seccomp_export_bpf (\(bytes.count) bytes)", errno: EINVAL)
+        }
+        return BPFProgram(bytes: bytes)
+    }
+
+    /// libseccomp returns a negative errno.
+    private static func check(_ call: String, _ rc: Int32) throws(LaunchError) {
+        if rc < 0 { throw .system(call: call, errno: -rc) }
+    }
+}

@@ -1,0 +1,162 @@
+import CLaunch
+import Glibc
+
+/// A started child. The caller owns `pidfd` (close it after reaping) and must
+/// serve `execGuard`, if any, for as long as the child's tree lives.
+public struct SpawnedProcess {
+    public let pid: pid_t
+    public let pidfd: Int32
+    public let execGuard: ExecGuard?
+}
+
+/// Forks and execs `request`, with `environment` (a NULL-terminated array of
+/// "NAME=value" pointers into the caller's guarded memory) as the child's
+/// envp. Returns once execve succeeded; throws `.spawn(stage:…)` with the
+/// failing step otherwise (the failed child is reaped).
+public func spawn(_ request: SpawnRequest,
+                  environment: UnsafePointer<UnsafePointer<CChar>?>) throws(LaunchError) -> SpawnedProcess {
+    try validate(request)
+    let notifyFilter = request.noExec ? try SeccompPolicy.execNotifyFilter() : nil
+    for map in request.fds where map.rewind {
+        try sys("lseek fd \(map.source)") { lseek(map.source, 0, SEEK_SET) }
+    }
+
+    let arena = CArena()
+    defer { withExtendedLifetime(arena) {} }
+    var cfg = rwk_spawn_config()
+    cfg.path = arena.string(request.executable)
+    cfg.argv = arena.stringArray(request.arguments)
+    cfg.envp = environment
+    cfg.workdir = request.workdir.map { arena.string($0) }
+    cfg.fds = arena.array(request.fds.map { rwk_fd_pair(src: $0.source, dst: $0.target) })
+    cfg.nfds = request.fds.count
+    cfg.stdin_fd = request.stdin ?? -1
+    cfg.stdout_fd = request.stdout ?? -1
+    cfg.stderr_fd = request.stderr ?? -1
+    cfg.rlimits = arena.array(request.limits.map {
+        rwk_rlimit(resource: $0.resource.rawValue, soft: $0.soft, hard: $0.hard)
+    })
+    cfg.nrlimits = request.limits.count
+    if let ids = request.credentials {
+        cfg.set_ids = 1
+        cfg.uid = ids.uid
+        cfg.gid = ids.gid
+        cfg.groups = arena.array(ids.groups)
+        cfg.ngroups = ids.groups.count
+    }
+    cfg.no_new_privs = request.noNewPrivileges ? 1 : 0
+    if let bpf = request.seccomp {
+        cfg.seccomp_filter = UnsafeRawPointer(arena.array(bpf.bytes))
+        cfg.seccomp_len = bpf.instructionCount
+    }
+    if let bpf = notifyFilter {
+        cfg.no_exec = 1
+        cfg.exec_notify_filter = UnsafeRawPointer(arena.array(bpf.bytes))
+        cfg.exec_notify_len = bpf.instructionCount
+    }
+    switch request.session {
+    case .inherit: cfg.session = Int32(RWK_SESSION_KEEP)
+    case .newSession: cfg.session = Int32(RWK_SESSION_NEW)
+    case .newProcessGroup: cfg.session = Int32(RWK_SESSION_PGRP)
+    }
+    cfg.ctty_fd = request.controllingTerminal ?? -1
+    cfg.pdeath_signal = request.parentDeathSignal ?? 0
+
+    var result = rwk_spawn_result()
+    if rwk_spawn(&cfg, &result) < 0 { throw failure(result, request) }
+    guard result.listener_fd >= 0 else {
+        return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: nil)
+    }
+    let guardian = ExecGuard(listener: result.listener_fd, child: result.pid)
+    result.listener_fd = -1 // the guard owns it now
+    try awaitOwnExec(&result, guardian, request)
+    return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian)
+}
+
+/// With no_exec the child waits in its execve until the listener answers:
+/// let its own execve calls (one per PATH candidate) continue until the report
+/// pipe says the exec happened or failed.
+private func awaitOwnExec(_ result: inout rwk_spawn_result, _ guardian: ExecGuard,
+                          _ request: SpawnRequest) throws(LaunchError) {
+    while true {
+        var fds = [pollfd(fd: guardian.fd, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: result.report_fd, events: Int16(POLLIN), revents: 0)]
+        try sys("poll") { poll(&fds, 2, -1) }
+        // Settle the report first: an execve notified after the pipe closed
+        // comes from the bot itself and must be refused.
+        let state = rwk_spawn_report(&result, 0)
+        if state < 0 { throw failure(result, request) }
+        if state == 0 { guardian.ownExecDone() }
+        if fds[0].revents & Int16(POLLIN) != 0 { _ = try guardian.handleOne() }
+        if state == 0 { return }
+    }
+}
+
+private func validate(_ r: SpawnRequest) throws(LaunchError) {
+    let strings = [r.executable] + r.arguments + (r.workdir.map { [$0] } ?? [])
+    if strings.contains(where: { $0.utf8.contains(0) }) { throw .invalidRequest("a string contains NUL") }
+    if r.arguments.isEmpty { throw .invalidRequest("argv is empty") }
+    if r.fds.count > Int(RWK_MAX_FD_PAIRS) { throw .invalidRequest("more than \(RWK_MAX_FD_PAIRS) fds") }
+    let stdio = [r.stdin, r.stdout, r.stderr].enumerated().compactMap { $0.element == nil ? nil : Int32($0.offset) }
+    let targets = r.fds.map(\.target) + stdio
+    if Set(targets).count != targets.count { throw .invalidRequest("two fds mapped to the same number") }
+    if r.fds.contains(where: { $0.source < 0 || $0.target < 0 }) { throw .invalidRequest("negative fd") }
+    if r.controllingTerminal != nil && r.session != .newSession {
+        throw .invalidRequest("a controlling terminal needs a new session")
+    }
+}
+
+/// The one-line error for a failed stage, with what was being attempted.
+private func failure(_ r: rwk_spawn_result, _ q: SpawnRequest) -> LaunchError {
+    let stage = SpawnStage(rawValue: r.stage) ?? .none
+    let index = Int(r.index)
+    let context: String
+    switch stage {
+    case .chdir: context = "chdir to \"\(q.workdir ?? "")\""
+    case .execve: context = "execve \"\(q.executable)\""
+    case .setuid: context = "setuid to \(q.credentials?.uid ?? 0)"
+    case .setgid: context = "setgid to \(q.credentials?.gid ?? 0)"
+    case .setgroups: context = "setgroups to \(q.credentials?.groups ?? [])"
+    case .dropCheck: context = "verifying the drop to uid \(q.credentials?.uid ?? 0) (root must stay out of reach)"
+    case .rlimit where q.limits.indices.contains(index):
+        let l = q.limits[index]
+        context = "setrlimit \(l.resource.name) to \(show(l.soft))/\(show(l.hard))"
+    case .fdMap where q.fds.indices.contains(index):
+        context = "mapping fd \(q.fds[index].source) to \(q.fds[index].target)"
+    case .fdMap where (-3 ... -1).contains(index):
+        context = "mapping the child's \(["stdin", "stdout", "stderr"][index + 3])"
+    case .controllingTerminal: context = "TIOCSCTTY on fd \(q.controllingTerminal ?? -1)"
+    default: context = stage.name
+    }
+    return .spawn(stage: stage, errno: r.error, context: context)
+}
+
+private func show(_ v: UInt64) -> String { v == ResourceLimit.unlimited ? "unlimited" : String(v) }
+
+/// malloc'd copies of argv and the tables for the C config, freed together.
+/// Nothing secret goes in here: the environment stays in the caller's memory.
+private final class CArena {
+    private var blocks: [UnsafeMutableRawPointer] = []
+
+    func string(_ s: String) -> UnsafePointer<CChar> {
+        let p = strdup(s)!
+        blocks.append(UnsafeMutableRawPointer(p))
+        return UnsafePointer(p)
+    }
+
+    func stringArray(_ strings: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+        array(strings.map { Optional(string($0)) } + [nil])!
+    }
+
+    /// For trivial types only (ints, C structs, pointers).
+    func array<T>(_ values: [T]) -> UnsafePointer<T>? {
+        guard !values.isEmpty else { return nil }
+        let raw = malloc(MemoryLayout<T>.stride * values.count)!
+        blocks.append(raw)
+        let p = raw.bindMemory(to: T.self, capacity: values.count)
+        p.initialize(from: values, count: values.count)
+        return UnsafePointer(p)
+    }
+
+    deinit { blocks.forEach { free($0) } }
+}

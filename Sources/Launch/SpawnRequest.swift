@@ -1,0 +1,92 @@
+import Glibc
+
+/// `target` in the child becomes a copy of `source` in the parent.
+public struct FdMapping: Sendable, Equatable {
+    public var source: Int32
+    public var target: Int32
+    /// Seek `source` to 0 before forking: a memfd handed down shares the
+    /// parent's file offset, so a second spawn would otherwise read nothing.
+    public var rewind: Bool
+
+    public init(_ source: Int32, to target: Int32, rewind: Bool = false) {
+        self.source = source
+        self.target = target
+        self.rewind = rewind
+    }
+}
+
+/// One setrlimit in the child.
+public struct ResourceLimit: Sendable, Equatable {
+    /// Linux's RLIMIT_* numbers.
+    public enum Resource: Int32, Sendable, CaseIterable {
+        case cpu = 0, fileSize, data, stack, core, rss, processes, openFiles, lockedMemory
+        case addressSpace, locks, pendingSignals, messageQueue, nice, realtimePriority, realtimeTimeout
+
+        public var name: String {
+            ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK", "AS",
+             "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"].map { "RLIMIT_" + $0 }[Int(rawValue)]
+        }
+    }
+
+    public static let unlimited = UInt64.max
+
+    public var resource: Resource
+    public var soft: UInt64
+    public var hard: UInt64
+
+    public init(_ resource: Resource, soft: UInt64, hard: UInt64) {
+        self.resource = resource
+        self.soft = soft
+        self.hard = hard
+    }
+
+    public init(_ resource: Resource, _ both: UInt64) { self.init(resource, soft: both, hard: both) }
+}
+
+/// The identity the child switches to (needs root).
+public struct Credentials: Sendable, Equatable {
+    public var uid: uid_t
+    public var gid: gid_t
+    public var groups: [gid_t]
+
+    public init(uid: uid_t, gid: gid_t, groups: [gid_t]) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+    }
+}
+
+/// Everything the fork child needs, built in the parent. The environment is
+/// not part of it: it holds secrets and is passed to `spawn` as pointers into
+/// the caller's guarded memory.
+public struct SpawnRequest: Sendable {
+    public enum Session: Sendable { case inherit, newSession, newProcessGroup }
+
+    /// A path (contains "/") or a name looked up in the child environment's PATH.
+    public var executable: String
+    /// argv, argv[0] included.
+    public var arguments: [String]
+    public var workdir: String?
+    /// nil: the child inherits the parent's 0, 1, 2.
+    public var stdin: Int32?
+    public var stdout: Int32?
+    public var stderr: Int32?
+    /// Extra fds for the child (memfds with secrets, sockets …); any other fd is closed at exec.
+    public var fds: [FdMapping] = []
+    public var limits: [ResourceLimit] = []
+    public var credentials: Credentials?
+    public var noNewPrivileges = true
+    public var seccomp: BPFProgram?
+    /// Refuse every execve/execveat after the bot's own (the spawn returns an `ExecGuard`).
+    public var noExec = false
+    public var session: Session = .newSession
+    /// A pty slave to make the controlling terminal (needs `.newSession`).
+    public var controllingTerminal: Int32?
+    /// Sent to the child when the spawning thread exits (prctl PR_SET_PDEATHSIG).
+    public var parentDeathSignal: Int32?
+
+    public init(executable: String, arguments: [String]? = nil) {
+        self.executable = executable
+        self.arguments = arguments ?? [executable]
+    }
+}
