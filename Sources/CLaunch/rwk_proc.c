@@ -12,6 +12,10 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/inotify.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -89,4 +93,43 @@ int rwk_sd_notify(const char *message) {
     close(fd);
     errno = e;
     return r < 0 ? -1 : 1;
+}
+
+int rwk_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int rwk_signalfd(const sigset_t *mask) { return signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK); }
+
+int rwk_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n == (ssize_t)sizeof info) return (int)info.ssi_signo;
+    if (n < 0 && errno == EAGAIN) return 0;
+    return n < 0 ? -1 : 0;
+}
+
+int rwk_timerfd(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
+
+int rwk_timerfd_arm(int fd, int64_t ms, int64_t interval_ms) {
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = ms / 1000;
+    its.it_value.tv_nsec = (ms % 1000) * 1000000;
+    its.it_interval.tv_sec = interval_ms / 1000;
+    its.it_interval.tv_nsec = (interval_ms % 1000) * 1000000;
+    return timerfd_settime(fd, 0, &its, NULL);
+}
+
+int rwk_inotify_dir(const char *dir) {
+    int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd < 0) return -1;
+    if (inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) { int e = errno; close(fd); errno = e; return -1; }
+    return fd;
+}
+
+int rwk_pipe(int *read_end, int *write_end) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) return -1;
+    *read_end = fds[0];
+    *write_end = fds[1];
+    return 0;
 }

@@ -34,7 +34,8 @@ public final class LaunchLog {
         self.keep = keep
     }
 
-    static func json(_ s: String) -> String {
+    /// A JSON string literal.
+    public static func json(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

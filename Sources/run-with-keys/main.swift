@@ -2,6 +2,8 @@ import ArgumentParser
 import Glibc
 import Age
 import Vault
+import Profile
+import Launch
 
 struct RunWithKeys: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,8 +14,9 @@ struct RunWithKeys: ParsableCommand {
             itself failed before the bot ran; 126 when the bot can't be executed; 127 when it is not found.
             """,
         version: "0.1.0",
-        subcommands: [InitCommand.self, SetCommand.self, ImportCommand.self, ListCommand.self, RemoveCommand.self,
-                      RecipientsCommand.self, AuditCommand.self, RotateCommand.self])
+        subcommands: [RunCommand.self, CheckCommand.self, InitCommand.self, SetCommand.self, ImportCommand.self,
+                      ListCommand.self, RemoveCommand.self, RotateCommand.self, RecipientsCommand.self, AuditCommand.self],
+        defaultSubcommand: RunCommand.self)
 }
 
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
@@ -33,6 +36,15 @@ func runMain() -> Never {
     } catch let e as VaultError {
         Output.error(e.message, hints: e.hints)
         exit(125)
+    } catch let e as ProfileError {
+        Output.error(e.message, hints: e.hint.map { [$0] } ?? [])
+        exit(125)
+    } catch let e as PlanError {
+        Output.error(e.message, hints: e.hints)
+        exit(e.exitCode)
+    } catch let e as LaunchError {
+        Output.error(e.description)
+        exit(e.exitCode)
     } catch let e as AgeError {
         Output.error(e.description)
         exit(125)

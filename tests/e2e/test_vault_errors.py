@@ -77,13 +77,29 @@ def test_tampered_header_version_is_not_an_age_file(ready):
     unchanged(rwk, before, h)
 
 
-@pytest.mark.parametrize("content", ["random", "json", "dotenv"])
+NO_NEWLINE_BUG = pytest.mark.xfail(strict=True, reason=(
+    "BUG: a non-age file with no newline is reported as 'damaged or was tampered with … restore from a "
+    "backup' instead of 'not an age-encrypted vault': Header.parse reads a whole line before checking the "
+    "version prefix"))
+
+
+def _not_age(content: str, token: str) -> bytes:
+    rnd = bytes(b for b in os.urandom(600) if b != 0x0A)[:500]
+    return {
+        "random-with-newline": rnd[:100] + b"\n" + rnd[100:],
+        "random-no-newline": rnd,
+        "json-with-newline": b'{"format":"run-with-keys/v1","secrets":{}}\n',
+        "json-no-newline": b'{"format":"run-with-keys/v1","secrets":{}}',
+        "dotenv": b"API_KEY=" + token.encode() + b"\n",
+    }[content]
+
+
+@pytest.mark.parametrize("content", [
+    "random-with-newline", pytest.param("random-no-newline", marks=NO_NEWLINE_BUG),
+    "json-with-newline", pytest.param("json-no-newline", marks=NO_NEWLINE_BUG), "dotenv"])
 def test_not_an_age_file(rwk, content):
     rwk.init()
-    data = {"random": os.urandom(512),
-            "json": b'{"format":"run-with-keys/v1","secrets":{}}',
-            "dotenv": b"API_KEY=" + rwk.secret().encode() + b"\n"}[content]
-    write_private(rwk.vault, data)
+    write_private(rwk.vault, _not_age(content, rwk.secret()))
     before, h = snapshot(rwk.home), sha256(rwk.vault)
     assert_cli_error(rwk.run("list"), "not an age-encrypted vault", hint="age-encryption.org/v1")
     assert_cli_error(rwk.set("k", rwk.secret(), check=False), "not an age-encrypted vault")

@@ -33,6 +33,22 @@ int rwk_epoll_del(int epfd, int fd);
 /* Waits; fills tags[i] and events[i]; returns the count, or -1 and errno. */
 int rwk_epoll_wait(int epfd, uint64_t *tags, uint32_t *events, int max, int timeout_ms);
 
+/* epoll_create1(EPOLL_CLOEXEC) */
+int rwk_epoll_create(void);
+/* A close-on-exec, non-blocking signalfd for `mask` (which the caller has blocked). */
+#include <signal.h>
+int rwk_signalfd(const sigset_t *mask);
+/* Reads one signal from a signalfd: its number, 0 when none is pending, -1 on error. */
+int rwk_signalfd_read(int fd);
+/* A close-on-exec, non-blocking CLOCK_MONOTONIC timerfd. */
+int rwk_timerfd(void);
+/* Arms a timerfd to fire after ms (0 disarms), then every interval_ms (0: once). */
+int rwk_timerfd_arm(int fd, int64_t ms, int64_t interval_ms);
+/* A close-on-exec, non-blocking inotify fd watching `dir` for IN_CLOSE_WRITE|IN_MOVED_TO. */
+int rwk_inotify_dir(const char *dir);
+/* pipe2(O_CLOEXEC) */
+int rwk_pipe(int *read_end, int *write_end);
+
 /* Sends one datagram to $NOTIFY_SOCKET (systemd); 0 when unset, 1 sent, -1 error. */
 int rwk_sd_notify(const char *message);
 

@@ -1,0 +1,306 @@
+import Glibc
+import Age
+import Vault
+import Profile
+
+/// A failure while turning a profile into a launch plan: one line, hints, and
+/// the exit code (125; 126/127 when the command can't be executed or found).
+public struct PlanError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var hints: [String]
+    public var exitCode: Int32
+    public init(_ message: String, hints: [String] = [], exitCode: Int32 = 125) {
+        self.message = message
+        self.hints = hints
+        self.exitCode = exitCode
+    }
+    public var description: String { message }
+}
+
+/// One variable of the child's environment, as `check` shows it (never a value).
+public struct PlannedVariable: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        case inherited, set
+        case secret(String)
+        /// A sealed memfd at fd N; the variable holds /proc/self/fd/N.
+        case secretFile(String, fd: Int32)
+        /// The value is readable on fd N; the variable holds N.
+        case secretFd(String, fd: Int32)
+    }
+    public var name: String
+    public var source: Source
+}
+
+/// A secret value the plan injects, kept for redaction and restarts.
+public final class PlannedSecret {
+    public let secret: String
+    public let variable: String
+    public let value: SecretBytes
+    init(secret: String, variable: String, value: consuming SecretBytes) {
+        self.secret = secret
+        self.variable = variable
+        self.value = value
+    }
+}
+
+/// The child's environment: "NAME=value\0" strings in one guarded buffer, and
+/// a NULL-terminated pointer array into it.
+public final class EnvironmentBlock {
+    let storage: SecretBytes
+    let offsets: [Int]
+    let pointers: UnsafeMutablePointer<UnsafePointer<CChar>?>
+
+    init(entries: [(String, EntryValue)], secrets: [PlannedSecret]) {
+        var b = SecretBuilder(capacity: 4096)
+        var offsets: [Int] = []
+        for (name, value) in entries {
+            offsets.append(b.count)
+            b.append(name + "=")
+            switch value {
+            case .text(let t): b.append(t)
+            case .secret(let i): b.append(secrets[i].value)
+            }
+            b.append(UInt8(0))
+        }
+        storage = b.finish()
+        self.offsets = offsets
+        pointers = .allocate(capacity: offsets.count + 1)
+        storage.withUnsafeBytes { base in
+            for (i, o) in offsets.enumerated() {
+                pointers[i] = UnsafePointer((base.baseAddress! + o).assumingMemoryBound(to: CChar.self))
+            }
+        }
+        pointers[offsets.count] = nil
+    }
+
+    enum EntryValue { case text(String), secret(Int) }
+
+    deinit { pointers.deallocate() }
+
+    /// `body` gets the envp; the guarded memory is readable only meanwhile (and
+    /// must be, across fork: the child inherits the protection).
+    public func withEnvp<R, E: Error>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) throws(E) -> R) throws(E) -> R {
+        try storage.withUnsafeBytes { (_: UnsafeRawBufferPointer) throws(E) -> R in try body(UnsafePointer(pointers)) }
+    }
+}
+
+/// Everything needed to start the bot, built in the parent before fork.
+public final class LaunchPlan {
+    public let profile: Profile
+    public private(set) var request: SpawnRequest
+    public let environment: EnvironmentBlock
+    public let variables: [PlannedVariable]
+    public let secrets: [PlannedSecret]
+    /// The sealed memfds, owned by the plan (closed when it goes away).
+    let memfds: [Int32]
+
+    init(profile: Profile, request: SpawnRequest, environment: EnvironmentBlock, variables: [PlannedVariable],
+         secrets: [PlannedSecret], memfds: [Int32]) {
+        self.profile = profile
+        self.request = request
+        self.environment = environment
+        self.variables = variables
+        self.secrets = secrets
+        self.memfds = memfds
+    }
+
+    deinit { for fd in memfds { close(fd) } }
+
+    /// The secret names this launch uses, in profile order.
+    public var secretNames: [String] { profile.keys.map(\.secret) }
+
+    /// Sets the child's stdio (the supervisor's redaction pipes or a pty).
+    public func setStdio(stdin: Int32?, stdout: Int32?, stderr: Int32?, controllingTerminal: Int32? = nil) {
+        request.stdin = stdin
+        request.stdout = stdout
+        request.stderr = stderr
+        request.controllingTerminal = controllingTerminal
+    }
+
+    /// Starts the bot.
+    public func spawn() throws(LaunchError) -> SpawnedProcess {
+        let request = self.request
+        return try environment.withEnvp { (envp) throws(LaunchError) -> SpawnedProcess in
+            try Launch.spawn(request, environment: envp)
+        }
+    }
+
+    /// The default PATH for finding the command when the child gets no PATH.
+    public static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
+
+    /// Builds the plan: environment, memfds, limits, credentials and seccomp filter.
+    /// `environment` is run-with-keys' own environment (for `[env] inherit`).
+    public static func build(profile: Profile, document: VaultDocument, now: Timestamp, arguments extra: [String] = [],
+                             environment: (String) -> String? = { Sys.getenv($0) }) throws(PlanError) -> LaunchPlan {
+        // 1. Every named secret must exist; report all the missing ones at once.
+        let missing = profile.keys.map(\.secret).filter { document.secrets[$0] == nil }
+        guard missing.isEmpty else {
+            throw PlanError("profile \(profile.name) names secret\(missing.count > 1 ? "s" : "") that the vault doesn't have: "
+                            + missing.map { "\"\($0)\"" }.joined(separator: ", "),
+                            hints: ["add \(missing.count > 1 ? "them" : "it") with `run-with-keys set \(missing[0])`, or fix the name in \(profile.path)"])
+        }
+
+        // 2. The environment: inherited names, then [env] set, then the keys.
+        var entries: [(String, EnvironmentBlock.EntryValue)] = []
+        var variables: [PlannedVariable] = []
+        func put(_ name: String, _ value: EnvironmentBlock.EntryValue, _ source: PlannedVariable.Source) {
+            if let i = entries.firstIndex(where: { $0.0 == name }) {
+                entries[i] = (name, value); variables[i] = PlannedVariable(name: name, source: source)
+            } else {
+                entries.append((name, value)); variables.append(PlannedVariable(name: name, source: source))
+            }
+        }
+        for name in profile.env.inherit where !name.hasPrefix("RUN_WITH_KEYS_") {
+            if let v = environment(name) { put(name, .text(v), .inherited) }
+        }
+        for pair in profile.env.set { put(pair.name, .text(pair.value), .set) }
+
+        var secrets: [PlannedSecret] = []
+        var memfds: [Int32] = []
+        var fdMap: [FdMapping] = []
+        var closeOnError = true
+        defer { if closeOnError { for fd in memfds { close(fd) } } }
+        let fixed = Set(profile.keys.compactMap { if case .fd(let n) = $0.mode { return n } else { return nil } })
+        var nextFd: Int32 = 3
+        func freeFd() -> Int32 {
+            while fixed.contains(nextFd) || fdMap.contains(where: { $0.target == nextFd }) { nextFd += 1 }
+            return nextFd
+        }
+        func inject(_ key: KeySpec, variable: String, value: borrowing SecretBytes) throws(PlanError) {
+            let index = secrets.count
+            secrets.append(PlannedSecret(secret: key.secret, variable: variable, value: value.slice(0..<value.count)))
+            switch key.mode {
+            case .env:
+                put(variable, .secret(index), .secret(key.secret))
+            case .file, .fd:
+                let fd: Int32
+                do {
+                    fd = try value.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(LaunchError) -> Int32 in
+                        try Memfd.sealed(name: "run-with-keys:" + variable, contents: b)
+                    }
+                } catch { throw PlanError("can't create the memfd for \(variable): \(error)") }
+                memfds.append(fd)
+                if case .fd(let n) = key.mode {
+                    fdMap.append(FdMapping(fd, to: n, rewind: true))
+                    put(variable, .text(String(n)), .secretFd(key.secret, fd: n))
+                } else {
+                    let n = freeFd()
+                    fdMap.append(FdMapping(fd, to: n, rewind: true))
+                    put(variable, .text("/proc/self/fd/\(n)"), .secretFile(key.secret, fd: n))
+                }
+            }
+        }
+        for key in profile.keys {
+            let entry = document.secrets[key.secret]!
+            try inject(key, variable: key.variable, value: entry.value)
+            // During a `rotate --keep-previous` grace period the old value rides along.
+            if entry.previous != nil, let until = entry.previousUntil, now < until {
+                var previous = key
+                if case .fd = key.mode { previous.mode = .file }
+                try inject(previous, variable: key.variable + "_PREVIOUS", value: entry.previous!)
+            }
+        }
+        let block = EnvironmentBlock(entries: entries, secrets: secrets)
+
+        // 3. The command, resolved now so that "not found" is reported before anything starts.
+        let childPath = entries.first { $0.0 == "PATH" }.flatMap { if case .text(let t) = $0.1 { return t } else { return nil } }
+        let executable = try resolveExecutable(profile.command[0], path: childPath ?? defaultPath, profile: profile)
+        var request = SpawnRequest(executable: executable, arguments: profile.command + extra)
+        request.workdir = profile.workdir
+        request.fds = fdMap
+        request.limits = profile.limits.map { limit in
+            func raw(_ v: LimitValue) -> UInt64 { if case .value(let n) = v { return n } else { return ResourceLimit.unlimited } }
+            return ResourceLimit(resourceFor(limit.resource), soft: raw(limit.soft), hard: raw(limit.hard))
+        }
+
+        // 4. Privilege drop.
+        if let user = profile.user {
+            do { request.credentials = try Credentials.resolveUser(user, group: profile.group) } catch {
+                throw PlanError("\(profile.path): \(error)", hints: ["create it (useradd --system \(user)) or change `user`"])
+            }
+            if let c = request.credentials, geteuid() != 0 && c.uid != geteuid() {
+                throw PlanError("switching to user \"\(user)\" needs root", hints: ["run as root (e.g. under systemd), or remove `user` from \(profile.path)"])
+            }
+        }
+
+        // 5. The sandbox.
+        request.noNewPrivileges = profile.sandbox.noNewPrivileges
+        request.noExec = profile.sandbox.noExec
+        do { request.seccomp = try seccompPolicy(profile.sandbox)?.compile() } catch {
+            throw PlanError("\(profile.path): \(error)", hints: ["see `ausyscall --dump` or /usr/include/asm/unistd_64.h for syscall names"])
+        }
+        closeOnError = false
+        return LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
+                          secrets: secrets, memfds: memfds)
+    }
+
+    static func seccompPolicy(_ s: SandboxSpec) throws(LaunchError) -> SeccompPolicy? {
+        let action: SeccompPolicy.Action = s.action == .kill ? .kill : .errno
+        switch s.seccomp {
+        case .none: return nil
+        case .default:
+            var policy = SeccompPolicy.denylist(extra: s.deny, action: action)
+            let allowed = Set(s.allow)
+            policy.rules.removeAll { allowed.contains($0.name) }
+            for name in s.allow where SeccompPolicy.syscallNumber(name) == nil {
+                throw .unknownSyscall(name: name, origin: "[sandbox] allow")
+            }
+            return policy
+        case .policyFile(let path):
+            return try SeccompPolicy.allowlist(contentsOf: path, action: action)
+        }
+    }
+
+    static func resourceFor(_ r: LimitResource) -> ResourceLimit.Resource {
+        switch r {
+        case .core: return .core
+        case .nofile: return .openFiles
+        case .addressSpace: return .addressSpace
+        case .processes: return .processes
+        case .cpu: return .cpu
+        case .fsize: return .fileSize
+        case .data: return .data
+        case .stack: return .stack
+        case .memlock: return .lockedMemory
+        case .nice: return .nice
+        case .rtprio: return .realtimePriority
+        case .sigpending: return .pendingSignals
+        case .msgqueue: return .messageQueue
+        case .locks: return .locks
+        case .rss: return .rss
+        }
+    }
+
+    /// `command[0]` as an absolute path: as is when it contains "/", else the
+    /// first executable match in `path`. Not found is 127, not executable 126.
+    static func resolveExecutable(_ name: String, path: String, profile: Profile) throws(PlanError) -> String {
+        func check(_ candidate: String) -> Int32 {  // 0 ok, else errno
+            var st = stat()
+            if stat(candidate, &st) != 0 { return errno }
+            if st.st_mode & S_IFMT == S_IFDIR { return EISDIR }
+            return access(candidate, X_OK) == 0 ? 0 : errno
+        }
+        if name.contains("/") {
+            let full = name.hasPrefix("/") || profile.workdir == nil ? name : profile.workdir! + "/" + name
+            let e = check(full)
+            if e == 0 { return name }
+            if e == ENOENT || e == ENOTDIR {
+                throw PlanError("command not found: \(name)", hints: ["fix `command` in \(profile.path)"], exitCode: 127)
+            }
+            throw PlanError("command can't be executed: \(name): \(Sys.errnoString(e))",
+                            hints: ["chmod +x \(name), or fix `command` in \(profile.path)"], exitCode: 126)
+        }
+        var denied: String?
+        for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
+            let e = check(candidate)
+            if e == 0 { return candidate }
+            if e == EACCES || e == EISDIR { denied = denied ?? candidate }
+        }
+        if let denied {
+            throw PlanError("command can't be executed: \(denied): permission denied", hints: ["chmod +x \(denied)"], exitCode: 126)
+        }
+        throw PlanError("command not found: \(name) (searched PATH=\(path))",
+                        hints: ["use an absolute path in `command`, or add PATH to [env] inherit in \(profile.path)"], exitCode: 127)
+    }
+}

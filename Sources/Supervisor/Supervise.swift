@@ -1,0 +1,496 @@
+import Glibc
+import CLaunch
+import Logging
+import Age
+import Vault
+import Profile
+import Launch
+
+/// Options that shape one supervised run.
+public struct SupervisorOptions {
+    public var logger: Logger
+    /// Re-reads the vault and builds a new plan (SIGHUP / vault change with reload = "restart").
+    public var reload: (() throws -> LaunchPlan)?
+    /// The vault file to watch with inotify when reload = "restart".
+    public var watchVault: String?
+    public var launchLog: LaunchLog?
+    /// `<home>/run`: the supervisor writes `<profile>.json` there while it runs, for `rotate`.
+    public var runDirectory: String?
+    /// Give the bot a pty when our stdout is a terminal (colours, line buffering, isatty).
+    public var usePTYWhenTerminal = true
+    /// Extra flush delay for held-back partial secrets.
+    public var flushDelayMs = 5
+
+    public init(logger: Logger) { self.logger = logger }
+}
+
+/// The supervisor: one thread, blocking in epoll on a signalfd, the bot's
+/// pidfd, timerfds and the output pipes. No wake-ups while the bot is quiet.
+public final class Supervisor {
+    enum Tag: UInt64 { case signal = 1, pidfd, restartTimer, stopTimer, flushTimer, out, err, inotify, execGuard, watchdog, reloadTimer }
+
+    let options: SupervisorOptions
+    var plan: LaunchPlan
+    var pendingPlan: LaunchPlan?
+    var logger: Logger
+    let epfd: Int32
+    let signalFD: Int32
+    let restartTimer: Int32, stopTimer: Int32, flushTimer: Int32, watchdogTimer: Int32, reloadTimer: Int32
+    var inotifyFD: Int32 = -1
+    var redactor: Redactor?
+    /// Pipes (read end here, write end given to each bot) or a pty master.
+    var outRead: Int32 = -1, outWrite: Int32 = -1, errRead: Int32 = -1, errWrite: Int32 = -1
+    var ptySlave: Int32 = -1
+    var outBuffer: UnsafeMutableRawBufferPointer
+
+    // The running bot.
+    var pid: pid_t = 0
+    var pidfd: Int32 = -1
+    var execGuard: ExecGuard?
+    var startedAtMs: Int64 = 0
+    var attempt = 0
+    var history = RestartHistory()
+    var lastExit: ExitReason?
+    var stopping = false
+    var restarting = false   // stopping the bot for a reload
+    var killed = false       // SIGKILL sent to the tree
+    var exitCode: Int32 = 0
+    var done = false
+    let restartConfig: RestartConfig
+    static let forwarded: [Int32] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
+    static let handled: [Int32] = [SIGINT, SIGTERM, SIGCHLD] + forwarded
+
+    public init(plan: LaunchPlan, options: SupervisorOptions) throws(LaunchError) {
+        self.plan = plan
+        self.options = options
+        var logger = options.logger
+        logger[metadataKey: "profile"] = .string(plan.profile.name)
+        self.logger = logger
+        let r = plan.profile.restart
+        restartConfig = RestartConfig(
+            policy: r.policy == .no ? .no : (r.policy == .always ? .always : .onFailure),
+            delayMs: r.delay.milliseconds, maxDelayMs: r.maxDelay.milliseconds,
+            stableAfterMs: (r.stableAfter ?? r.maxDelay).milliseconds, burst: r.burst,
+            intervalMs: r.interval.milliseconds, successExitCodes: Set(r.successExitCodes))
+        epfd = try sys("epoll_create1") { rwk_epoll_create() }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for s in Self.handled { sigaddset(&mask, s) }
+        sigprocmask(SIG_BLOCK, &mask, nil)
+        signal(SIGPIPE, SIG_IGN)
+        signalFD = try sys("signalfd") { rwk_signalfd(&mask) }
+        func timer() throws(LaunchError) -> Int32 { try sys("timerfd_create") { rwk_timerfd() } }
+        restartTimer = try timer(); stopTimer = try timer(); flushTimer = try timer()
+        watchdogTimer = try timer(); reloadTimer = try timer()
+        outBuffer = .allocate(byteCount: 65536, alignment: 16)
+        for (fd, tag) in [(signalFD, Tag.signal), (restartTimer, .restartTimer), (stopTimer, .stopTimer),
+                          (flushTimer, .flushTimer), (watchdogTimer, .watchdog), (reloadTimer, .reloadTimer)] {
+            try add(fd, tag)
+        }
+        _ = rwk_set_child_subreaper()
+        _ = rwk_set_dumpable(0)
+        try setUpOutput()
+        if plan.profile.restart.reload == .restart, let vault = options.watchVault { try watch(vault) }
+    }
+
+    deinit {
+        explicit_bzero(outBuffer.baseAddress!, outBuffer.count)
+        outBuffer.deallocate()
+        for fd in [epfd, signalFD, restartTimer, stopTimer, flushTimer, watchdogTimer, reloadTimer, inotifyFD,
+                   outRead, outWrite, errRead, errWrite, ptySlave, pidfd] where fd >= 0 { close(fd) }
+    }
+
+    func add(_ fd: Int32, _ tag: Tag, events: UInt32 = 1 /* EPOLLIN */) throws(LaunchError) {
+        try sys("epoll_ctl") { rwk_epoll_add(epfd, fd, events, tag.rawValue) }
+    }
+
+    // MARK: Output
+
+    func setUpOutput() throws(LaunchError) {
+        guard plan.profile.output.redact else { return }   // the bot writes to our fds directly
+        var patterns = RedactionPatterns()
+        for s in plan.secrets { patterns.add(name: s.secret, value: s.value) }
+        redactor = Redactor(patterns: patterns)
+        if options.usePTYWhenTerminal && isatty(1) == 1 {
+            var master: Int32 = -1, slave: Int32 = -1
+            try sys("openpty") { rwk_open_pty(&master, &slave) }
+            _ = rwk_copy_winsize(1, master)
+            outRead = master
+            ptySlave = slave
+            try add(master, .out)
+        } else {
+            try sys("pipe2") { rwk_pipe(&outRead, &outWrite) }
+            try sys("pipe2") { rwk_pipe(&errRead, &errWrite) }
+            _ = rwk_set_nonblocking(outRead, 1)
+            _ = rwk_set_nonblocking(errRead, 1)
+            try add(outRead, .out)
+            try add(errRead, .err)
+        }
+    }
+
+    func applyStdio(_ plan: LaunchPlan) {
+        if ptySlave >= 0 {
+            plan.setStdio(stdin: nil, stdout: ptySlave, stderr: ptySlave, controllingTerminal: ptySlave)
+        } else if outWrite >= 0 {
+            plan.setStdio(stdin: nil, stdout: outWrite, stderr: errWrite)
+        }
+    }
+
+    /// Reads what the bot wrote, redacts it and passes it on.
+    func relay(_ fd: Int32, to target: Int32) {
+        guard let redactor else { return }
+        while true {
+            let n = read(fd, outBuffer.baseAddress!, outBuffer.count)
+            if n <= 0 { break }
+            redactor.feed(UnsafeRawBufferPointer(rebasing: outBuffer[0..<n])) { chunk in _ = Sys.writeAll(target, chunk) }
+            explicit_bzero(outBuffer.baseAddress!, n)
+            if n < outBuffer.count { break }
+        }
+        arm(flushTimer, ms: redactor.hasPending ? Int64(options.flushDelayMs) : 0)
+    }
+
+    /// Which of our fds a stream goes to; the pty carries both, to stdout.
+    func target(for tag: Tag) -> Int32 { tag == .err ? 2 : 1 }
+
+    // MARK: Timers
+
+    func arm(_ fd: Int32, ms: Int64, intervalMs: Int64 = 0) { _ = rwk_timerfd_arm(fd, max(0, ms), max(0, intervalMs)) }
+
+    func drain(_ fd: Int32) {
+        var v: UInt64 = 0
+        _ = read(fd, &v, 8)
+    }
+
+    static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    // MARK: Life cycle
+
+    /// Runs until the bot is done for good; returns the exit code.
+    public func run() -> Int32 {
+        start()
+        var tags = [UInt64](repeating: 0, count: 32), events = [UInt32](repeating: 0, count: 32)
+        while !done {
+            let n = rwk_epoll_wait(epfd, &tags, &events, 32, -1)
+            if n < 0 { if errno == EINTR { continue }; logger.error("epoll_wait failed: \(Sys.errnoString())"); break }
+            for i in 0..<Int(n) {
+                guard let tag = Tag(rawValue: tags[i]) else { continue }
+                handle(tag)
+                if done { break }
+            }
+        }
+        finish()
+        return exitCode
+    }
+
+    func start() {
+        if let p = pendingPlan.take() { plan = p }
+        applyStdio(plan)
+        attempt += 1
+        let now = Self.nowMs()
+        history.recordStart(atMs: now)
+        do {
+            let child = try plan.spawn()
+            pid = child.pid
+            pidfd = child.pidfd
+            execGuard = child.execGuard
+            startedAtMs = now
+            try add(pidfd, .pidfd)
+            if let g = execGuard { try add(g.fd, .execGuard) }
+            logger.info("started", metadata: ["event": "start", "pid": "\(pid)", "attempt": "\(attempt)"])
+            record(.start)
+            if attempt == 1 { _ = rwk_sd_notify("READY=1\nMAINPID=\(getpid())") }
+            startWatchdog()
+            writeRunFile()
+        } catch {
+            logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
+            exitCode = error.exitCode
+            lastExit = .exited(error.exitCode)
+            if attempt == 1 || stopping { done = true; return }
+            decide(.exited(error.exitCode))
+        }
+    }
+
+    func handle(_ tag: Tag) {
+        switch tag {
+        case .signal: handleSignals()
+        case .pidfd: reap()
+        case .restartTimer: drain(restartTimer); if !stopping { start() }
+        case .stopTimer: drain(stopTimer); killTree()
+        case .flushTimer:
+            drain(flushTimer)
+            redactor?.flush { chunk in _ = Sys.writeAll(1, chunk) }
+        case .out: relay(outRead, to: target(for: .out))
+        case .err: relay(errRead, to: target(for: .err))
+        case .inotify: vaultChanged()
+        case .execGuard:
+            if let g = execGuard {
+                do { _ = try g.handleOne() } catch { logger.warning("exec guard: \(error)") }
+            }
+        case .watchdog: drain(watchdogTimer); _ = rwk_sd_notify("WATCHDOG=1")
+        case .reloadTimer: drain(reloadTimer); reload(reason: "the vault changed")
+        }
+    }
+
+    func handleSignals() {
+        while true {
+            let sig = rwk_signalfd_read(signalFD)
+            if sig <= 0 { break }
+            switch sig {
+            case SIGCHLD: reap()
+            case SIGTERM, SIGINT: requestStop(signal: sig)
+            case SIGHUP where plan.profile.restart.reload == .restart: reload(reason: "SIGHUP")
+            case SIGWINCH where ptySlave >= 0: _ = rwk_copy_winsize(1, outRead)
+            default:
+                if pidfd >= 0 { _ = rwk_pidfd_send_signal(pidfd, sig) }
+            }
+        }
+    }
+
+    func requestStop(signal sig: Int32) {
+        guard !stopping else { return }
+        stopping = true
+        logger.info("stopping on \(Signals.name(of: sig))", metadata: ["event": "stop", "pid": "\(pid)"])
+        _ = rwk_sd_notify("STOPPING=1")
+        arm(restartTimer, ms: 0)
+        if pidfd >= 0 { stopBot() } else if descendants().isEmpty { done = true; exitCode = lastExit?.exitCode ?? 0 } else { stopBot() }
+    }
+
+    /// stop_signal to the bot's process group, SIGKILL to every descendant after stop_timeout.
+    func stopBot() {
+        let sig = plan.profile.restart.stopSignal
+        if pid > 0 { kill(-pid, sig); if pidfd >= 0 { _ = rwk_pidfd_send_signal(pidfd, sig) } }
+        for p in descendants() { kill(p, sig) }
+        arm(stopTimer, ms: max(1, plan.profile.restart.stopTimeout.milliseconds))
+    }
+
+    func killTree() {
+        killed = true
+        let rest = descendants()
+        if !rest.isEmpty {
+            logger.warning("killing \(rest.count) process\(rest.count == 1 ? "" : "es") after stop_timeout",
+                           metadata: ["event": "kill", "pid": "\(pid)"])
+        }
+        for p in rest { kill(p, SIGKILL) }
+    }
+
+    /// Reaps every child; notices the bot's exit.
+    func reap() {
+        while true {
+            var status: Int32 = 0
+            let p = waitpid(-1, &status, WNOHANG)
+            if p <= 0 { break }
+            if p == pid { botExited(ExitStatus(waitStatus: status)) }
+        }
+        if pid == 0 && (stopping || restarting || draining) && descendants().isEmpty { afterTreeGone() }
+    }
+
+    var draining = false
+
+    func botExited(_ status: ExitStatus) {
+        let ran = Self.nowMs() - startedAtMs
+        _ = rwk_epoll_del(epfd, pidfd)
+        close(pidfd); pidfd = -1
+        if let g = execGuard { _ = rwk_epoll_del(epfd, g.fd) }
+        execGuard = nil
+        let reason: ExitReason
+        switch status {
+        case .exited(let c): reason = .exited(c)
+        case .signaled(let s): reason = .signaled(s)
+        }
+        lastExit = reason
+        exitCode = reason.exitCode
+        logger.info("bot \(status)", metadata: ["event": "exit", "pid": "\(pid)", "attempt": "\(attempt)",
+                                                   "status": "\(status)", "ran_ms": "\(ran)"])
+        if case .signaled(SIGSYS) = status {
+            logger.error("the bot was killed by seccomp (SIGSYS): it made a syscall the [sandbox] policy denies",
+                         metadata: ["event": "seccomp-kill", "pid": "\(pid)"])
+        }
+        record(.exit, status: status)
+        arm(watchdogTimer, ms: 0)
+        pid = 0
+        // Whatever the bot left behind goes before anything else happens.
+        if !descendants().isEmpty {
+            draining = true
+            if !stopping && !restarting { stopBot() }
+            return
+        }
+        afterTreeGone()
+    }
+
+    func afterTreeGone() {
+        draining = false
+        arm(stopTimer, ms: 0)
+        if restarting {
+            restarting = false
+            logger.info("restarting with the reloaded keys", metadata: ["event": "reload"])
+            start()
+            return
+        }
+        guard let reason = lastExit else { done = true; return }
+        decide(reason)
+    }
+
+    func decide(_ reason: ExitReason) {
+        let decision = decideRestart(config: restartConfig, exit: reason, startedAtMs: startedAtMs, nowMs: Self.nowMs(),
+                                     history: &history, jitter: Double.random(in: 0..<1), stopping: stopping)
+        switch decision {
+        case .restart(let ms):
+            logger.info("restart in \(ms) ms", metadata: ["event": "restart", "in_ms": "\(ms)", "attempt": "\(attempt + 1)"])
+            if ms == 0 { start() } else { arm(restartTimer, ms: ms) }
+        case .stop(let code, let why):
+            exitCode = code
+            if case .startLimit(let burst, let interval) = why {
+                logger.error("giving up: \(burst) starts within \(Seconds(milliseconds: interval)); last exit code \(code)",
+                             metadata: ["event": "give-up", "exit_code": "\(code)"])
+                record(.giveUp)
+            }
+            done = true
+        }
+    }
+
+    // MARK: Reload
+
+    func watch(_ vault: String) throws(LaunchError) {
+        inotifyFD = try sys("inotify_add_watch \(Sys.directory(of: vault))") { rwk_inotify_dir(Sys.directory(of: vault)) }
+        try add(inotifyFD, .inotify)
+    }
+
+    func vaultChanged() {
+        let name = Array(Sys.basename(options.watchVault ?? "").utf8)
+        var buf = [UInt8](repeating: 0, count: 4096)
+        var hit = false
+        while true {
+            let n = read(inotifyFD, &buf, buf.count)
+            if n <= 0 { break }
+            var off = 0
+            while off + 16 <= n {
+                let len = Int(buf[off + 12]) | Int(buf[off + 13]) << 8 | Int(buf[off + 14]) << 16 | Int(buf[off + 15]) << 24
+                let raw = buf[(off + 16)..<min(n, off + 16 + len)]
+                let evName = raw.prefix { $0 != 0 }
+                if evName.elementsEqual(name) { hit = true }
+                off += 16 + len
+            }
+        }
+        if hit { arm(reloadTimer, ms: 100) }  // let a burst of writes settle
+    }
+
+    func reload(reason: String) {
+        guard !stopping, let rebuild = options.reload else { return }
+        let fresh: LaunchPlan
+        do { fresh = try rebuild() } catch {
+            logger.error("reload failed, the bot keeps its current keys: \(error)", metadata: ["event": "reload-failed"])
+            return
+        }
+        guard keysChanged(fresh) else {
+            logger.info("reload (\(reason)): the keys this profile uses are unchanged", metadata: ["event": "reload-skipped"])
+            return
+        }
+        logger.info("reload (\(reason)): new keys, restarting the bot", metadata: ["event": "reload", "pid": "\(pid)"])
+        record(.reload)
+        pendingPlan = fresh
+        if pid > 0 { restarting = true; stopBot() } else { arm(restartTimer, ms: 0); start() }
+    }
+
+    func keysChanged(_ fresh: LaunchPlan) -> Bool {
+        guard fresh.secrets.count == plan.secrets.count else { return true }
+        for (a, b) in zip(fresh.secrets, plan.secrets) where a.variable != b.variable || !a.value.constantTimeEquals(b.value) {
+            return true
+        }
+        return false
+    }
+
+    // MARK: Bookkeeping
+
+    func startWatchdog() {
+        guard let usec = Sys.getenv("WATCHDOG_USEC").flatMap({ Int64($0) }), usec > 0 else { return }
+        let ms = max(1, usec / 2000)
+        arm(watchdogTimer, ms: ms, intervalMs: ms)
+    }
+
+    func record(_ event: LaunchRecord.Event, status: ExitStatus? = nil) {
+        guard let log = options.launchLog else { return }
+        let r = LaunchRecord(time: Clock.system.now(), event: event, profile: plan.profile.name, keys: plan.secretNames,
+                             pid: pid, uid: plan.request.credentials?.uid ?? getuid(), status: status?.description,
+                             exitCode: status?.shellCode, restarts: max(0, attempt - 1))
+        do { try log.append(r) } catch { logger.warning("launch log: \(error)") }
+    }
+
+    var runFile: String? { options.runDirectory.map { $0 + "/" + plan.profile.name + ".json" } }
+
+    func writeRunFile() {
+        guard let path = runFile else { return }
+        do { try Sys.makeDirectories(Sys.directory(of: path)) } catch { return }
+        let json = "{\"pid\":\(getpid()),\"bot_pid\":\(pid),\"profile\":\(LaunchLog.json(plan.profile.name)),"
+            + "\"reload\":\(LaunchLog.json(plan.profile.restart.reload.rawValue)),"
+            + "\"keys\":[\(plan.secretNames.map(LaunchLog.json).joined(separator: ","))]}\n"
+        let tmp = path + ".tmp"
+        let (fd, _) = Sys.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return }
+        Sys.writeAll(fd, json)
+        close(fd)
+        rename(tmp, path)
+    }
+
+    func finish() {
+        redactor?.flush { chunk in _ = Sys.writeAll(1, chunk) }
+        if let path = runFile { unlink(path) }
+        // Wait for any stragglers (exec'd away from the tree cleanup races).
+        while true {
+            var status: Int32 = 0
+            let p = waitpid(-1, &status, WNOHANG)
+            if p <= 0 { break }
+        }
+    }
+
+    /// Every live descendant of the supervisor (orphans are re-parented to it, the subreaper).
+    func descendants() -> [pid_t] { ProcessTree.descendants(of: getpid()) }
+}
+
+/// "-1 and errno" to a thrown error, retrying EINTR.
+@discardableResult
+func sys(_ call: @autoclosure () -> String, _ body: () -> Int32) throws(LaunchError) -> Int32 {
+    while true {
+        let r = body()
+        if r != -1 { return r }
+        if errno == EINTR { continue }
+        throw .system(call: call(), errno: errno)
+    }
+}
+
+enum ProcessTree {
+    /// Walks /proc: pid → ppid, then collects everything below `root`.
+    static func descendants(of root: pid_t) -> [pid_t] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var children: [pid_t: [pid_t]] = [:]
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard let p = pid_t(name) else { continue }
+            guard let ppid = parent(of: p) else { continue }
+            children[ppid, default: []].append(p)
+        }
+        var out: [pid_t] = [], queue = children[root] ?? []
+        while let p = queue.popLast() {
+            out.append(p)
+            queue += children[p] ?? []
+        }
+        return out
+    }
+
+    /// Field 4 of /proc/PID/stat, after the ")" that ends the command name.
+    static func parent(of pid: pid_t) -> pid_t? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0, let close = buf[0..<n].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = buf[(close + 2)..<n].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1, fields[0].first != UInt8(ascii: "Z") else { return fields.count > 1 ? pid_t(String(decoding: fields[1], as: UTF8.self)) : nil }
+        return pid_t(String(decoding: fields[1], as: UTF8.self))
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Glibc
+import Vault
+import Profile
+import Hygiene
+import Launch
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a profile, its command, its secrets and its seccomp policy; print the launch plan without values.",
+        discussion: "Exit 0 when everything checks out, 125 on an error.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var which: ProfileOptions
+    @Flag(help: "Print the plan as JSON.") var json = false
+
+    func run() throws {
+        let profile = try which.load(global)
+        let prep = Preparation(global, profile: profile)
+        let plan: LaunchPlan, findings: [KeyFinding]
+        do { (plan, findings) = try prep.plan(arguments: [], warn: false) } catch let e as PlanError {
+            throw CLIError(e.message, hints: e.hints)   // check reports every failure as 125
+        }
+        Output.out(json ? Self.json(plan, findings) : Self.text(plan, findings, vault: prep.store.path))
+    }
+
+    static func describe(_ v: PlannedVariable) -> String {
+        switch v.source {
+        case .inherited: return "inherited"
+        case .set: return "set in profile"
+        case .secret(let s): return "secret \(s)"
+        case .secretFile(let s, let fd): return "secret \(s) (sealed memfd, /proc/self/fd/\(fd))"
+        case .secretFd(let s, let fd): return "secret \(s) (sealed memfd on fd \(fd))"
+        }
+    }
+
+    static func limitText(_ l: LimitSpec) -> String {
+        func v(_ x: LimitValue) -> String { if case .value(let n) = x { return String(n) } else { return "unlimited" } }
+        return l.soft == l.hard ? "\(l.resource.rawValue)=\(v(l.soft))" : "\(l.resource.rawValue)=\(v(l.soft))/\(v(l.hard))"
+    }
+
+    static func sandboxText(_ p: Profile, _ plan: LaunchPlan) -> String {
+        let s = p.sandbox
+        let filter: String
+        switch s.seccomp {
+        case .none: filter = "none"
+        case .default: filter = "default denylist" + (s.deny.isEmpty ? "" : " + " + s.deny.joined(separator: ",")) + (s.allow.isEmpty ? "" : " - " + s.allow.joined(separator: ","))
+        case .policyFile(let path): filter = "allowlist from \(path)"
+        }
+        let bpf = plan.request.seccomp.map { " (\($0.instructionCount) BPF instructions)" } ?? ""
+        return "seccomp \(filter)\(bpf), action \(s.action.rawValue), no_new_privileges \(s.noNewPrivileges), no_exec \(s.noExec)"
+    }
+
+    static func text(_ plan: LaunchPlan, _ findings: [KeyFinding], vault: String) -> String {
+        let p = plan.profile, r = p.restart
+        var out = "profile:  \(p.name) (\(p.path))\n"
+        if let d = p.description { out += "about:    \(d)\n" }
+        out += "command:  \(([plan.request.executable] + plan.request.arguments.dropFirst()).joined(separator: " "))\n"
+        if let w = p.workdir { out += "workdir:  \(w)\n" }
+        if let c = plan.request.credentials { out += "user:     \(p.user ?? "-") (uid \(c.uid), gid \(c.gid))\n" }
+        out += "vault:    \(vault)\n"
+        out += "environment (everything else is cleared):\n"
+        let width = plan.variables.map(\.name.count).max() ?? 0
+        for v in plan.variables { out += "  \(v.name)\(String(repeating: " ", count: width - v.name.count))  \(describe(v))\n" }
+        out += "limits:   \(p.limits.map(limitText).joined(separator: " "))\n"
+        out += "sandbox:  \(sandboxText(p, plan))\n"
+        out += "restart:  policy \(r.policy.rawValue), delay \(r.delay), max_delay \(r.maxDelay), burst \(r.burst) in \(r.interval), "
+            + "stop \(Signals.name(of: r.stopSignal)) then SIGKILL after \(r.stopTimeout), reload \(r.reload.rawValue)\n"
+        out += "output:   redact \(p.output.redact ? "on" : "off")\n"
+        for f in findings { out += "warning:  \(f.description); \(f.remedy)\n" }
+        out += "check: ok\n"
+        return out
+    }
+
+    static func json(_ plan: LaunchPlan, _ findings: [KeyFinding]) -> String {
+        let p = plan.profile, r = p.restart
+        let vars = plan.variables.map { v -> String in
+            var f = [("name", JSONText.string(v.name))]
+            switch v.source {
+            case .inherited: f.append(("source", JSONText.string("inherited")))
+            case .set: f.append(("source", JSONText.string("set")))
+            case .secret(let s): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("env"))]
+            case .secretFile(let s, let fd): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("file")), ("fd", String(fd))]
+            case .secretFd(let s, let fd): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("fd")), ("fd", String(fd))]
+            }
+            return JSONText.object(f)
+        }
+        return JSONText.object([
+            ("profile", JSONText.string(p.name)), ("path", JSONText.string(p.path)),
+            ("command", JSONText.array(([plan.request.executable] + plan.request.arguments.dropFirst()).map(JSONText.string))),
+            ("workdir", p.workdir.map(JSONText.string) ?? "null"),
+            ("user", p.user.map(JSONText.string) ?? "null"),
+            ("environment", "[" + vars.joined(separator: ",") + "]"),
+            ("limits", JSONText.array(p.limits.map { JSONText.string(limitText($0)) })),
+            ("sandbox", JSONText.object([
+                ("seccomp", JSONText.string(sandboxText(p, plan))),
+                ("bpf_instructions", plan.request.seccomp.map { String($0.instructionCount) } ?? "0"),
+                ("action", JSONText.string(p.sandbox.action.rawValue)),
+                ("no_new_privileges", p.sandbox.noNewPrivileges ? "true" : "false"),
+                ("no_exec", p.sandbox.noExec ? "true" : "false")])),
+            ("restart", JSONText.object([
+                ("policy", JSONText.string(r.policy.rawValue)), ("delay_ms", String(r.delay.milliseconds)),
+                ("max_delay_ms", String(r.maxDelay.milliseconds)), ("burst", String(r.burst)),
+                ("interval_ms", String(r.interval.milliseconds)), ("stop_signal", JSONText.string(Signals.name(of: r.stopSignal))),
+                ("stop_timeout_ms", String(r.stopTimeout.milliseconds)), ("reload", JSONText.string(r.reload.rawValue))])),
+            ("redact", p.output.redact ? "true" : "false"),
+            ("warnings", JSONText.array(findings.map { JSONText.string($0.description) })),
+        ]) + "\n"
+    }
+}

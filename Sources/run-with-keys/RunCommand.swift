@@ -1,0 +1,85 @@
+import ArgumentParser
+import Glibc
+import Logging
+import Age
+import Vault
+import Profile
+import Hygiene
+import Launch
+import Supervisor
+
+/// Options shared by `run` and `check`: which profile, and how to open its vault.
+struct ProfileOptions: ParsableArguments {
+    @Argument(help: "Profile name (./profiles/NAME.toml, <home>/profiles/NAME.toml, /etc/run-with-keys/profiles/NAME.toml) or a path.")
+    var profile: String
+
+    func load(_ global: GlobalOptions) throws -> Profile {
+        let path = try ProfileLocator.resolve(profile, home: global.homeDirectory)
+        return try Profile.load(path: path)
+    }
+}
+
+/// Opens the profile's vault and builds its launch plan; warns about stale keys.
+struct Preparation {
+    let profile: Profile
+    let store: VaultStore
+    let keys: KeyOptions
+    let findings: [KeyFinding]
+
+    init(_ global: GlobalOptions, profile: Profile) {
+        self.profile = profile
+        store = global.store(path: global.vault ?? profile.vault)
+        keys = global.keyOptions(identityCommand: profile.identityCommand)
+        findings = []
+    }
+
+    /// Decrypts, checks the key policy, builds the plan. `strict` turns policy refusals into errors.
+    func plan(arguments: [String], warn: Bool = true) throws -> (LaunchPlan, [KeyFinding]) {
+        let (doc, _) = try store.open(keys)
+        let now = Clock.system.now()
+        let findings = KeyPolicy.check(profile, document: doc, now: now)
+        if KeyPolicy.refuses(findings, profile: profile) {
+            let first = findings.first { $0.alwaysRefuses || profile.policy.enforceMaxAge }!
+            throw CLIError(first.description, hints: findings.map(\.remedy) + ["the profile's [policy] refuses to launch with this key"])
+        }
+        if warn { for f in findings { Output.warning("\(f.description); \(f.remedy)") } }
+        return (try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments), findings)
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Launch and supervise a bot with the keys its profile names. `run-with-keys PROFILE` is the same.",
+        discussion: """
+            The bot gets an empty environment plus [env] inherit/set and its keys; rlimits, privilege drop, \
+            no_new_privs and seccomp are applied before exec. Signals are forwarded; SIGTERM/SIGINT stop the \
+            bot's whole process tree (SIGKILL after stop_timeout). Exit code: the bot's, 128+N for signal N, \
+            125 when run-with-keys failed, 126/127 when the command can't be executed / isn't found.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var which: ProfileOptions
+    @Option(name: .customLong("log-format"), help: "Supervisor log format on stderr: text or json.")
+    var logFormat: LogFormat = .text
+    @Option(name: .customLong("launch-log"), help: ArgumentHelp("Launch log (default: <home>/launches.log).", valueName: "path"))
+    var launchLog: String?
+    @Argument(parsing: .postTerminator, help: "Extra arguments for the bot, after --.")
+    var arguments: [String] = []
+
+    func run() throws {
+        let profile = try which.load(global)
+        let prep = Preparation(global, profile: profile)
+        let (plan, _) = try prep.plan(arguments: arguments)
+        let logger = SupervisorLog.make(format: logFormat)
+        var options = SupervisorOptions(logger: logger)
+        let arguments = self.arguments
+        options.reload = { try prep.plan(arguments: arguments).0 }
+        options.watchVault = prep.store.path
+        options.launchLog = LaunchLog(path: launchLog ?? global.homeDirectory + "/launches.log")
+        options.runDirectory = global.homeDirectory + "/run"
+        let supervisor: Supervisor
+        do { supervisor = try Supervisor(plan: plan, options: options) } catch { throw CLIError("\(error)") }
+        Glibc.exit(supervisor.run())
+    }
+}
