@@ -131,8 +131,11 @@ public struct RestartSpec: Sendable, Equatable {
     }
     /// What SIGHUP or a vault change does. `none`: SIGHUP is forwarded to the bot; `restart`: re-decrypt
     /// and restart; `signal`: re-decrypt and forward SIGHUP.
+    /// "none": SIGHUP is forwarded to the bot. "restart": on SIGHUP or a vault
+    /// change, re-decrypt and restart the bot with the new keys (only when the
+    /// keys this profile uses changed).
     public enum Reload: String, Sendable, CaseIterable {
-        case none, restart, signal
+        case none, restart
     }
     public var policy: Policy = .no
     public var delay: Seconds = .seconds(1)
