@@ -19,13 +19,38 @@ struct RunWithKeys: ParsableCommand {
         defaultSubcommand: RunCommand.self)
 }
 
+/// Global options may come before the subcommand (`run-with-keys --home DIR list`).
+/// ArgumentParser only knows them after it, so move them there.
+func reorderGlobalOptions(_ args: [String]) -> [String] {
+    let withValue: Set<String> = ["--home", "--vault", "--identity", "--passphrase-fd", "--lock-timeout"]
+    var leading: [String] = []
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        let name = String(a.split(separator: "=", maxSplits: 1).first ?? "")
+        guard withValue.contains(name) else { break }
+        leading.append(a)
+        if !a.contains("=") && i + 1 < args.count { leading.append(args[i + 1]); i += 1 }
+        i += 1
+    }
+    guard !leading.isEmpty, i < args.count else { return args }
+    let subcommands = Set(RunWithKeys.configuration.subcommands.map { $0._commandName })
+    guard subcommands.contains(args[i]) else { return args }
+    // `recipients add …`: keep a nested subcommand name next to its parent.
+    var head = [args[i]]
+    if args[i] == "recipients", i + 1 < args.count, ["list", "add", "rm"].contains(args[i + 1]) {
+        head.append(args[i + 1]); i += 1
+    }
+    return head + leading + Array(args[(i + 1)...])
+}
+
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
 func runMain() -> Never {
     // The supervisor holds secrets: no core dumps, and not ptrace-attachable by same-uid processes.
     var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
     setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
     do {
-        var command = try RunWithKeys.parseAsRoot()
+        var command = try RunWithKeys.parseAsRoot(reorderGlobalOptions(Array(CommandLine.arguments.dropFirst())))
         try command.run()
         exit(0)
     } catch let e as ExitCode {
