@@ -235,8 +235,9 @@ def bench_footprint(e: Env, seconds: int) -> list[list[str]]:
 
 
 def table(head: list[str], rows: list[list[str]]) -> str:
-    out = "| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
-    return out + "".join("| " + " | ".join(r) + " |\n" for r in rows)
+    def cells(r):
+        return "| " + " | ".join(c.replace("|", "\\|") for c in r) + " |\n"
+    return cells(head) + "|" + "---|" * len(head) + "\n" + "".join(cells(r) for r in rows)
 
 
 def main():
