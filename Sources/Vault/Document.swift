@@ -1,8 +1,61 @@
 import Age
 
+/// A decrypted document kept (in guarded memory) for the entries that still
+/// point into it: values are decoded from it only when someone asks for them,
+/// so `list` and `audit` never decode a value.
+final class Plaintext {
+    let bytes: SecretBytes
+    init(_ bytes: consuming SecretBytes) { self.bytes = bytes }
+}
+
 /// One secret: its value in guarded memory, and bookkeeping that is not secret.
 public final class SecretEntry {
-    public var value: SecretBytes
+    private var stored: SecretBytes
+    /// Where the value's escaped JSON string sits in the document it was read from.
+    private var source: (document: Plaintext, range: Range<Int>)?
+
+    /// The value, as a new guarded buffer. Setting it records nothing else;
+    /// use `VaultDocument.set` for a rotation.
+    public var value: SecretBytes {
+        get {
+            guard let (document, range) = source else { return stored.slice(0..<stored.count) }
+            return document.bytes.withUnsafeBytes { buf in
+                let reader = JSONReader(buf)
+                let out = SecretBytes(count: reader.decode(range, into: nil))
+                out.withUnsafeMutableBytesUnchecked { _ = reader.decode(range, into: $0) }
+                return out
+            }
+        }
+        set {
+            stored = newValue
+            source = nil
+        }
+    }
+
+    /// Appends the value as a JSON string literal.
+    func appendJSONValue(to out: inout SecretBuilder) {
+        if let (document, range) = source {
+            // Already a valid JSON string body: copy it as it was written.
+            document.bytes.withUnsafeBytes { buf in
+                out.append(UInt8(ascii: "\""))
+                out.append(UnsafeRawBufferPointer(rebasing: buf[range]))
+                out.append(UInt8(ascii: "\""))
+            }
+        } else {
+            stored.withUnsafeBytes { JSONWriter.appendEscaped($0, to: &out) }
+        }
+    }
+
+    init(document: Plaintext, range: Range<Int>, created: Timestamp?, updated: Timestamp?, scopes: [String],
+         note: String?, expires: Timestamp?) {
+        self.stored = SecretBytes(count: 0)
+        self.source = (document, range)
+        self.created = created
+        self.updated = updated
+        self.scopes = scopes
+        self.note = note
+        self.expires = expires
+    }
     /// When the name was first set; kept across rotations.
     public var created: Timestamp?
     /// When the value last changed (the last rotation).
@@ -16,7 +69,7 @@ public final class SecretEntry {
 
     public init(value: consuming SecretBytes, created: Timestamp?, updated: Timestamp?, scopes: [String] = [],
                 note: String? = nil, expires: Timestamp? = nil) {
-        self.value = value
+        self.stored = value
         self.created = created
         self.updated = updated
         self.scopes = scopes
@@ -56,7 +109,13 @@ public struct VaultDocument {
     // MARK: Reading
 
     public static func parse(_ plaintext: borrowing SecretBytes) throws(VaultError) -> VaultDocument {
-        try plaintext.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws(VaultError) -> VaultDocument in
+        try parse(taking: plaintext.slice(0..<plaintext.count))
+    }
+
+    /// Parses and keeps `plaintext`: entries decode their values from it on demand.
+    public static func parse(taking plaintext: consuming SecretBytes) throws(VaultError) -> VaultDocument {
+        let document = Plaintext(plaintext)
+        return try document.bytes.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws(VaultError) -> VaultDocument in
             var r = JSONReader(buf)
             var doc = VaultDocument()
             var format: String?
@@ -67,7 +126,7 @@ public struct VaultDocument {
                 case "secrets":
                     try r.object { (r: inout JSONReader, name: String) throws(VaultError) in
                         try validateName(name)
-                        doc.secrets[name] = try parseEntry(&r, name: name)
+                        doc.secrets[name] = try parseEntry(&r, name: name, document: document)
                     }
                 default: throw r.fail("unknown key \"\(printable(key))\"")
                 }
@@ -80,8 +139,8 @@ public struct VaultDocument {
         }
     }
 
-    static func parseEntry(_ r: inout JSONReader, name: String) throws(VaultError) -> SecretEntry {
-        var value: SecretBytes? = nil
+    static func parseEntry(_ r: inout JSONReader, name: String, document: Plaintext) throws(VaultError) -> SecretEntry {
+        var value: Range<Int>? = nil
         var previous: SecretBytes? = nil
         var created, updated, expires, previousUntil: Timestamp?
         var scopes: [String] = []
@@ -96,7 +155,7 @@ public struct VaultDocument {
         }
         try r.object { (r: inout JSONReader, key: String) throws(VaultError) in
             switch key {
-            case "value": value = try r.secret()
+            case "value": value = try r.stringRange()
             case "previous": previous = r.acceptNull() ? nil : try r.secret()
             case "created": created = try time(&r, key)
             case "updated": updated = try time(&r, key)
@@ -107,10 +166,11 @@ public struct VaultDocument {
             default: throw r.fail("secret \"\(name)\": unknown key \"\(printable(key))\"")
             }
         }
-        guard let v = value.take() else {
+        guard let range = value else {
             throw VaultError(.format, "vault document: secret \"\(name)\" has no \"value\"")
         }
-        let entry = SecretEntry(value: v, created: created, updated: updated, scopes: scopes, note: note, expires: expires)
+        let entry = SecretEntry(document: document, range: range, created: created, updated: updated, scopes: scopes,
+                                note: note, expires: expires)
         entry.previous = previous.take()
         entry.previousUntil = previousUntil
         return entry
@@ -136,7 +196,7 @@ public struct VaultDocument {
             out.append(i == 0 ? "\n" : ",\n")
             JSONWriter.appendEscaped(name, to: &out)
             out.append(":{\"value\":")
-            e.value.withUnsafeBytes { JSONWriter.appendEscaped($0, to: &out) }
+            e.appendJSONValue(to: &out)
             if let c = e.created { out.append(",\"created\":\"\(c)\"") }
             if let u = e.updated { out.append(",\"updated\":\"\(u)\"") }
             out.append(",\"scopes\":[")

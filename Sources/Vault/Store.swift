@@ -55,7 +55,7 @@ public final class VaultStore {
         } catch {
             throw VaultError.decrypting(path, error, keySource: key.source)
         }
-        return (try VaultDocument.parse(plaintext), key)
+        return (try VaultDocument.parse(taking: plaintext), key)
     }
 
     /// The recipients a new version of the vault is encrypted to.

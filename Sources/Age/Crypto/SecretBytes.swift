@@ -23,18 +23,22 @@ public struct SecretBytes: ~Copyable {
     private let mode: UnsafeMutablePointer<UInt8>
     public let count: Int
 
-    /// `count` zero bytes.
+    /// Stands in for the buffer of an empty value: nothing to guard, no pages to spend.
+    nonisolated(unsafe) private static let emptyBase = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
+
+    /// `count` zero bytes. An empty value allocates no guarded pages.
     public init(count: Int) {
         precondition(count >= 0)
-        Sodium.ready
-        guard let p = sodium_malloc(Swift.max(count, 1)) else {
-            fatalError("run-with-keys: out of guarded memory (sodium_malloc of \(count) bytes)")
-        }
-        sodium_memzero(p, Swift.max(count, 1))
-        base = p
         self.count = count
         mode = .allocate(capacity: 1)
         mode.pointee = 0
+        if count == 0 { base = Self.emptyBase; mode.pointee = 2; return }
+        Sodium.ready
+        guard let p = sodium_malloc(count) else {
+            fatalError("run-with-keys: out of guarded memory (sodium_malloc of \(count) bytes)")
+        }
+        sodium_memzero(p, count)
+        base = p
         sodium_mprotect_noaccess(base)
     }
 
@@ -58,12 +62,13 @@ public struct SecretBytes: ~Copyable {
 
     deinit {
         // sodium_free makes the region writable again, wipes it and unmaps it.
-        sodium_free(base)
+        if count > 0 { sodium_free(base) }
         mode.deallocate()
     }
 
     private func enter(_ wanted: UInt8) -> UInt8 {
         let previous = mode.pointee
+        if count == 0 { return previous }
         if wanted > previous {
             if wanted == 2 { sodium_mprotect_readwrite(base) } else { sodium_mprotect_readonly(base) }
             mode.pointee = wanted
@@ -72,7 +77,7 @@ public struct SecretBytes: ~Copyable {
     }
 
     private func leave(_ previous: UInt8) {
-        if mode.pointee != previous {
+        if count > 0 && mode.pointee != previous {
             switch previous {
             case 0: sodium_mprotect_noaccess(base)
             case 1: sodium_mprotect_readonly(base)
