@@ -6,9 +6,12 @@ import Age
 /// (trailing ` # comment` and spaces dropped), single-quoted values (literal,
 /// may span lines), double-quoted values (may span lines; `\n \t \r \" \\ …`
 /// escapes). `${VAR}` is not expanded: a `$` in a password stays a `$`.
-/// Errors name line numbers, never content.
+/// Like python-dotenv, a line without `=` is skipped (with a warning); an
+/// unterminated quote is an error, since what follows may be key material.
+/// Errors and warnings name line numbers, never content.
 public enum Dotenv {
     public static func parse(_ text: borrowing SecretBytes,
+                             warn: (String) -> Void = { _ in },
                              _ each: (_ key: String, _ value: consuming SecretBytes) throws(VaultError) -> Void) throws(VaultError) {
         try text.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(VaultError) in
             var i = 0, line = 1
@@ -29,13 +32,19 @@ public enum Dotenv {
                 if i >= b.count { break }
                 if b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x23 { try skipToEOL(); continue }
                 if b.count - i > 7, b[i..<(i + 6)].elementsEqual("export".utf8), isSpace(b[i + 6]) { i += 7; skipSpaces() }
+                // A key is what python-dotenv takes: anything up to '=', '#' or white space.
                 let keyStart = i
-                while i < b.count, b[i] == 0x5f || b[i] == 0x2e || b[i] == 0x2d || (b[i] | 0x20 >= 0x61 && b[i] | 0x20 <= 0x7a)
-                        || (b[i] >= 0x30 && b[i] <= 0x39 && i > keyStart) { i += 1 }
-                guard i > keyStart else { throw fail("expected KEY=VALUE") }
-                let key = String(decoding: b[keyStart..<i], as: UTF8.self)
+                while i < b.count, b[i] != 0x3d, b[i] != 0x23, !isSpace(b[i]), b[i] != 0x0a, b[i] != 0x0d { i += 1 }
+                let keyEnd = i
                 skipSpaces()
-                guard i < b.count, b[i] == 0x3d else { throw fail("expected '=' after the key \(key)") }
+                guard keyEnd > keyStart, i < b.count, b[i] == 0x3d else {
+                    // No '=': python-dotenv skips it. Say so without repeating it (it may be a pasted secret).
+                    warn("dotenv line \(line): no KEY=VALUE, skipped")
+                    while i < b.count && b[i] != 0x0a { i += 1 }
+                    if i < b.count { i += 1; line += 1 }
+                    continue
+                }
+                let key = String(decoding: b[keyStart..<keyEnd], as: UTF8.self)
                 i += 1
                 skipSpaces()
                 var value = SecretBuilder(capacity: 256)
@@ -70,7 +79,7 @@ public enum Dotenv {
                         value.append(c)
                         i += 1
                     }
-                    guard closed else { line = startLine; throw fail("unterminated quoted value for \(key)") }
+                    guard closed else { line = startLine; throw fail("unterminated quoted value") }
                     try skipToEOL()
                 } else {
                     let start = i

@@ -31,6 +31,8 @@ public final class UnlockedKey {
     public let source: String
     /// Set when the vault is passphrase-encrypted: new versions use the same passphrase.
     let passphraseRecipient: ScryptRecipient?
+    /// How many X25519 stanzas the vault's header had.
+    public internal(set) var headerStanzas = 0
 
     init(identities: [any Identity], source: String, passphraseRecipient: ScryptRecipient? = nil) {
         self.identities = identities

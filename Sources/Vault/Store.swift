@@ -49,6 +49,7 @@ public final class VaultStore {
             throw VaultError.decrypting(path, error, keySource: "-")
         }
         let key = try KeySource.unlock(for: header, options: options)
+        key.headerStanzas = header.stanzas.filter { $0.type == "X25519" }.count
         let plaintext: SecretBytes
         do {
             plaintext = try AgeFile.decrypt(file, identities: key.identities, maxPlaintext: Self.maxPlaintext)
@@ -64,6 +65,13 @@ public final class VaultStore {
         if doc.recipients.isEmpty {
             let own = key.ownRecipients
             guard !own.isEmpty else { throw VaultError(.input, "no recipients to encrypt the vault to") }
+            // A vault made with `age -r A -r B` lists nobody in its document: writing
+            // it to our key alone would silently lock the others out.
+            guard key.headerStanzas <= 1 else {
+                throw VaultError(.input, "\(path) is encrypted to \(key.headerStanzas) recipients, but its document does not list them",
+                                 hints: ["nothing was changed; list them first: run-with-keys recipients add age1… (once per other recipient)",
+                                         "your own recipient is \(own[0])"])
+            }
             return own
         }
         var out: [any Recipient] = []
@@ -78,6 +86,7 @@ public final class VaultStore {
     /// Locked read-modify-write. `change` may throw to abort; nothing is written then.
     @discardableResult
     public func update<R>(_ options: KeyOptions, _ change: (inout VaultDocument, UnlockedKey) throws(VaultError) -> R) throws(VaultError) -> R {
+        try requireExists()   // before the lock: a failed command leaves no stray lock file
         let lock = try acquireLock()
         defer { close(lock) }
         var (doc, key) = try open(options)

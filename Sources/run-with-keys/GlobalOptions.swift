@@ -17,6 +17,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("lock-timeout"), help: ArgumentHelp("Seconds to wait for another writer's lock on the vault.", valueName: "seconds"))
     var lockTimeout: Double = 10
 
+    func validate() throws {
+        guard lockTimeout.isFinite, lockTimeout >= 0, lockTimeout <= 86_400 else {
+            throw ValidationError("--lock-timeout must be a number of seconds from 0 to 86400")
+        }
+    }
+
     /// --home, then RUN_WITH_KEYS_HOME, then $XDG_CONFIG_HOME/run-with-keys, then ~/.config/run-with-keys.
     var homeDirectory: String {
         if let home { return home }

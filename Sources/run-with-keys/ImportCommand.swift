@@ -23,7 +23,7 @@ struct ImportCommand: ParsableCommand {
         let prefix = self.prefix
         let names = try global.store().update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) -> [String] in
             var names: [String] = []
-            try Dotenv.parse(text) { (key: String, value: consuming SecretBytes) throws(VaultError) in
+            try Dotenv.parse(text, warn: { Output.warning($0) }) { (key: String, value: consuming SecretBytes) throws(VaultError) in
                 let name = prefix + key
                 if value.count == 0 { Output.warning("skipped \(name): empty value"); return }
                 try doc.set(name, value: value, now: now)

@@ -43,6 +43,16 @@ import Age
             #expect(error.description.contains("line 2"))
             #expect(!error.description.contains("SECRETVALUE"))
         }
-        #expect(throws: VaultError.self) { _ = try parse("just words\n") }
+    }
+
+    @Test func linesWithoutEqualsAreSkippedWithAWarningThatHidesThem() throws {
+        var warnings: [String] = []
+        var out: [String: String] = [:]
+        try Dotenv.parse(secret("A=1\nsk_live_PASTEDSECRET\nB C\n1ST=x\ncoinbase/key=y\n"), warn: { warnings.append($0) }) {
+            (k: String, v: consuming SecretBytes) throws(VaultError) in out[k] = text(v)
+        }
+        #expect(out == ["A": "1", "1ST": "x", "coinbase/key": "y"])
+        #expect(warnings == ["dotenv line 2: no KEY=VALUE, skipped", "dotenv line 3: no KEY=VALUE, skipped"])
+        #expect(!warnings.joined().contains("PASTEDSECRET"))
     }
 }

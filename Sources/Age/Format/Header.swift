@@ -51,7 +51,9 @@ public enum HeaderFormat {
             return line
         }
 
-        guard try nextLine().elementsEqual(versionLine) else {
+        // Check the prefix before looking for a newline: a file that is not age
+        // at all (even one without any newline) is "not age", not "truncated".
+        guard data.starts(with: Array("age-encryption.org/".utf8)), try nextLine().elementsEqual(versionLine) else {
             throw .header("unsupported version or not an age file")
         }
         var stanzas: [Stanza] = []
