@@ -44,13 +44,28 @@ func reorderGlobalOptions(_ args: [String]) -> [String] {
     return head + leading + Array(args[(i + 1)...])
 }
 
+/// `run-with-keys PROFILE …` and `run-with-keys run PROFILE …` are the launch path,
+/// where every millisecond is overhead on the bot's start: parse them as the
+/// `run` command directly instead of resolving the whole command tree first.
+/// Anything that asks for help or version goes the usual way.
+func launchFastPath(_ args: [String]) throws -> RunCommand? {
+    guard let first = args.first else { return nil }
+    let beforeTerminator = args.prefix { $0 != "--" }
+    if beforeTerminator.contains(where: { ["-h", "--help", "--version", "--experimental-dump-help"].contains($0) }) { return nil }
+    if first == "run" { return try RunCommand.parse(Array(args.dropFirst())) }
+    let subcommands = Set(RunWithKeys.configuration.subcommands.map { $0._commandName } + ["help"])
+    guard !first.hasPrefix("-"), !subcommands.contains(first) else { return nil }
+    return try RunCommand.parse(args)
+}
+
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
 func runMain() -> Never {
     // The supervisor holds secrets: no core dumps, and not ptrace-attachable by same-uid processes.
     var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
     setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
     do {
-        var command = try RunWithKeys.parseAsRoot(reorderGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+        let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        var command = try launchFastPath(args).map { $0 as ParsableCommand } ?? RunWithKeys.parseAsRoot(args)
         try command.run()
         exit(0)
     } catch let e as ExitCode {
