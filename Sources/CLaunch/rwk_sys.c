@@ -2,7 +2,11 @@
 #define _GNU_SOURCE
 #include "rwk_sys.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,3 +19,25 @@ int rwk_add_seals(int fd, int seals) { return fcntl(fd, F_ADD_SEALS, seals); }
 int rwk_get_seals(int fd) { return fcntl(fd, F_GET_SEALS); }
 
 int rwk_get_fd_flags(int fd) { return fcntl(fd, F_GETFD); }
+
+static int notif_ioctl(int fd, unsigned long request, void *arg) {
+    return ioctl(fd, request, arg) < 0 ? -errno : 0;
+}
+
+int rwk_notif_recv(int fd, void *req) { return notif_ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, req); }
+
+int rwk_notif_send(int fd, const void *resp) {
+    return notif_ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, (void *)resp);
+}
+
+int rwk_notif_id_valid(int fd, uint64_t id) { return notif_ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id); }
+
+int rwk_retire_fd(int fd) {
+    int quiet = eventfd(0, EFD_CLOEXEC);
+    if (quiet < 0) return -1;
+    int rc = dup3(quiet, fd, O_CLOEXEC);
+    int e = errno;
+    close(quiet);
+    errno = e;
+    return rc < 0 ? -1 : 0;
+}

@@ -1,3 +1,4 @@
+import CLaunch
 import CSeccomp
 import Glibc
 
@@ -7,7 +8,7 @@ import Glibc
 /// Until the spawn has seen the child's own exec succeed, execve calls from
 /// that pid continue (one per PATH candidate); every later one, from the bot
 /// or any descendant, fails with EPERM. Call `handleOne()` whenever `fd` is
-/// readable (an epoll loop can own it); a notification nobody answers blocks
+/// readable or hung up (an epoll loop can own it); a notification nobody answers blocks
 /// the caller's execve, and once the listener is closed they fail with ENOSYS.
 public final class ExecGuard {
     public enum Decision: Equatable, Sendable {
@@ -15,7 +16,8 @@ public final class ExecGuard {
         case continued
         /// A later execve/execveat, refused with EPERM.
         case denied(pid: pid_t)
-        /// The caller died or was interrupted before we answered.
+        /// The caller died or was interrupted before we answered, or no
+        /// process uses the filter any more.
         case gone
     }
 
@@ -48,15 +50,23 @@ public final class ExecGuard {
     /// From now on every execve is the bot's: refuse them all.
     func ownExecDone() { ownExecAllowed = false }
 
-    /// Receives one notification and answers it. Blocks if none is pending.
+    /// Receives one notification and answers it. Blocks if none is pending
+    /// while the bot's tree lives. Once no process uses the filter any more
+    /// (the listener reports POLLHUP), returns `.gone` at once and retires
+    /// the listener: no notification can arrive again, and an epoll set that
+    /// still holds it would otherwise report the hang-up in a busy loop.
     @discardableResult
     public func handleOne() throws(LaunchError) -> Decision {
-        // libseccomp 2.5.4 does not clear the request; the kernel insists on zeroes.
+        if retired || filterUnused() {
+            retire()
+            return .gone
+        }
+        // The kernel insists on a zeroed request.
         memset(request, 0, requestSize)
         var rc: Int32
-        repeat { rc = seccomp_notify_receive(fd, request) } while rc == -EINTR
+        repeat { rc = rwk_notif_recv(fd, request) } while rc == -EINTR
         if rc == -ENOENT { return .gone }
-        if rc < 0 { throw .system(call: "seccomp_notify_receive", errno: -rc) }
+        if rc < 0 { throw .system(call: "SECCOMP_IOCTL_NOTIF_RECV", errno: -rc) }
 
         let id = request.pointee.id
         let pid = pid_t(bitPattern: request.pointee.pid)
@@ -66,7 +76,7 @@ public final class ExecGuard {
         if ownExecAllowed && pid == child {
             // CONTINUE is only safe for a process we trust to be ours: check
             // the id still refers to that live, blocked request.
-            guard seccomp_notify_id_valid(fd, id) == 0 else { return .gone }
+            guard rwk_notif_id_valid(fd, id) == 0 else { return .gone }
             response.pointee.flags = rwk_notif_flag_continue()
             decision = .continued
         } else {
@@ -74,10 +84,24 @@ public final class ExecGuard {
             deniedCount += 1
             decision = .denied(pid: pid)
         }
-        rc = seccomp_notify_respond(fd, response)
+        rc = rwk_notif_send(fd, response)
         if rc == -ENOENT { return .gone }
-        if rc < 0 { throw .system(call: "seccomp_notify_respond", errno: -rc) }
+        if rc < 0 { throw .system(call: "SECCOMP_IOCTL_NOTIF_SEND", errno: -rc) }
         return decision
+    }
+
+    /// True once the listener is retired: every process under the filter is gone.
+    public private(set) var retired = false
+
+    /// POLLHUP without POLLIN: the filter has no users left.
+    private func filterUnused() -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 0) == 1 else { return false }
+        return p.revents & Int16(POLLHUP) != 0 && p.revents & Int16(POLLIN) == 0
+    }
+
+    private func retire() {
+        if !retired && rwk_retire_fd(fd) == 0 { retired = true }
     }
 
     /// Serves notifications until `pidfd` is readable (the process exited) or
@@ -88,7 +112,7 @@ public final class ExecGuard {
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
             try sys("poll") { poll(&fds, 2, -1) }
-            if fds[0].revents & Int16(POLLIN) != 0 { try handleOne() }
+            if fds[0].revents & Int16(POLLIN) != 0, try handleOne() == .gone, retired { return }
             if fds[1].revents != 0 || fds[0].revents & Int16(POLLHUP | POLLERR) != 0 { return }
         }
     }

@@ -26,4 +26,17 @@ int rwk_get_seals(int fd);
 /* fcntl(fd, F_GETFD): -1 with EBADF when fd is not open */
 int rwk_get_fd_flags(int fd);
 
+/* The seccomp user-notification ioctls on a listener fd, raw: 0 or -errno.
+ * (libseccomp 2.5's seccomp_notify_* fold every errno into -ECANCELED, which
+ * hides ENOENT, "that process is gone", and EINTR.) `req` is a zeroed struct
+ * seccomp_notif of the kernel's size, `resp` a struct seccomp_notif_resp. */
+int rwk_notif_recv(int fd, void *req);
+int rwk_notif_send(int fd, const void *resp);
+int rwk_notif_id_valid(int fd, uint64_t id);
+
+/* Replaces `fd` in place (same number, close-on-exec) with a descriptor that
+ * never becomes ready, closing what was there: epoll sets drop a registration
+ * when its file's last fd closes. 0, or -1 and errno. */
+int rwk_retire_fd(int fd);
+
 #endif
