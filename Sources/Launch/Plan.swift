@@ -202,7 +202,8 @@ public final class LaunchPlan {
         }
         let block = EnvironmentBlock(entries: entries, secrets: secrets)
 
-        // 3. The command, resolved now so that "not found" is reported before anything starts.
+        // 3. The workdir and the command, resolved now so that "not found" is reported before anything starts.
+        try Preflight.workdir(profile)
         let childPath = entries.first { $0.0 == "PATH" }.flatMap { if case .text(let t) = $0.1 { return t } else { return nil } }
         let executable = try resolveExecutable(profile.command[0], path: childPath ?? defaultPath, profile: profile)
         var request = SpawnRequest(executable: executable, arguments: profile.command + extra)
@@ -212,6 +213,7 @@ public final class LaunchPlan {
             func raw(_ v: LimitValue) -> UInt64 { if case .value(let n) = v { return n } else { return ResourceLimit.unlimited } }
             return ResourceLimit(resourceFor(limit.resource), soft: raw(limit.soft), hard: raw(limit.hard))
         }
+        try Preflight.limits(request.limits, profile: profile)
 
         // 4. Privilege drop.
         if let user = profile.user {
