@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "run-with-keys",
             dependencies: [
-                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor",
+                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -23,6 +23,26 @@ extension Profile {
         return base.hasSuffix(".toml") && base.count > 5 ? String(base.dropLast(5)) : base
     }
 
+    /// A profile decides what runs, as whom, and with which keys: like ssh with its
+    /// config, refuse one that someone else could have written. The file and its
+    /// directory must be owned by us or root and not writable by group or others.
+    static func checkTrusted(_ path: String, _ st: stat) throws(ProfileError) {
+        let me = geteuid()
+        func trusted(_ s: stat) -> Bool { (s.st_uid == me || s.st_uid == 0) && s.st_mode & 0o022 == 0 }
+        guard trusted(st) else {
+            throw ProfileError(kind: .unreadable,
+                               message: "\(path): refusing a profile that is owned by uid \(st.st_uid) or writable by group or others",
+                               hint: "chown \(me) \(path) && chmod go-w \(path)")
+        }
+        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        var ds = stat()
+        if stat(dir.isEmpty ? "/" : dir, &ds) == 0, !trusted(ds), ds.st_mode & S_ISVTX == 0 {
+            throw ProfileError(kind: .unreadable,
+                               message: "\(path): refusing a profile in a directory that others can write to (\(dir.isEmpty ? "/" : dir))",
+                               hint: "chmod go-w \(dir.isEmpty ? "/" : dir), or move the profile to <home>/profiles")
+        }
+    }
+
     static func readFile(_ path: String) throws(ProfileError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -34,6 +54,7 @@ extension Profile {
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
             throw ProfileError(kind: .unreadable, message: "\(path): not a regular file")
         }
+        try checkTrusted(path, st)
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {

@@ -128,7 +128,7 @@ public struct VaultDocument {
                         try validateName(name)
                         doc.secrets[name] = try parseEntry(&r, name: name, document: document)
                     }
-                default: throw r.fail("unknown key \"\(printable(key))\"")
+                default: throw r.fail("unknown key (expected format, recipients, secrets)")
                 }
             }
             guard r.peek() == nil else { throw r.fail("trailing data after the document") }
@@ -163,7 +163,7 @@ public struct VaultDocument {
             case "previous_until": previousUntil = try time(&r, key)
             case "scopes": scopes = try r.stringArray()
             case "note": note = r.acceptNull() ? nil : try r.string()
-            default: throw r.fail("secret \"\(name)\": unknown key \"\(printable(key))\"")
+            default: throw r.fail("secret \"\(name)\": unknown key (expected value, created, updated, scopes, note, expires, previous, previous_until)")
             }
         }
         guard let range = value else {
@@ -226,6 +226,11 @@ public struct VaultDocument {
         guard value.count > 0 else {
             throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
                              hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
+        }
+        let hasNUL = value.withUnsafeBytes { $0.contains(0) }
+        guard !hasNUL else {
+            throw VaultError(.input, "the value for \"\(name)\" contains a NUL byte, which no environment variable can hold",
+                             hints: ["store binary keys base64-encoded (base64 -w0 FILE | run-with-keys set \(name))"])
         }
         let valid = value.withUnsafeBytes { isValidUTF8($0) }
         guard valid else {

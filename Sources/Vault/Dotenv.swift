@@ -6,8 +6,10 @@ import Age
 /// (trailing ` # comment` and spaces dropped), single-quoted values (literal,
 /// may span lines), double-quoted values (may span lines; `\n \t \r \" \\ …`
 /// escapes). `${VAR}` is not expanded: a `$` in a password stays a `$`.
-/// Like python-dotenv, a line without `=` is skipped (with a warning); an
-/// unterminated quote is an error, since what follows may be key material.
+/// A line without `=`, or whose key is not a name like `API_KEY`, `a.b` or
+/// `x-y`, is skipped with a warning (python-dotenv skips what it can't parse;
+/// it accepts more keys); an unterminated quote is an error, since what
+/// follows may be key material.
 /// Errors and warnings name line numbers, never content.
 public enum Dotenv {
     public static func parse(_ text: borrowing SecretBytes,
@@ -32,14 +34,19 @@ public enum Dotenv {
                 if i >= b.count { break }
                 if b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x23 { try skipToEOL(); continue }
                 if b.count - i > 7, b[i..<(i + 6)].elementsEqual("export".utf8), isSpace(b[i + 6]) { i += 7; skipSpaces() }
-                // A key is what python-dotenv takes: anything up to '=', '#' or white space.
+                // A key is an environment-variable-like name: [A-Za-z_][A-Za-z0-9_.-]*. python-dotenv takes
+                // more (anything up to '='), but then the base64 lines of an unquoted multi-line key would
+                // become "names" that get printed and stored in the clear; such lines are skipped instead.
                 let keyStart = i
                 while i < b.count, b[i] != 0x3d, b[i] != 0x23, !isSpace(b[i]), b[i] != 0x0a, b[i] != 0x0d { i += 1 }
                 let keyEnd = i
                 skipSpaces()
-                guard keyEnd > keyStart, i < b.count, b[i] == 0x3d else {
-                    // No '=': python-dotenv skips it. Say so without repeating it (it may be a pasted secret).
-                    warn("dotenv line \(line): no KEY=VALUE, skipped")
+                let wellFormed = keyEnd > keyStart && b[keyStart..<keyEnd].enumerated().allSatisfy { (n, c) in
+                    c == 0x5f || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7a) || (n > 0 && ((c >= 0x30 && c <= 0x39) || c == 0x2e || c == 0x2d))
+                }
+                guard wellFormed, i < b.count, b[i] == 0x3d else {
+                    // Say so without repeating the line: it may be a pasted secret.
+                    warn("dotenv line \(line): not a KEY=VALUE line, skipped")
                     while i < b.count && b[i] != 0x0a { i += 1 }
                     if i < b.count { i += 1; line += 1 }
                     continue

@@ -79,7 +79,8 @@ public enum Sys {
     /// Opens `path` and checks that it is a regular file owned by us and not
     /// readable by group or others, as ssh does for private keys.
     public static func openPrivate(_ path: String, what: String) throws(VaultError) -> Int32 {
-        let (fd, e) = open(path, O_RDONLY)
+        // O_NONBLOCK so that a FIFO planted in its place cannot hang us (it has no effect on regular files).
+        let (fd, e) = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else {
             throw VaultError(e == ENOENT ? .missing : .io, "can't open \(what) \(path): \(errnoString(e))")
         }

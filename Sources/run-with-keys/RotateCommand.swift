@@ -3,6 +3,7 @@ import Glibc
 import Age
 import Vault
 import Profile
+import CLaunch
 
 struct RotateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,12 +61,16 @@ struct RotateCommand: ParsableCommand {
     /// SIGHUP to every live supervisor whose profile uses `name`.
     func notifySupervisors(using name: String) {
         let dir = global.homeDirectory + "/run"
+        guard RunFile.trustedDirectory(dir) else { return }
         for file in AuditCommand.files(in: dir, suffix: ".json") {
-            guard let bytes = try? Sys.readFile(dir + "/" + file, limit: 1 << 20) else { continue }
-            let text = String(decoding: bytes, as: UTF8.self)
-            guard let info = RunFile.parse(text), info.keys.contains(name), RunFile.isSupervisor(info.pid) else { continue }
+            guard let text = RunFile.read(dir + "/" + file), let info = RunFile.parse(text), info.keys.contains(name) else { continue }
+            // Pin the process with a pidfd, then check it is still our supervisor: no pid-reuse race.
+            let pidfd = rwk_pidfd_open(info.pid)
+            guard pidfd >= 0 else { continue }
+            defer { close(pidfd) }
+            guard RunFile.isSupervisor(info.pid) else { continue }
             if info.reload == "restart" {
-                kill(info.pid, SIGHUP)
+                _ = rwk_pidfd_send_signal(pidfd, SIGHUP)
                 Output.info("told the supervisor of \(info.profile) (pid \(info.pid)) to reload")
             } else {
                 Output.warning("profile \(info.profile) (pid \(info.pid)) uses \(name) but does not reload on its own; restart it, or set reload = \"restart\"")
@@ -97,11 +102,31 @@ enum RunFile {
         return Info(pid: pid, profile: profile, reload: string("reload") ?? "none", keys: keys)
     }
 
-    /// True when `pid` is alive and is a run-with-keys process (not a recycled pid).
+    /// True when `pid` is a run-with-keys process of our own uid.
     static func isSupervisor(_ pid: pid_t) -> Bool {
-        guard kill(pid, 0) == 0, let cmdline = try? Sys.readFile("/proc/\(pid)/cmdline", limit: 1 << 16) else { return false }
+        guard let cmdline = try? Sys.readFile("/proc/\(pid)/cmdline", limit: 1 << 16),
+              let status = try? Sys.readFile("/proc/\(pid)/status", limit: 1 << 16) else { return false }
         let argv0 = cmdline.split(separator: 0).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return Sys.basename(argv0) == "run-with-keys"
+        let uidLine = String(decoding: status, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Uid:") }
+        let realUid = uidLine?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { uid_t($0) }
+        return Sys.basename(argv0) == "run-with-keys" && realUid == geteuid()
+    }
+
+    /// `<home>/run` must be ours and closed to others, or its files mean nothing.
+    static func trustedDirectory(_ dir: String) -> Bool {
+        var st = stat()
+        return lstat(dir, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR && st.st_uid == geteuid() && st.st_mode & 0o022 == 0
+    }
+
+    /// A run file: a regular file of ours, not a link or a FIFO.
+    static func read(_ path: String) -> String? {
+        let (fd, _) = Sys.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(),
+              let bytes = try? Sys.readAll(fd, path: path, limit: 1 << 16) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -4,6 +4,7 @@ import Age
 import Vault
 import Profile
 import Launch
+import CLaunch
 
 struct RunWithKeys: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,9 +61,11 @@ func launchFastPath(_ args: [String]) throws -> RunCommand? {
 
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
 func runMain() -> Never {
-    // The supervisor holds secrets: no core dumps, and not ptrace-attachable by same-uid processes.
+    // Every command may hold secrets: no core dumps, and not ptrace-attachable or
+    // /proc/PID/mem-readable by other processes of the same uid. First thing, before any decryption.
     var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
     setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
+    _ = rwk_set_dumpable(0)
     do {
         let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
         var command = try launchFastPath(args).map { $0 as ParsableCommand } ?? RunWithKeys.parseAsRoot(args)

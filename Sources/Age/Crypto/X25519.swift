@@ -15,7 +15,11 @@ public final class X25519Recipient: Recipient, Equatable, Hashable, CustomString
         var out = [UInt8](repeating: 0, count: bytes.count)
         let decoded = bytes.withUnsafeBytes { t in out.withUnsafeMutableBytes { Bech32.decode(t, into: $0) } }
         guard let decoded, decoded.hrp == Self.hrp, decoded.count == 32, text == text.lowercased() else {
-            throw .invalid("invalid recipient \"\(text)\": expected age1… (an X25519 public key)")
+            // Never echo the input: people paste identities (AGE-SECRET-KEY-1…) here by mistake.
+            if text.uppercased().hasPrefix("AGE-SECRET-KEY-") {
+                throw .invalid("that is a secret key (AGE-SECRET-KEY-1…), not a recipient; it was not stored or printed. Use its public key: age-keygen -y FILE")
+            }
+            throw .invalid("not a valid recipient: expected age1… (an X25519 public key)")
         }
         try self.init(publicKey: Array(out[0..<32]))
     }
