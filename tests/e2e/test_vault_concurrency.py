@@ -16,7 +16,7 @@ def test_40_concurrent_sets_lose_nothing(rwk):
     expected = {f"bot{i:02d}/key": rwk.secret() for i in range(40)}
     procs = []
     for name in expected:
-        procs.append((name, rwk.popen("set", name, "--lock-timeout", "60", stdin=subprocess.PIPE)))
+        procs.append((name, rwk.popen("set", name, stdin=subprocess.PIPE)))
     # all 40 are started before any gets its value: they race for the lock together
     for name, p in procs:
         p.stdin.write(expected[name].encode())

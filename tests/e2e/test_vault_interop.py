@@ -47,6 +47,10 @@ def test_age_cli_x25519_vault_is_listed(rwk, armor):
     age_encrypt(doc, [rec], rwk.vault, armor=armor)
     assert rwk.vault.read_bytes().startswith(b"-----BEGIN AGE ENCRYPTED FILE-----" if armor else b"age-encryption.org/v1\n")
     assert rwk.names() == names
+    # and a write keeps it readable by the age CLI
+    v = rwk.secret()
+    rwk.set("added", v)
+    assert values(rwk.doc())["added"] == v
 
 
 def test_age_cli_several_recipients_each_identity_reads(rwk):
@@ -60,6 +64,27 @@ def test_age_cli_several_recipients_each_identity_reads(rwk):
     stranger = rwk.root / "keys" / "stranger.txt"
     age_keygen(stranger)
     assert_cli_error(rwk.run("list", "--identity", stranger), "can't decrypt")
+
+
+def test_write_to_multi_recipient_age_vault_keeps_or_refuses(rwk):
+    """A vault made by `age -r A -r B` has no "recipients" list: a write must not
+    silently re-encrypt it to the writer alone (B would lose access)."""
+    ida, idb = rwk.root / "keys" / "laptop.txt", rwk.root / "keys" / "server.txt"
+    reca, recb = age_keygen(ida), age_keygen(idb)
+    age_encrypt(make_doc({"k": rwk.secret()}), [reca, recb], rwk.vault)
+    before = rwk.vault.read_bytes()
+    v = rwk.secret()
+    res = rwk.set("new", v, "--identity", ida, check=False)
+    if res.returncode == 0:
+        assert age_decrypt(rwk.vault, idb).returncode == 0, "server.txt silently lost access"
+    else:
+        assert_cli_error(res, "recipients", hint="recipients add")
+        assert rwk.vault.read_bytes() == before
+        # following the hint works, and keeps both
+        rwk.run("recipients", "add", recb, "--identity", ida, check=True)
+        rwk.set("new", v, "--identity", ida)
+    for ident in (ida, idb):
+        assert values(age_decrypt_doc(rwk.vault, ident))["new"] == v
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +124,7 @@ def test_age_cli_passphrase_vault_via_passphrase_fd(rwk, age_passphrase_vault):
 def test_age_cli_passphrase_vault_via_tty_prompt(rwk, age_passphrase_vault):
     data, passphrase, names = age_passphrase_vault
     write_private(rwk.vault, data)
-    child = pexpect.spawn(RWK_BIN, ["list", "--json"], env=rwk.env(), timeout=60)
+    child = pexpect.spawn(RWK_BIN, ["list", "--json"], env=rwk.env(), cwd=str(rwk.root), timeout=60)
     child.expect("Vault passphrase: ")
     child.sendline(passphrase)
     child.expect(pexpect.EOF)
@@ -178,6 +203,7 @@ def test_age_cli_escaped_json_values_survive_a_rewrite(rwk):
 
 def test_init_writes_private_files_and_prints_recipient(rwk):
     rec = rwk.init()
+    assert rwk.home.stat().st_mode & 0o077 == 0  # the home is created private
     for p in (rwk.identity, rwk.vault):
         st = p.stat()
         assert st.st_mode & 0o777 == 0o600, (p, oct(st.st_mode))
@@ -280,31 +306,19 @@ def test_pyrage_x25519_vault_is_listed(rwk):
     assert values(json.loads(pyrage.decrypt(rwk.vault.read_bytes(), [ident])))["added"] == v
 
 
-def test_pyrage_passphrase_vault_is_listed_and_rewritten(rwk):
+def test_pyrage_passphrase_vault_is_listed(rwk):
     passphrase = secrets.token_urlsafe(12)
     names = rand_names(2)
-    secrets_ = {n: rwk.secret() for n in names}
-    write_private(rwk.vault, pyrage.passphrase.encrypt(make_doc(secrets_), passphrase))
+    write_private(rwk.vault, pyrage.passphrase.encrypt(make_doc({n: rwk.secret() for n in names}), passphrase))
     res = list_with_passphrase_fd(rwk, passphrase, "list", "--json")
     assert res.returncode == 0, res.stderr
     assert [e["name"] for e in json.loads(res.stdout)] == names
-    # a write keeps the vault passphrase-encrypted with the same passphrase
-    v = rwk.secret()
-    fd = passphrase_pipe(passphrase)
-    try:
-        res = rwk.run("set", "added", "--passphrase-fd", fd, input=v, pass_fds=(fd,))
-    finally:
-        os.close(fd)
-    assert res.returncode == 0, res.stderr
-    data = rwk.vault.read_bytes()
-    assert b"-> scrypt " in data and b"-> X25519 " not in data
-    assert values(json.loads(pyrage.passphrase.decrypt(data, passphrase))) == {**secrets_, "added": v}
 
 
-def test_init_passphrase_via_tty_decrypts_with_pyrage(rwk):
+def test_init_passphrase_via_tty_then_set_decrypts_with_pyrage(rwk):
     passphrase = secrets.token_urlsafe(12)
     # mismatched confirmation: refused, nothing written
-    child = pexpect.spawn(RWK_BIN, ["init", "--passphrase"], env=rwk.env(), timeout=60)
+    child = pexpect.spawn(RWK_BIN, ["init", "--passphrase"], env=rwk.env(), cwd=str(rwk.root), timeout=60)
     child.expect("New vault passphrase: ")
     child.sendline(passphrase)
     child.expect("Confirm passphrase: ")
@@ -315,7 +329,7 @@ def test_init_passphrase_via_tty_decrypts_with_pyrage(rwk):
     assert child.exitstatus == 125 and "do not match" in out
     assert not rwk.vault.exists()
 
-    child = pexpect.spawn(RWK_BIN, ["init", "--passphrase"], env=rwk.env(), timeout=60)
+    child = pexpect.spawn(RWK_BIN, ["init", "--passphrase"], env=rwk.env(), cwd=str(rwk.root), timeout=60)
     child.expect("New vault passphrase: ")
     child.sendline(passphrase)
     child.expect("Confirm passphrase: ")
@@ -327,5 +341,16 @@ def test_init_passphrase_via_tty_decrypts_with_pyrage(rwk):
     assert passphrase not in out, "the passphrase was echoed"
     assert not rwk.identity.exists()
     assert rwk.vault.stat().st_mode & 0o777 == 0o600
-    doc = json.loads(pyrage.passphrase.decrypt(rwk.vault.read_bytes(), passphrase))
-    assert doc["format"] == FORMAT and doc.get("secrets", {}) == {}
+
+    # a write keeps the vault passphrase-encrypted, with the same passphrase
+    v = rwk.secret()
+    fd = passphrase_pipe(passphrase)
+    try:
+        res = rwk.run("set", "added", "--passphrase-fd", fd, input=v, pass_fds=(fd,))
+    finally:
+        os.close(fd)
+    assert res.returncode == 0, res.stderr
+    data = rwk.vault.read_bytes()
+    assert data.count(b"\n-> ") == 1 and b"\n-> scrypt " in data
+    doc = json.loads(pyrage.passphrase.decrypt(data, passphrase))
+    assert doc["format"] == FORMAT and values(doc) == {"added": v}

@@ -3,11 +3,12 @@
 > RUN_WITH_KEYS_IDENTITY_COMMAND > <home>/identity.txt."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
-from conftest import age_encrypt, age_keygen, assert_cli_error, make_doc, write_private
+from conftest import age_decrypt_doc, age_encrypt, age_keygen, assert_cli_error, make_doc, values, write_private
 
 LEVELS = ["flag", "env", "credentials", "command", "home"]
 
@@ -113,3 +114,39 @@ def test_home_identity_is_the_default(rwk, keys):
     assert rwk.names() == ["ks/name"]
     rwk.identity.unlink()
     assert_cli_error(rwk.run("list"), "no identity", hint="--identity")
+
+
+def test_home_resolution_order(rwk):
+    """--home > RUN_WITH_KEYS_HOME > $XDG_CONFIG_HOME/run-with-keys > ~/.config/run-with-keys."""
+    r = rwk.root
+    cases = [
+        (["--home", r / "flag"], {"RUN_WITH_KEYS_HOME": r / "env", "XDG_CONFIG_HOME": r / "xdg"}, r / "flag"),
+        ([], {"RUN_WITH_KEYS_HOME": r / "env", "XDG_CONFIG_HOME": r / "xdg"}, r / "env"),
+        ([], {"RUN_WITH_KEYS_HOME": None, "XDG_CONFIG_HOME": r / "xdg"}, r / "xdg" / "run-with-keys"),
+        ([], {"RUN_WITH_KEYS_HOME": None, "XDG_CONFIG_HOME": None}, rwk.userhome / ".config" / "run-with-keys"),
+    ]
+    for args, env, where in cases:
+        res = rwk.run("init", *args, env=env, check=True)
+        assert (where / "identity.txt").is_file() and (where / "vault.age").is_file(), (args, env)
+        assert (where / "vault.age").stat().st_mode & 0o777 == 0o600
+        assert res.stdout.decode().strip() in (where / "identity.txt").read_text()
+    # --vault points anywhere; the identity still comes from the home
+    v = rwk.secret()
+    other = r / "elsewhere" / "v.age"
+    other.parent.mkdir()
+    (r / "flag" / "vault.age").rename(other)
+    rwk.set("x", v, "--home", r / "flag", "--vault", other)
+    assert values_of(other, r / "flag" / "identity.txt") == {"x": v}
+
+
+def values_of(vault, identity):
+    return values(age_decrypt_doc(vault, identity))
+
+
+def test_global_options_before_the_subcommand(rwk, keys):
+    """DESIGN.md §2 calls --home/--vault/--identity global: they work before the subcommand too."""
+    res = rwk.run("--home", rwk.home, "--identity", keys["good"], "list", "--json", env={"RUN_WITH_KEYS_HOME": None})
+    assert res.returncode == 0, res.stderr
+    assert [e["name"] for e in json.loads(res.stdout)] == ["ks/name"]
+    res = rwk.run("--identity", keys["wrong"], "list")
+    assert_cli_error(res, "can't decrypt")
