@@ -71,7 +71,8 @@ public enum Bech32 {
     /// Returns the lowercase HRP and the number of data bytes, or nil when the
     /// text is not valid Bech32.
     public static func decode(_ text: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> (hrp: String, count: Int)? {
-        guard let sep = text.lastIndex(of: UInt8(ascii: "1")), sep >= 1, text.count - sep - 1 >= 6 else { return nil }
+        // age's HRPs are short; a longer one is not age (and may be key material: don't copy it).
+        guard let sep = text.lastIndex(of: UInt8(ascii: "1")), sep >= 1, sep <= 32, text.count - sep - 1 >= 6 else { return nil }
         var hasLower = false, hasUpper = false
         for c in text {
             if c < 33 || c > 126 { return nil }
