@@ -45,6 +45,16 @@ int rwk_open_pty(int *master, int *slave) {
     }
     int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (s < 0) { int e = errno; close(m); errno = e; return -1; }
+    /* No output processing: the redactor must see exactly the bytes the bot
+     * wrote. With the default ONLCR the line discipline turns "\n" into "\r\n",
+     * so a secret containing a newline (a PEM key) no longer matches and is
+     * relayed in the clear. The supervisor's own terminal still maps "\n" to
+     * "\r\n" on the way out. */
+    struct termios t;
+    if (tcgetattr(s, &t) == 0) {
+        t.c_oflag &= ~(tcflag_t)OPOST;
+        if (tcsetattr(s, TCSANOW, &t) < 0) { int e = errno; close(m); close(s); errno = e; return -1; }
+    }
     if (rwk_set_nonblocking(m, 1) < 0) { int e = errno; close(m); close(s); errno = e; return -1; }
     *master = m;
     *slave = s;

@@ -37,7 +37,11 @@ public final class Supervisor {
     let signalFD: Int32
     let restartTimer: Int32, stopTimer: Int32, flushTimer: Int32, watchdogTimer: Int32, reloadTimer: Int32
     var inotifyFD: Int32 = -1
+    /// One redactor per stream: held-back bytes must come out on the stream they
+    /// came from, and a secret must not be matched across stdout and stderr.
+    /// `redactor` serves stdout (and the pty, which carries both), `errRedactor` stderr.
     var redactor: Redactor?
+    var errRedactor: Redactor?
     /// Pipes (read end here, write end given to each bot) or a pty master.
     var outRead: Int32 = -1, outWrite: Int32 = -1, errRead: Int32 = -1, errWrite: Int32 = -1
     var ptySlave: Int32 = -1
@@ -108,9 +112,12 @@ public final class Supervisor {
 
     func setUpOutput() throws(LaunchError) {
         guard plan.profile.output.redact else { return }   // the bot writes to our fds directly
-        var patterns = RedactionPatterns()
-        for s in plan.secrets { patterns.add(name: s.secret, value: s.value) }
-        redactor = Redactor(patterns: patterns)
+        func makeRedactor() -> Redactor {
+            var patterns = RedactionPatterns()
+            for s in plan.secrets { patterns.add(name: s.secret, value: s.value) }
+            return Redactor(patterns: patterns)
+        }
+        redactor = makeRedactor()
         if options.usePTYWhenTerminal && isatty(1) == 1 {
             var master: Int32 = -1, slave: Int32 = -1
             try sys("openpty") { rwk_open_pty(&master, &slave) }
@@ -119,6 +126,7 @@ public final class Supervisor {
             ptySlave = slave
             try add(master, .out)
         } else {
+            errRedactor = makeRedactor()
             try sys("pipe2") { rwk_pipe(&outRead, &outWrite) }
             try sys("pipe2") { rwk_pipe(&errRead, &errWrite) }
             _ = rwk_set_nonblocking(outRead, 1)
@@ -136,9 +144,10 @@ public final class Supervisor {
         }
     }
 
-    /// Reads what the bot wrote, redacts it and passes it on.
-    func relay(_ fd: Int32, to target: Int32) {
-        guard let redactor else { return }
+    /// Reads what the bot wrote on one stream, redacts it and passes it on.
+    func relay(_ tag: Tag) {
+        let (fd, target) = (tag == .err ? errRead : outRead, self.target(for: tag))
+        guard let redactor = tag == .err ? errRedactor : redactor else { return }
         while true {
             let n = read(fd, outBuffer.baseAddress!, outBuffer.count)
             if n <= 0 { break }
@@ -146,7 +155,16 @@ public final class Supervisor {
             explicit_bzero(outBuffer.baseAddress!, n)
             if n < outBuffer.count { break }
         }
-        arm(flushTimer, ms: redactor.hasPending ? Int64(options.flushDelayMs) : 0)
+        // One flush timer for both streams: armed while either holds bytes back
+        // (disarming it because this stream has nothing pending would strand the other's).
+        let pending = (self.redactor?.hasPending ?? false) || (errRedactor?.hasPending ?? false)
+        arm(flushTimer, ms: pending ? Int64(options.flushDelayMs) : 0)
+    }
+
+    /// Releases held-back bytes, each stream to its own fd.
+    func flushRedactors() {
+        redactor?.flush { chunk in _ = Sys.writeAll(target(for: .out), chunk) }
+        errRedactor?.flush { chunk in _ = Sys.writeAll(target(for: .err), chunk) }
     }
 
     /// Which of our fds a stream goes to; the pty carries both, to stdout.
@@ -156,9 +174,15 @@ public final class Supervisor {
 
     func arm(_ fd: Int32, ms: Int64, intervalMs: Int64 = 0) { _ = rwk_timerfd_arm(fd, max(0, ms), max(0, intervalMs)) }
 
-    func drain(_ fd: Int32) {
+    /// Reads a timerfd's expiration count. 0 means the event is stale: epoll
+    /// reported the timer, but an earlier handler in the same batch re-armed or
+    /// disarmed it (timerfd_settime resets the count). Acting on a stale event
+    /// would flush a held-back secret prefix early, start a second bot, or
+    /// SIGKILL a freshly started one.
+    @discardableResult
+    func drain(_ fd: Int32) -> UInt64 {
         var v: UInt64 = 0
-        _ = read(fd, &v, 8)
+        return read(fd, &v, 8) == 8 ? v : 0
     }
 
     static func nowMs() -> Int64 {
@@ -218,20 +242,18 @@ public final class Supervisor {
         switch tag {
         case .signal: handleSignals()
         case .pidfd: reap()
-        case .restartTimer: drain(restartTimer); if !stopping { start() }
-        case .stopTimer: drain(stopTimer); killTree()
-        case .flushTimer:
-            drain(flushTimer)
-            redactor?.flush { chunk in _ = Sys.writeAll(1, chunk) }
-        case .out: relay(outRead, to: target(for: .out))
-        case .err: relay(errRead, to: target(for: .err))
+        case .restartTimer: if drain(restartTimer) > 0 && !stopping { start() }
+        case .stopTimer: if drain(stopTimer) > 0 { killTree() }
+        case .flushTimer: if drain(flushTimer) > 0 { flushRedactors() }
+        case .out: relay(.out)
+        case .err: relay(.err)
         case .inotify: vaultChanged()
         case .execGuard:
             if let g = execGuard {
                 do { _ = try g.handleOne() } catch { logger.warning("exec guard: \(error)") }
             }
-        case .watchdog: drain(watchdogTimer); _ = rwk_sd_notify("WATCHDOG=1")
-        case .reloadTimer: drain(reloadTimer); reload(reason: "the vault changed")
+        case .watchdog: if drain(watchdogTimer) > 0 { _ = rwk_sd_notify("WATCHDOG=1") }
+        case .reloadTimer: if drain(reloadTimer) > 0 { reload(reason: "the vault changed") }
         }
     }
 
@@ -256,14 +278,25 @@ public final class Supervisor {
         logger.info("stopping on \(Signals.name(of: sig))", metadata: ["event": "stop", "pid": "\(pid)"])
         _ = rwk_sd_notify("STOPPING=1")
         arm(restartTimer, ms: 0)
-        if pidfd >= 0 { stopBot() } else if descendants().isEmpty { done = true; exitCode = lastExit?.exitCode ?? 0 } else { stopBot() }
+        if treeSignalled { return }   // a reload or leftover stop is under way; its SIGKILL deadline stands
+        if pidfd >= 0 { stopBot() } else if !hasChildren() { done = true; exitCode = lastExit?.exitCode ?? 0 } else { stopBot() }
     }
 
-    /// stop_signal to the bot's process group, SIGKILL to every descendant after stop_timeout.
+    /// stop_signal sent to the current tree (reset when the tree is gone).
+    var treeSignalled = false
+
+    /// stop_signal to the bot's process group and to every other descendant,
+    /// SIGKILL to every descendant after stop_timeout. Each process gets the
+    /// signal once: many programs take a second SIGTERM or SIGINT as "force
+    /// quit now" and would skip their clean shutdown.
     func stopBot() {
+        treeSignalled = true
         let sig = plan.profile.restart.stopSignal
-        if pid > 0 { kill(-pid, sig); if pidfd >= 0 { _ = rwk_pidfd_send_signal(pidfd, sig) } }
-        for p in descendants() { kill(p, sig) }
+        var group: pid_t = 0   // the bot is a session leader, so its pgid is its pid and can't change
+        if pid > 0 {
+            if kill(-pid, sig) == 0 { group = pid } else if pidfd >= 0 { _ = rwk_pidfd_send_signal(pidfd, sig) }
+        }
+        for p in descendants() where group == 0 || getpgid(p) != group { kill(p, sig) }
         arm(stopTimer, ms: max(1, plan.profile.restart.stopTimeout.milliseconds))
     }
 
@@ -277,18 +310,38 @@ public final class Supervisor {
         for p in rest { kill(p, SIGKILL) }
     }
 
-    /// Reaps every child; notices the bot's exit.
+    /// Reaps every child; notices the bot's exit. Once the bot is gone, waits for
+    /// whatever it left behind (stopping the leftovers) before moving on.
     func reap() {
         while true {
             var status: Int32 = 0
-            let p = waitpid(-1, &status, WNOHANG)
+            let p = waitpid(-1, &status, WNOHANG | Self.waitAll)
             if p <= 0 { break }
             if p == pid { botExited(ExitStatus(waitStatus: status)) }
         }
-        if pid == 0 && (stopping || restarting || draining) && descendants().isEmpty { afterTreeGone() }
+        guard pid == 0 && (stopping || restarting || draining) else { return }
+        if !hasChildren() {
+            afterTreeGone()
+        } else if draining && !treeSignalled {
+            // The bot exited on its own and left processes behind: they go before anything else happens.
+            stopBot()
+        }
     }
 
+    /// The bot is gone; its leftovers (if any) are being waited for.
     var draining = false
+    /// __WALL: also children whose exit signal isn't SIGCHLD (clone(2) without it).
+    static let waitAll: Int32 = 0x4000_0000
+
+    /// Whether any child is left, running or not yet reaped. Every live
+    /// descendant has a chain of live ancestors up to one of our children
+    /// (orphans are re-parented to us, the subreaper), so no children means no
+    /// descendants. Unlike a /proc walk, this is exact whichever pid namespace
+    /// /proc belongs to, and cheap enough for every exit.
+    func hasChildren() -> Bool {
+        var info = siginfo_t()
+        return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | Self.waitAll) == 0
+    }
 
     func botExited(_ status: ExitStatus) {
         let ran = Self.nowMs() - startedAtMs
@@ -312,23 +365,23 @@ public final class Supervisor {
         record(.exit, status: status)
         arm(watchdogTimer, ms: 0)
         pid = 0
-        // Whatever the bot left behind goes before anything else happens.
-        if !descendants().isEmpty {
-            draining = true
-            if !stopping && !restarting { stopBot() }
-            return
-        }
-        afterTreeGone()
+        // reap() goes on: it reaps what else has exited, then stops any leftovers
+        // or, once the tree is gone, moves on (afterTreeGone).
+        draining = true
     }
 
     func afterTreeGone() {
         draining = false
+        treeSignalled = false
         arm(stopTimer, ms: 0)
         if restarting {
             restarting = false
-            logger.info("restarting with the reloaded keys", metadata: ["event": "reload"])
-            start()
-            return
+            // A SIGTERM that came in during the reload wins: no new bot.
+            if !stopping {
+                logger.info("restarting with the reloaded keys", metadata: ["event": "reload"])
+                start()
+                return
+            }
         }
         guard let reason = lastExit else { done = true; return }
         decide(reason)
@@ -385,19 +438,28 @@ public final class Supervisor {
             logger.error("reload failed, the bot keeps its current keys: \(error)", metadata: ["event": "reload-failed"])
             return
         }
-        guard keysChanged(fresh) else {
+        // Compare with the keys the next start will use: rotate's SIGHUP and the
+        // inotify event of the same write arrive 100 ms apart, and a bot that takes
+        // longer to stop is still running on the old plan.
+        guard keysChanged(fresh, from: pendingPlan ?? plan) else {
             logger.info("reload (\(reason)): the keys this profile uses are unchanged", metadata: ["event": "reload-skipped"])
             return
         }
         logger.info("reload (\(reason)): new keys, restarting the bot", metadata: ["event": "reload", "pid": "\(pid)"])
         record(.reload)
         pendingPlan = fresh
-        if pid > 0 { restarting = true; stopBot() } else { arm(restartTimer, ms: 0); start() }
+        if restarting { return }   // the restart in progress starts with the newest plan
+        if pid > 0 || draining {
+            restarting = true
+            if !treeSignalled { stopBot() }   // leftovers already being stopped keep their deadline
+        } else {
+            arm(restartTimer, ms: 0); start()
+        }
     }
 
-    func keysChanged(_ fresh: LaunchPlan) -> Bool {
-        guard fresh.secrets.count == plan.secrets.count else { return true }
-        for (a, b) in zip(fresh.secrets, plan.secrets) where a.variable != b.variable || !a.value.constantTimeEquals(b.value) {
+    func keysChanged(_ fresh: LaunchPlan, from current: LaunchPlan) -> Bool {
+        guard fresh.secrets.count == current.secrets.count else { return true }
+        for (a, b) in zip(fresh.secrets, current.secrets) where a.variable != b.variable || !a.value.constantTimeEquals(b.value) {
             return true
         }
         return false
@@ -436,7 +498,7 @@ public final class Supervisor {
     }
 
     func finish() {
-        redactor?.flush { chunk in _ = Sys.writeAll(1, chunk) }
+        flushRedactors()
         if let path = runFile { unlink(path) }
         // Wait for any stragglers (exec'd away from the tree cleanup races).
         while true {
@@ -447,7 +509,7 @@ public final class Supervisor {
     }
 
     /// Every live descendant of the supervisor (orphans are re-parented to it, the subreaper).
-    func descendants() -> [pid_t] { ProcessTree.descendants(of: getpid()) }
+    func descendants() -> [pid_t] { ProcessTree.descendants() }
 }
 
 /// "-1 and errno" to a thrown error, retrying EINTR.
@@ -462,7 +524,41 @@ func sys(_ call: @autoclosure () -> String, _ body: () -> Int32) throws(LaunchEr
 }
 
 enum ProcessTree {
-    /// Walks /proc: pid → ppid, then collects everything below `root`.
+    /// Every descendant of this process, as pids of its own pid namespace (the
+    /// numbers kill(2) takes).
+    ///
+    /// /proc may belong to another pid namespace than ours: `unshare --pid --fork`
+    /// without --mount-proc, some containers. Its numbers are then not ours, and
+    /// getpid() (1 in a new namespace) is some other process there — walking
+    /// from it would find the whole outer system, and killing those numbers
+    /// would hit unrelated processes of ours. So the walk starts from /proc/self
+    /// in /proc's numbering, and each pid found is translated through NSpid.
+    static func descendants() -> [pid_t] {
+        guard let me = selfInProc() else { return [] }   // we are not visible in this /proc
+        let found = descendants(of: me)
+        guard me != getpid() else { return found }
+        guard let depth = nsPids(of: me)?.count, depth > 0 else { return [] }
+        return found.compactMap { p in nsPids(of: p).flatMap { $0.count >= depth ? $0[depth - 1] : nil } }
+    }
+
+    /// Our pid in /proc's pid namespace (the target of /proc/self).
+    static func selfInProc() -> pid_t? {
+        var buf = [CChar](repeating: 0, count: 32)
+        let n = readlink("/proc/self", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return pid_t(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// The NSpid line of /proc/PID/status: the pid in /proc's namespace first,
+    /// then in each nested one, down to the process's own.
+    static func nsPids(of pid: pid_t) -> [pid_t]? {
+        guard let bytes = try? Sys.readFile("/proc/\(pid)/status", limit: 1 << 16) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }) else { return nil }
+        return line.dropFirst(6).split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { pid_t($0) }
+    }
+
+    /// Walks /proc: pid → ppid, then collects everything below `root` (in /proc's numbering).
     static func descendants(of root: pid_t) -> [pid_t] {
         guard let dir = opendir("/proc") else { return [] }
         defer { closedir(dir) }

@@ -22,7 +22,7 @@ int rwk_set_nonblocking(int fd, int on);
 /* fcntl FD_CLOEXEC on */
 int rwk_set_cloexec(int fd);
 
-/* A new pty pair; both fds close-on-exec, master non-blocking. */
+/* A new pty pair; both fds close-on-exec, master non-blocking, output processing (OPOST) off. */
 int rwk_open_pty(int *master, int *slave);
 /* Copies the window size of from_fd's terminal to to_fd's (TIOCGWINSZ/TIOCSWINSZ). */
 int rwk_copy_winsize(int from_fd, int to_fd);
