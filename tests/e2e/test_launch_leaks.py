@@ -106,12 +106,14 @@ def test_secret_stays_out_of_argv_environ_files_and_output(launch):
         assert value.encode() not in res.stdout + res.stderr
 
 
-def test_supervisor_memory_has_no_plaintext_while_bot_idles(launch):
+def scan_supervisor(launch, mode: str) -> list[str]:
+    """Starts an idle bot that prints its secret as `mode` says (bots/idle.py)
+    and returns the supervisor's readable mappings that hold the plaintext."""
     if os.geteuid() != 0:
         pytest.skip("reading another process's memory needs root (the supervisor is non-dumpable)")
     value = launch.secret("app/key")
     ready = launch.out / "ready"
-    p = launch.profile("mem", [PY, bot("idle.py"), str(ready)], keys={"LEAK_ME": "app/key"})
+    p = launch.profile("mem", [PY, bot("idle.py"), str(ready), mode], keys={"LEAK_ME": "app/key"})
     proc = launch.start(p)
     try:
         wait_for(ready.exists, what="the bot to start")
@@ -127,6 +129,21 @@ def test_supervisor_memory_has_no_plaintext_while_bot_idles(launch):
         launch.finish(proc)
     # The scan works: it sees the profile path, which the supervisor does keep.
     assert seen_name and scanned > 1 << 20
+    return hits
+
+
+def test_supervisor_memory_has_no_plaintext_while_bot_idles(launch):
+    # Decrypting, planning and spawning leave no copy behind.
+    hits = scan_supervisor(launch, "quiet")
+    assert hits == [], f"plaintext secret in the supervisor's readable memory: {hits}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "lazy binding: after the redactor's AVX2 memcmp holds the value in ymm registers, the first call "
+    "through an unresolved PLT entry runs _dl_runtime_resolve_xsavec, which XSAVEs them onto the "
+    "supervisor's stack and leaves them there (gone with LD_BIND_NOW=1; fix: link with -z now)"))
+def test_supervisor_memory_has_no_plaintext_after_redacting(launch):
+    hits = scan_supervisor(launch, "once")
     assert hits == [], f"plaintext secret in the supervisor's readable memory: {hits}"
 
 
@@ -137,7 +154,7 @@ def test_supervisor_memory_has_no_plaintext_while_bot_idles(launch):
 def test_secret_split_across_two_slow_writes_is_still_redacted(launch):
     value = launch.secret("app/key")
     ready = launch.out / "ready"
-    p = launch.profile("split", [PY, bot("idle.py"), str(ready), "0.05"], keys={"LEAK_ME": "app/key"})
+    p = launch.profile("split", [PY, bot("idle.py"), str(ready), "split:0.05"], keys={"LEAK_ME": "app/key"})
     proc = launch.start(p)
     try:
         wait_for(ready.exists, what="the bot to start")
