@@ -35,6 +35,11 @@ let package = Package(
                 "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: [
+                // Resolve every symbol at start-up: the lazy-binding trampoline spills
+                // vector registers (which may hold secret bytes being compared) to the stack.
+                .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"]),
             ]),
 
         // zlib, for inflating the compressed CCTV vectors in tests only.

@@ -143,3 +143,10 @@ int rwk_pipe(int *read_end, int *write_end) {
     *write_end = fds[1];
     return 0;
 }
+
+__attribute__((noinline)) void rwk_scrub_stack(unsigned long bytes) {
+    if (bytes > 65536) bytes = 65536;
+    unsigned char buf[bytes];
+    explicit_bzero(buf, bytes);
+    __asm__ __volatile__("" : : "r"(buf) : "memory");
+}

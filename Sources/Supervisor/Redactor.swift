@@ -127,6 +127,8 @@ public final class Redactor {
 
     /// Whether bytes are held back, waiting for more input or a `flush`.
     public var hasPending: Bool { pendingCount > 0 }
+    /// How many bytes are held back because they could begin a secret.
+    public var pendingBytes: Int { pendingCount }
 
     /// Feeds bytes read from the bot; `emit` receives, in order, the bytes
     /// safe to write now (the pointer is valid only during the call). Bytes

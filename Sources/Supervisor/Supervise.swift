@@ -18,8 +18,13 @@ public struct SupervisorOptions {
     public var runDirectory: String?
     /// Give the bot a pty when our stdout is a terminal (colours, line buffering, isatty).
     public var usePTYWhenTerminal = true
-    /// Extra flush delay for held-back partial secrets.
+    /// How long held-back bytes (a possible start of a secret) wait for the rest.
     public var flushDelayMs = 5
+    /// The same, once at least `longHoldBytes` of a secret have been seen: a bot
+    /// that writes a secret in pieces is far likelier than output that happens
+    /// to match that much of one, so wait longer before letting it out.
+    public var longHoldMs = 1000
+    public var longHoldBytes = 8
 
     public init(logger: Logger) { self.logger = logger }
 }
@@ -45,7 +50,10 @@ public final class Supervisor {
     /// Pipes (read end here, write end given to each bot) or a pty master.
     var outRead: Int32 = -1, outWrite: Int32 = -1, errRead: Int32 = -1, errWrite: Int32 = -1
     var ptySlave: Int32 = -1
-    var outBuffer: UnsafeMutableRawBufferPointer
+    /// The bot's output before redaction, in guarded memory.
+    let outBuffer: SecretBytes
+    /// Redacted output waiting to be written.
+    var staging: [UInt8] = []
 
     // The running bot.
     var pid: pid_t = 0
@@ -86,7 +94,7 @@ public final class Supervisor {
         func timer() throws(LaunchError) -> Int32 { try sys("timerfd_create") { rwk_timerfd() } }
         restartTimer = try timer(); stopTimer = try timer(); flushTimer = try timer()
         watchdogTimer = try timer(); reloadTimer = try timer()
-        outBuffer = .allocate(byteCount: 65536, alignment: 16)
+        outBuffer = SecretBytes(count: 65536)
         for (fd, tag) in [(signalFD, Tag.signal), (restartTimer, .restartTimer), (stopTimer, .stopTimer),
                           (flushTimer, .flushTimer), (watchdogTimer, .watchdog), (reloadTimer, .reloadTimer)] {
             try add(fd, tag)
@@ -98,8 +106,6 @@ public final class Supervisor {
     }
 
     deinit {
-        explicit_bzero(outBuffer.baseAddress!, outBuffer.count)
-        outBuffer.deallocate()
         for fd in [epfd, signalFD, restartTimer, stopTimer, flushTimer, watchdogTimer, reloadTimer, inotifyFD,
                    outRead, outWrite, errRead, errWrite, ptySlave, pidfd] where fd >= 0 { close(fd) }
     }
@@ -110,13 +116,24 @@ public final class Supervisor {
 
     // MARK: Output
 
+    /// A redactor for the current plan's values (a reload brings new ones).
+    func makeRedactor() -> Redactor {
+        var patterns = RedactionPatterns()
+        for s in plan.secrets { patterns.add(name: s.secret, value: s.value) }
+        return Redactor(patterns: patterns)
+    }
+
+    /// After a reload: what is held back goes out under the old patterns, then the
+    /// new values (and any <VAR>_PREVIOUS) are masked from the first byte on.
+    func rebuildRedactors() {
+        guard redactor != nil else { return }
+        flushRedactors()
+        redactor = makeRedactor()
+        if errRedactor != nil { errRedactor = makeRedactor() }
+    }
+
     func setUpOutput() throws(LaunchError) {
         guard plan.profile.output.redact else { return }   // the bot writes to our fds directly
-        func makeRedactor() -> Redactor {
-            var patterns = RedactionPatterns()
-            for s in plan.secrets { patterns.add(name: s.secret, value: s.value) }
-            return Redactor(patterns: patterns)
-        }
         redactor = makeRedactor()
         if options.usePTYWhenTerminal && isatty(1) == 1 {
             var master: Int32 = -1, slave: Int32 = -1
@@ -149,16 +166,28 @@ public final class Supervisor {
         let (fd, target) = (tag == .err ? errRead : outRead, self.target(for: tag))
         guard let redactor = tag == .err ? errRedactor : redactor else { return }
         while true {
-            let n = read(fd, outBuffer.baseAddress!, outBuffer.count)
+            // What the bot wrote may be a secret until it is redacted: read it into
+            // guarded memory (mlocked, wiped), and collect the redacted output to
+            // write only after the redactor's guarded patterns are closed again, so
+            // a stalled reader of our stdout can't keep them readable.
+            staging.removeAll(keepingCapacity: true)
+            let n = outBuffer.withUnsafeMutableBytesUnchecked { buf -> Int in
+                let n = read(fd, buf.baseAddress!, buf.count)
+                if n > 0 {
+                    redactor.feed(UnsafeRawBufferPointer(rebasing: buf[0..<n])) { chunk in staging.append(contentsOf: chunk) }
+                    explicit_bzero(buf.baseAddress!, n)
+                }
+                return n
+            }
+            rwk_scrub_stack(32768)
             if n <= 0 { break }
-            redactor.feed(UnsafeRawBufferPointer(rebasing: outBuffer[0..<n])) { chunk in _ = Sys.writeAll(target, chunk) }
-            explicit_bzero(outBuffer.baseAddress!, n)
+            staging.withUnsafeBytes { _ = Sys.writeAll(target, $0) }
             if n < outBuffer.count { break }
         }
         // One flush timer for both streams: armed while either holds bytes back
         // (disarming it because this stream has nothing pending would strand the other's).
-        let pending = (self.redactor?.hasPending ?? false) || (errRedactor?.hasPending ?? false)
-        arm(flushTimer, ms: pending ? Int64(options.flushDelayMs) : 0)
+        let held = max(self.redactor?.pendingBytes ?? 0, errRedactor?.pendingBytes ?? 0)
+        arm(flushTimer, ms: held == 0 ? 0 : Int64(held >= options.longHoldBytes ? options.longHoldMs : options.flushDelayMs))
     }
 
     /// Releases held-back bytes, each stream to its own fd.
@@ -211,7 +240,10 @@ public final class Supervisor {
     }
 
     func start() {
-        if let p = pendingPlan.take() { plan = p }
+        if let p = pendingPlan.take() {
+            plan = p
+            rebuildRedactors()
+        }
         applyStdio(plan)
         attempt += 1
         let now = Self.nowMs()
@@ -263,7 +295,7 @@ public final class Supervisor {
             if sig <= 0 { break }
             switch sig {
             case SIGCHLD: reap()
-            case SIGTERM, SIGINT: requestStop(signal: sig)
+            case SIGTERM, SIGINT: requestStop(signal: sig)   // SIGINT reaches the bot as SIGINT (Ctrl-C)
             case SIGHUP where plan.profile.restart.reload == .restart: reload(reason: "SIGHUP")
             case SIGWINCH where ptySlave >= 0: _ = rwk_copy_winsize(1, outRead)
             default:
@@ -279,11 +311,16 @@ public final class Supervisor {
         _ = rwk_sd_notify("STOPPING=1")
         arm(restartTimer, ms: 0)
         if treeSignalled { return }   // a reload or leftover stop is under way; its SIGKILL deadline stands
+        // Ctrl-C (SIGINT) is passed on as itself, so the bot's own interrupt handling runs;
+        // SIGTERM (a service manager or container runtime stopping us) becomes stop_signal.
+        stopSignalOverride = sig == SIGINT ? SIGINT : nil
         if pidfd >= 0 { stopBot() } else if !hasChildren() { done = true; exitCode = lastExit?.exitCode ?? 0 } else { stopBot() }
     }
 
     /// stop_signal sent to the current tree (reset when the tree is gone).
     var treeSignalled = false
+    /// The signal a stop sends instead of stop_signal (SIGINT for Ctrl-C).
+    var stopSignalOverride: Int32?
 
     /// stop_signal to the bot's process group and to every other descendant,
     /// SIGKILL to every descendant after stop_timeout. Each process gets the
@@ -291,7 +328,7 @@ public final class Supervisor {
     /// quit now" and would skip their clean shutdown.
     func stopBot() {
         treeSignalled = true
-        let sig = plan.profile.restart.stopSignal
+        let sig = stopSignalOverride ?? plan.profile.restart.stopSignal
         var group: pid_t = 0   // the bot is a session leader, so its pgid is its pid and can't change
         if pid > 0 {
             if kill(-pid, sig) == 0 { group = pid } else if pidfd >= 0 { _ = rwk_pidfd_send_signal(pidfd, sig) }
@@ -308,6 +345,9 @@ public final class Supervisor {
                            metadata: ["event": "kill", "pid": "\(pid)"])
         }
         for p in rest { kill(p, SIGKILL) }
+        // A process forked between the /proc walk and the kills would survive it:
+        // look again shortly, for as long as anything is left.
+        if hasChildren() { arm(stopTimer, ms: 100) }
     }
 
     /// Reaps every child; notices the bot's exit. Once the bot is gone, waits for
@@ -359,7 +399,7 @@ public final class Supervisor {
         logger.info("bot \(status)", metadata: ["event": "exit", "pid": "\(pid)", "attempt": "\(attempt)",
                                                    "status": "\(status)", "ran_ms": "\(ran)"])
         if case .signaled(SIGSYS) = status {
-            logger.error("the bot was killed by seccomp (SIGSYS): it made a syscall the [sandbox] policy denies",
+            logger.error("\("the bot was killed by seccomp (SIGSYS): it made a syscall the [sandbox] policy denies; ")\("to find it, run with action = \"errno\" (the call then fails with EPERM) or under strace -f; to permit it, add it to [sandbox] allow")",
                          metadata: ["event": "seccomp-kill", "pid": "\(pid)"])
         }
         record(.exit, status: status)
@@ -483,9 +523,14 @@ public final class Supervisor {
 
     var runFile: String? { options.runDirectory.map { $0 + "/" + plan.profile.name + ".json" } }
 
+    var runDirectoryReady = false
+
     func writeRunFile() {
         guard let path = runFile else { return }
-        do { try Sys.makeDirectories(Sys.directory(of: path)) } catch { return }
+        if !runDirectoryReady {
+            do { try Sys.makeDirectories(Sys.directory(of: path)) } catch { return }
+            runDirectoryReady = true
+        }
         let json = "{\"pid\":\(getpid()),\"bot_pid\":\(pid),\"profile\":\(LaunchLog.json(plan.profile.name)),"
             + "\"reload\":\(LaunchLog.json(plan.profile.restart.reload.rawValue)),"
             + "\"keys\":[\(plan.secretNames.map(LaunchLog.json).joined(separator: ","))]}\n"

@@ -63,8 +63,11 @@ func launchFastPath(_ args: [String]) throws -> RunCommand? {
 func runMain() -> Never {
     // Every command may hold secrets: no core dumps, and not ptrace-attachable or
     // /proc/PID/mem-readable by other processes of the same uid. First thing, before any decryption.
-    var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
-    setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
+    // Only the soft limit: the hard one stays, so a profile's [limits] core can still raise it for the bot.
+    var core = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &core)
+    core.rlim_cur = 0
+    setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &core)
     _ = rwk_set_dumpable(0)
     do {
         let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))

@@ -72,9 +72,6 @@ def test_hup_usr1_usr2_are_forwarded_and_term_stops_with_the_bots_code(launch):
     assert res.returncode == 40 + signal.SIGTERM, stderr_text(res)   # the bot's own exit code comes back
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Supervisor.handleSignals: SIGINT is not forwarded; it starts a stop that sends stop_signal "
-    "(SIGTERM), so a bot never sees SIGINT (KeyboardInterrupt)"))
 def test_int_is_forwarded_as_int(launch):
     proc, log = start_signal_bot(launch)
     proc.send_signal(signal.SIGINT)

@@ -138,19 +138,11 @@ def test_supervisor_memory_has_no_plaintext_while_bot_idles(launch):
     assert hits == [], f"plaintext secret in the supervisor's readable memory: {hits}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lazy binding: after the redactor's AVX2 memcmp holds the value in ymm registers, the first call "
-    "through an unresolved PLT entry runs _dl_runtime_resolve_xsavec, which XSAVEs them onto the "
-    "supervisor's stack and leaves them there (gone with LD_BIND_NOW=1; fix: link with -z now)"))
 def test_supervisor_memory_has_no_plaintext_after_redacting(launch):
     hits = scan_supervisor(launch, "once")
     assert hits == [], f"plaintext secret in the supervisor's readable memory: {hits}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Supervisor: a held-back partial match is flushed after flushDelayMs = 5 ms of quiet, so a secret "
-    "written in two parts more than 5 ms apart reaches stdout whole, unredacted (DESIGN §1: "
-    "'including a secret split across two writes')"))
 def test_secret_split_across_two_slow_writes_is_still_redacted(launch):
     value = launch.secret("app/key")
     ready = launch.out / "ready"

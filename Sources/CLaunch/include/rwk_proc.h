@@ -49,6 +49,11 @@ int rwk_inotify_dir(const char *dir);
 /* pipe2(O_CLOEXEC) */
 int rwk_pipe(int *read_end, int *write_end);
 
+/* Zeroes `bytes` of stack below the caller's frame: spilled registers (the
+ * dynamic linker's lazy-binding trampoline saves vector registers there) can
+ * hold bytes of a secret that was just compared. */
+void rwk_scrub_stack(unsigned long bytes);
+
 /* Sends one datagram to $NOTIFY_SOCKET (systemd); 0 when unset, 1 sent, -1 error. */
 int rwk_sd_notify(const char *message);
 
