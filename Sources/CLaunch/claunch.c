@@ -320,10 +320,12 @@ static void child_main(struct child *c) {
     step_session(c);
     step_signals();
     step_pdeathsig(c);
-    step_chdir(c);
     step_fd_map(c);
     step_rlimits(c);
     step_ids(c);
+    /* After the drop, as systemd does: the bot starts only in a directory it may
+     * enter itself, and root never walks a path the bot user could have swapped. */
+    step_chdir(c);
     step_close_fds(c);
     step_no_new_privs(c);
     step_seccomp(c);

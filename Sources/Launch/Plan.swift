@@ -150,7 +150,8 @@ public final class LaunchPlan {
                 entries.append((name, value)); variables.append(PlannedVariable(name: name, source: source))
             }
         }
-        for name in profile.env.inherit where !name.hasPrefix("RUN_WITH_KEYS_") {
+        // The key sources never reach the bot (DESIGN §2), whatever the profile says.
+        for name in profile.env.inherit where !name.hasPrefix("RUN_WITH_KEYS_") && name != "CREDENTIALS_DIRECTORY" {
             if let v = environment(name) { put(name, .text(v), .inherited) }
         }
         for pair in profile.env.set { put(pair.name, .text(pair.value), .set) }
@@ -207,6 +208,8 @@ public final class LaunchPlan {
         let childPath = entries.first { $0.0 == "PATH" }.flatMap { if case .text(let t) = $0.1 { return t } else { return nil } }
         let executable = try resolveExecutable(profile.command[0], path: childPath ?? defaultPath, profile: profile)
         var request = SpawnRequest(executable: executable, arguments: profile.command + extra)
+        // If the supervisor dies (SIGKILL, OOM), the bot must not run on with its keys unsupervised.
+        request.parentDeathSignal = SIGKILL
         request.workdir = profile.workdir
         request.fds = fdMap
         request.limits = profile.limits.map { limit in
@@ -293,8 +296,10 @@ public final class LaunchPlan {
                             hints: ["chmod +x \(name), or fix `command` in \(profile.path)"], exitCode: 126)
         }
         var denied: String?
-        for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
-            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
+        // Only absolute PATH entries: a relative one ("" or ".") would be checked here,
+        // in our directory, but resolved by the child in its workdir.
+        for dir in path.split(separator: ":", omittingEmptySubsequences: false) where dir.hasPrefix("/") {
+            let candidate = String(dir) + "/" + name
             let e = check(candidate)
             if e == 0 { return candidate }
             if e == EACCES || e == EISDIR { denied = denied ?? candidate }

@@ -58,6 +58,12 @@ public struct SeccompPolicy: Sendable, Equatable {
         "keyctl", "add_key", "request_key",
         "userfaultfd", "open_by_handle_at", "name_to_handle_at",
         "iopl", "ioperm", "acct", "quotactl", "lookup_dcookie",
+        // Newer ways around the rules above: another process's fds and memory
+        // advice (like ptrace), the new mount API (usable in a user namespace),
+        // and io_uring, whose operations bypass seccomp entirely.
+        "pidfd_getfd", "process_madvise",
+        "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr",
+        "io_uring_setup", "io_uring_enter", "io_uring_register",
     ]
 
     /// What the launcher itself calls after the filter is loaded (hand over the

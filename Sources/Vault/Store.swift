@@ -59,6 +59,18 @@ public final class VaultStore {
         return (try VaultDocument.parse(taking: plaintext), key)
     }
 
+    /// Decrypts the vault again with a key that opened it before (a reload).
+    public func open(with key: UnlockedKey) throws(VaultError) -> VaultDocument {
+        let file = try readCiphertext()
+        let plaintext: SecretBytes
+        do {
+            plaintext = try AgeFile.decrypt(file, identities: key.identities, maxPlaintext: Self.maxPlaintext)
+        } catch {
+            throw VaultError.decrypting(path, error, keySource: key.source)
+        }
+        return try VaultDocument.parse(taking: plaintext)
+    }
+
     /// The recipients a new version of the vault is encrypted to.
     func recipients(for doc: VaultDocument, key: UnlockedKey) throws(VaultError) -> [any Recipient] {
         if let p = key.passphraseRecipient { return [p] }

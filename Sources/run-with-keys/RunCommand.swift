@@ -20,22 +20,31 @@ struct ProfileOptions: ParsableArguments {
 }
 
 /// Opens the profile's vault and builds its launch plan; warns about stale keys.
-struct Preparation {
+final class Preparation {
     let profile: Profile
     let store: VaultStore
     let keys: KeyOptions
-    let findings: [KeyFinding]
+    /// The key that opened the vault the first time. Reloads reuse it: the
+    /// supervisor's event loop must not prompt for a passphrase, read a spent
+    /// --passphrase-fd, or wait on an identity command.
+    var unlocked: UnlockedKey?
 
     init(_ global: GlobalOptions, profile: Profile) {
         self.profile = profile
         store = global.store(path: global.vault ?? profile.vault)
         keys = global.keyOptions(identityCommand: profile.identityCommand)
-        findings = []
     }
 
-    /// Decrypts, checks the key policy, builds the plan. `strict` turns policy refusals into errors.
+    /// Decrypts, checks the key policy, builds the plan. Policy refusals are errors.
     func plan(arguments: [String], warn: Bool = true) throws -> (LaunchPlan, [KeyFinding]) {
-        let (doc, _) = try store.open(keys)
+        let doc: VaultDocument
+        if let key = unlocked {
+            doc = try store.open(with: key)
+        } else {
+            let (d, key) = try store.open(keys)
+            doc = d
+            unlocked = key
+        }
         let now = Clock.system.now()
         let findings = KeyPolicy.check(profile, document: doc, now: now)
         if KeyPolicy.refuses(findings, profile: profile) {
