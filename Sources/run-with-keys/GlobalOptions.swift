@@ -23,6 +23,24 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    var plain: Globals {
+        Globals(home: home, vault: vault, identity: identity, passphraseFD: passphraseFD, lockTimeout: lockTimeout)
+    }
+
+    var homeDirectory: String { plain.homeDirectory }
+    var vaultPath: String { plain.vaultPath }
+    func keyOptions(identityCommand: String? = nil) -> KeyOptions { plain.keyOptions(identityCommand: identityCommand) }
+    func store(path: String? = nil) -> VaultStore { plain.store(path: path) }
+}
+
+/// The global options as plain values, for code that runs without ArgumentParser.
+struct Globals {
+    var home: String?
+    var vault: String?
+    var identity: String?
+    var passphraseFD: Int32?
+    var lockTimeout: Double = 10
+
     /// --home, then RUN_WITH_KEYS_HOME, then $XDG_CONFIG_HOME/run-with-keys, then ~/.config/run-with-keys.
     var homeDirectory: String {
         if let home { return home }

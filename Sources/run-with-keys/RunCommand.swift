@@ -13,7 +13,9 @@ struct ProfileOptions: ParsableArguments {
     @Argument(help: "Profile name (./profiles/NAME.toml, <home>/profiles/NAME.toml, /etc/run-with-keys/profiles/NAME.toml) or a path.")
     var profile: String
 
-    func load(_ global: GlobalOptions) throws -> Profile {
+    func load(_ global: GlobalOptions) throws -> Profile { try Self.load(profile, global.plain) }
+
+    static func load(_ profile: String, _ global: Globals) throws -> Profile {
         let path = try ProfileLocator.resolve(profile, home: global.homeDirectory)
         return try Profile.load(path: path)
     }
@@ -29,7 +31,9 @@ final class Preparation {
     /// --passphrase-fd, or wait on an identity command.
     var unlocked: UnlockedKey?
 
-    init(_ global: GlobalOptions, profile: Profile) {
+    convenience init(_ global: GlobalOptions, profile: Profile) { self.init(global.plain, profile: profile) }
+
+    init(_ global: Globals, profile: Profile) {
         self.profile = profile
         store = global.store(path: global.vault ?? profile.vault)
         keys = global.keyOptions(identityCommand: profile.identityCommand)
@@ -77,18 +81,84 @@ struct RunCommand: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let profile = try which.load(global)
+        try Self.launch(LaunchSettings(globals: global.plain, profile: which.profile, logFormat: logFormat,
+                                       launchLog: launchLog, arguments: arguments))
+    }
+
+    /// What `run` needs, as plain values (filled by ArgumentParser or by `LaunchSettings.parse`).
+    struct LaunchSettings {
+        var globals: Globals
+        var profile: String
+        var logFormat: LogFormat = .text
+        var launchLog: String?
+        var arguments: [String] = []
+    }
+
+    static func launch(_ s: LaunchSettings) throws -> Never {
+        let global = s.globals
+        let profile = try ProfileOptions.load(s.profile, global)
         let prep = Preparation(global, profile: profile)
-        let (plan, _) = try prep.plan(arguments: arguments)
-        let logger = SupervisorLog.make(format: logFormat)
+        let (plan, _) = try prep.plan(arguments: s.arguments)
+        let logger = SupervisorLog.make(format: s.logFormat)
         var options = SupervisorOptions(logger: logger)
-        let arguments = self.arguments
+        let arguments = s.arguments
         options.reload = { try prep.plan(arguments: arguments).0 }
         options.watchVault = prep.store.path
-        options.launchLog = LaunchLog(path: launchLog ?? global.homeDirectory + "/launches.log")
+        options.launchLog = LaunchLog(path: s.launchLog ?? global.homeDirectory + "/launches.log")
         options.runDirectory = global.homeDirectory + "/run"
         let supervisor: Supervisor
         do { supervisor = try Supervisor(plan: plan, options: options) } catch { throw CLIError("\(error)") }
         Glibc.exit(supervisor.run())
+    }
+}
+
+extension RunCommand.LaunchSettings {
+    /// The launch path without ArgumentParser, whose reflection costs about 2 ms at
+    /// every start: `[run] PROFILE [options] [-- ARGS…]` with only the options `run`
+    /// knows. Anything else (help, version, an unknown or malformed option, a second
+    /// positional) returns nil and goes through ArgumentParser, which explains it.
+    static func parse(_ args: [String]) -> RunCommand.LaunchSettings? {
+        var s = RunCommand.LaunchSettings(globals: Globals(), profile: "")
+        var i = args.first == "run" ? 1 : 0
+        var profile: String?
+        while i < args.count {
+            let a = args[i]
+            if a == "--" { s.arguments = Array(args[(i + 1)...]); break }
+            if !a.hasPrefix("-") {
+                guard profile == nil else { return nil }
+                profile = a
+                i += 1
+                continue
+            }
+            let parts = a.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let value: String
+            if parts.count == 2 {
+                value = parts[1]
+            } else {
+                guard i + 1 < args.count else { return nil }
+                i += 1
+                value = args[i]
+            }
+            switch parts[0] {
+            case "--home": s.globals.home = value
+            case "--vault": s.globals.vault = value
+            case "--identity": s.globals.identity = value
+            case "--passphrase-fd":
+                guard let fd = Int32(value) else { return nil }
+                s.globals.passphraseFD = fd
+            case "--lock-timeout":
+                guard let t = Double(value), t.isFinite, t >= 0, t <= 86_400 else { return nil }
+                s.globals.lockTimeout = t
+            case "--log-format":
+                guard let f = LogFormat(rawValue: value) else { return nil }
+                s.logFormat = f
+            case "--launch-log": s.launchLog = value
+            default: return nil
+            }
+            i += 1
+        }
+        guard let profile else { return nil }
+        s.profile = profile
+        return s
     }
 }

@@ -46,17 +46,12 @@ func reorderGlobalOptions(_ args: [String]) -> [String] {
 }
 
 /// `run-with-keys PROFILE …` and `run-with-keys run PROFILE …` are the launch path,
-/// where every millisecond is overhead on the bot's start: parse them as the
-/// `run` command directly instead of resolving the whole command tree first.
-/// Anything that asks for help or version goes the usual way.
-func launchFastPath(_ args: [String]) throws -> RunCommand? {
-    guard let first = args.first else { return nil }
-    let beforeTerminator = args.prefix { $0 != "--" }
-    if beforeTerminator.contains(where: { ["-h", "--help", "--version", "--experimental-dump-help"].contains($0) }) { return nil }
-    if first == "run" { return try RunCommand.parse(Array(args.dropFirst())) }
+/// where every millisecond is overhead on the bot's start (see LaunchSettings.parse).
+func isLaunch(_ args: [String]) -> Bool {
+    guard let first = args.first else { return false }
+    if first == "run" { return true }
     let subcommands = Set(RunWithKeys.configuration.subcommands.map { $0._commandName } + ["help"])
-    guard !first.hasPrefix("-"), !subcommands.contains(first) else { return nil }
-    return try RunCommand.parse(args)
+    return !first.hasPrefix("-") && !subcommands.contains(first)
 }
 
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
@@ -71,7 +66,8 @@ func runMain() -> Never {
     _ = rwk_set_dumpable(0)
     do {
         let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
-        var command = try launchFastPath(args).map { $0 as ParsableCommand } ?? RunWithKeys.parseAsRoot(args)
+        if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
+        var command = try RunWithKeys.parseAsRoot(args)
         try command.run()
         exit(0)
     } catch let e as ExitCode {

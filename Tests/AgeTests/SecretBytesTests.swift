@@ -26,3 +26,21 @@ import Testing
         #expect(s.count == 300)
     }
 }
+
+@Suite struct SecretBuilderTests {
+    @Test func appendsOfEveryKindAcrossGrowth() {
+        var b = SecretBuilder(capacity: 16)
+        var expected: [UInt8] = []
+        for i in 0..<500 {
+            let text = "NAME\(i)="
+            b.append(text); expected += Array(text.utf8)
+            let s = SecretBytes.random(count: i % 40)
+            expected += s.withUnsafeBytes { Array($0) }
+            b.append(s)
+            b.append(UInt8(0)); expected.append(0)
+        }
+        let out = b.finish()
+        #expect(out.count == expected.count)
+        #expect(expected.withUnsafeBytes { out.equals($0) })
+    }
+}

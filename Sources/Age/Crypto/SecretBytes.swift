@@ -87,6 +87,11 @@ public struct SecretBytes: ~Copyable {
         }
     }
 
+    /// Opens the buffer for writing until `endWriting()`; nested `with…` calls in
+    /// between cost no mprotect. For builders that append many small pieces.
+    func beginWriting() -> UInt8 { enter(2) }
+    func endWriting(_ previous: UInt8) { leave(previous) }
+
     /// Read access for the duration of `body`. Do not let the pointer escape.
     public func withUnsafeBytes<R: ~Copyable, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         let previous = enter(1)
@@ -136,8 +141,16 @@ public struct SecretBytes: ~Copyable {
 public struct SecretBuilder: ~Copyable {
     private var storage: SecretBytes
     public private(set) var count: Int = 0
+    /// The storage stays writable while the builder lives (one mprotect pair, not
+    /// one per append); `finish` closes it. A builder dropped without `finish` is
+    /// freed (and wiped) with its storage. (No deinit here: a ~Copyable struct
+    /// with a deinit was miscompiled across modules by Swift 6.3.)
+    private var restore: UInt8
 
-    public init(capacity: Int = 4096) { storage = SecretBytes(count: Swift.max(capacity, 16)) }
+    public init(capacity: Int = 4096) {
+        storage = SecretBytes(count: Swift.max(capacity, 16))
+        restore = storage.beginWriting()
+    }
 
     private mutating func reserve(_ extra: Int) {
         guard count + extra > storage.count else { return }
@@ -150,7 +163,9 @@ public struct SecretBuilder: ~Copyable {
                 if used > 0 { new.baseAddress!.copyMemory(from: old.baseAddress!, byteCount: used) }
             }
         }
+        storage.endWriting(restore)
         storage = bigger
+        restore = storage.beginWriting()
     }
 
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -190,6 +205,8 @@ public struct SecretBuilder: ~Copyable {
 
     /// The bytes appended so far, in a buffer of exactly that size.
     public consuming func finish() -> SecretBytes {
-        storage.slice(0..<count)
+        let out = storage.slice(0..<count)
+        storage.endWriting(restore)
+        return out
     }
 }
