@@ -55,6 +55,16 @@ public enum SecretInput {
         return trimmingOneNewline(result)
     }
 
+    /// `readValue`, refusing an empty value.
+    public static func readNonEmptyValue(fromFile path: String?, name: String) throws(VaultError) -> SecretBytes {
+        let value = try readValue(fromFile: path, name: name)
+        guard value.count > 0 else {
+            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
+                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
+        }
+        return value
+    }
+
     /// The value for `set`/`rotate`: from `--from-file` (exact bytes), from piped
     /// stdin (one trailing newline dropped), or from a no-echo prompt.
     public static func readValue(fromFile path: String?, name: String) throws(VaultError) -> SecretBytes {

@@ -34,11 +34,7 @@ struct RotateCommand: ParsableCommand {
         }
         let store = global.store()
         try store.requireExists()
-        let value = try SecretInput.readValue(fromFile: fromFile, name: name)
-        guard value.count > 0 else {
-            throw VaultError(.emptyValue, "refusing to rotate \"\(name)\" to an empty value",
-                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
-        }
+        let value = try SecretInput.readNonEmptyValue(fromFile: fromFile, name: name)
         let now = Clock.system.now()
         let name = self.name, scopes = self.scopes, note = self.note
         try store.update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) in

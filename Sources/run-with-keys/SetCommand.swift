@@ -24,11 +24,7 @@ struct SetCommand: ParsableCommand {
         try VaultDocument.validateName(name)
         let store = global.store()
         try store.requireExists()
-        let value = try SecretInput.readValue(fromFile: fromFile, name: name)
-        guard value.count > 0 else {
-            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
-                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
-        }
+        let value = try SecretInput.readNonEmptyValue(fromFile: fromFile, name: name)
         let now = Clock.system.now()
         let existed = try store.update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) -> Bool in
             let existed = doc.secrets[name] != nil
