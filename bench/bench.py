@@ -274,6 +274,8 @@ def main():
     print(text)
     if a.write:
         md = ROOT / "BENCHMARKS.md"
+        notes = ROOT / "bench/analysis.md"
+        analysis = "\n" + notes.read_text() if notes.exists() else ""
         md.write_text(f"""# Benchmarks
 
 Produced by `bench/run.sh` on {time.strftime('%Y-%m-%d')}; every row is measured in the same run as its
@@ -282,7 +284,7 @@ baseline. Machine: {machine}. The machines here are shared and noisy: read the r
 Reproduce: `bench/run.sh` (needs hyperfine, tini and age; it builds the release binary first).
 
 {text}
-""")
+{analysis}""")
         print(f"wrote {md}")
 
 
