@@ -33,13 +33,14 @@ struct ListCommand: ParsableCommand {
             Output.info("the vault is empty; add a key with `run-with-keys set NAME`")
             return
         }
-        var rows = [["NAME", "CREATED", "UPDATED", "AGE", "SCOPES"]]
+        var rows = [["NAME", "CREATED", "UPDATED", "AGE", "SCOPES", "EXPIRES"]]
         for name in doc.names {
             let e = doc.secrets[name]!
             rows.append([name, e.created.map { String($0.description.prefix(10)) } ?? "-",
                          e.updated.map { String($0.description.prefix(10)) } ?? "-",
                          e.updated.map { "\($0.days(until: now))d" } ?? "-",
-                         e.scopes.isEmpty ? "-" : e.scopes.joined(separator: ",")])
+                         e.scopes.isEmpty ? "-" : e.scopes.joined(separator: ","),
+                         e.expires.map { ($0 <= now ? "EXPIRED " : "") + String($0.description.prefix(10)) } ?? "-"])
         }
         Output.out(Table.render(rows))
     }

@@ -25,6 +25,8 @@ struct RotateCommand: ParsableCommand {
     @Option(name: .customLong("scope"), help: ArgumentHelp("Replace the recorded scopes. Repeatable.", valueName: "scope"))
     var scopes: [String] = []
     @Option(help: ArgumentHelp("Replace the note.", valueName: "text")) var note: String?
+    @Option(help: ArgumentHelp("When the new key expires at its issuer: an RFC 3339 time, a duration from now (90d), or none.", valueName: "when"))
+    var expires: String?
 
     func run() throws {
         try VaultDocument.validateName(name)
@@ -34,8 +36,9 @@ struct RotateCommand: ParsableCommand {
         }
         let store = global.store()
         try store.requireExists()
-        let value = try SecretInput.readNonEmptyValue(fromFile: fromFile, name: name)
         let now = Clock.system.now()
+        let expiry = try Expiry.parse(expires, now: now)
+        let value = try SecretInput.readNonEmptyValue(fromFile: fromFile, name: name)
         let name = self.name, scopes = self.scopes, note = self.note
         try store.update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) in
             guard let entry = doc.secrets[name] else {
@@ -49,6 +52,7 @@ struct RotateCommand: ParsableCommand {
                 entry.previousUntil = nil
             }
             try doc.set(name, value: value, now: now, scopes: scopes.isEmpty ? nil : scopes, note: note)
+            if let expiry { entry.expires = expiry.time }
         }
         Output.info("rotated \(name) (updated \(now))" + (grace.map { ", previous value kept as <VAR>_PREVIOUS for \($0)" } ?? ""))
         notifySupervisors(using: name)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Vault
+import Profile
 
 struct SetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,16 +20,20 @@ struct SetCommand: ParsableCommand {
     var scopes: [String] = []
     @Option(help: ArgumentHelp("A note kept with the key (not secret).", valueName: "text"))
     var note: String?
+    @Option(help: ArgumentHelp("When the key expires at its issuer: an RFC 3339 time, a duration from now (90d), or none.", valueName: "when"))
+    var expires: String?
 
     func run() throws {
         try VaultDocument.validateName(name)
         let store = global.store()
         try store.requireExists()
-        let value = try SecretInput.readNonEmptyValue(fromFile: fromFile, name: name)
         let now = Clock.system.now()
+        let expiry = try Expiry.parse(expires, now: now)
+        let value = try SecretInput.readNonEmptyValue(fromFile: fromFile, name: name)
         let existed = try store.update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) -> Bool in
             let existed = doc.secrets[name] != nil
             try doc.set(name, value: value, now: now, scopes: scopes.isEmpty ? nil : scopes, note: note)
+            if let expiry { doc.secrets[name]!.expires = expiry.time }
             return existed
         }
         Output.info(existed ? "rotated \(name) (updated \(now))" : "added \(name)")
@@ -48,5 +53,23 @@ struct RemoveCommand: ParsableCommand {
             }
         }
         Output.info("removed \(name)")
+    }
+}
+
+/// `--expires`: an RFC 3339 time, a duration from now, or "none" (clears it).
+/// nil means "leave it as it is".
+enum Expiry {
+    struct Value { var time: Timestamp? }
+
+    static func parse(_ text: String?, now: Timestamp) throws -> Value? {
+        guard let text else { return nil }
+        if text == "none" { return Value(time: nil) }
+        if let t = Timestamp(rfc3339: text) { return Value(time: t) }
+        do {
+            let d = try Units.parseDuration(text)
+            return Value(time: Timestamp(seconds: now.seconds + d.milliseconds / 1000))
+        } catch {
+            throw CLIError("--expires: expected an RFC 3339 time (2027-01-31T00:00:00Z), a duration (90d) or none")
+        }
     }
 }

@@ -186,3 +186,25 @@ def test_rotate_unknown_name_and_empty_value(rwk):
     rwk.set("ex/key", rwk.secret())
     assert_cli_error(rwk.run("rotate", "ex/key", input=""), "empty")
     assert_cli_error(rwk.run("rotate", "ex/key", "--keep-previous", "soon", input="x"), "keep-previous")
+
+
+def test_expires_is_recorded_warned_about_and_cleared(rwk):
+    rwk.init()
+    rwk.set("ex/key", rwk.secret(), "--expires", "90d")
+    entry = rwk.list_json()[0]
+    exp = dt.datetime.strptime(entry["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    assert abs(exp.timestamp() - (time.time() + 90 * DAY)) < 120
+    # An expired key warns at launch (and audit flags it).
+    rwk.run("rotate", "ex/key", "--expires", "2020-01-01T00:00:00Z", input=rwk.secret(), check=True)
+    assert rwk.list_json()[0]["expires"] == "2020-01-01T00:00:00Z"
+    marker = profile(rwk, "bot", {"K": "ex/key"})
+    res = rwk.run("run", "bot")
+    assert res.returncode == 0 and marker.exists()
+    assert b"expired at 2020-01-01T00:00:00Z" in res.stderr, res.stderr
+    assert "expired" in json.loads(rwk.run("audit", "--json").stdout)["secrets"][0]["flags"]
+    # `none` clears it; a bad value is a usage error that changes nothing.
+    rwk.run("rotate", "ex/key", "--expires", "none", input=rwk.secret(), check=True)
+    assert rwk.list_json()[0]["expires"] is None
+    before = rwk.vault.read_bytes()
+    assert_cli_error(rwk.run("set", "ex/key", "--expires", "someday", input=rwk.secret()), "--expires")
+    assert rwk.vault.read_bytes() == before
