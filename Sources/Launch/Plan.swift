@@ -207,7 +207,8 @@ public final class LaunchPlan {
         try Preflight.workdir(profile)
         let childPath = entries.first { $0.0 == "PATH" }.flatMap { if case .text(let t) = $0.1 { return t } else { return nil } }
         let executable = try resolveExecutable(profile.command[0], path: childPath ?? defaultPath, profile: profile)
-        var request = SpawnRequest(executable: executable, arguments: profile.command + extra)
+        let arguments = try substituteFilePlaceholders(profile.command, variables: variables, profile: profile) + extra
+        var request = SpawnRequest(executable: executable, arguments: arguments)
         // If the supervisor dies (SIGKILL, OOM), the bot must not run on with its keys unsupervised.
         request.parentDeathSignal = SIGKILL
         request.workdir = profile.workdir
@@ -237,6 +238,37 @@ public final class LaunchPlan {
         closeOnError = false
         return LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
                           secrets: secrets, memfds: memfds)
+    }
+
+    /// `{file:VAR}` in a profile's `command` becomes the memfd path of the key
+    /// VAR (one with `as = "file"` or `"fd"`), for bots that take a key file as an
+    /// argument. Only the path is substituted, never a value. The bot's own
+    /// arguments after `--` are passed as they are.
+    static func substituteFilePlaceholders(_ command: [String], variables: [PlannedVariable],
+                                           profile: Profile) throws(PlanError) -> [String] {
+        var out: [String] = []
+        for arg in command {
+            var result = ""
+            var rest = Substring(arg)
+            while let open = rest.range(of: "{file:") {
+                guard let close = rest[open.upperBound...].firstIndex(of: "}") else { break }
+                let name = String(rest[open.upperBound..<close])
+                let fd: Int32? = variables.first { $0.name == name }.flatMap {
+                    switch $0.source {
+                    case .secretFile(_, let fd), .secretFd(_, let fd): return fd
+                    default: return nil
+                    }
+                }
+                guard let fd else {
+                    throw PlanError("\(profile.path): command refers to {file:\(name)}, which is not a key injected as a file",
+                                    hints: ["declare it in [keys] as \(name) = { secret = \"…\", as = \"file\" }"])
+                }
+                result += rest[..<open.lowerBound] + "/proc/self/fd/\(fd)"
+                rest = rest[rest.index(after: close)...]
+            }
+            out.append(result + rest)
+        }
+        return out
     }
 
     static func seccompPolicy(_ s: SandboxSpec) throws(LaunchError) -> SeccompPolicy? {

@@ -92,3 +92,25 @@ def test_file_and_fd_injection(launch):
     n = int(out["file_var"].rsplit("/", 1)[1])
     # Nothing but stdio and the two memfds is open in the bot.
     assert out["fds"] == sorted({0, 1, 2, n, 7})
+
+
+def test_file_placeholder_in_command_becomes_the_memfd_path(launch):
+    """`{file:VAR}` in `command` is replaced by the key file's /proc/self/fd/N path
+    (never by its value); `check` shows the path; an unknown VAR stops the launch."""
+    pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n"
+    launch.secret("app/pem", pem)
+    script = ("import sys, json; p = sys.argv[1]; "
+              "print(json.dumps({'arg': p, 'flag': sys.argv[2], 'content': open(p).read()}))")
+    p = launch.profile("placeholder", [PY, "-c", script, "{file:KEY_FILE}", "--key={file:KEY_FILE}"],
+                       keys={"KEY_FILE": {"secret": "app/pem", "as": "file"}})
+    res = launch.run(p)
+    assert res.returncode == 0, stderr_text(res)
+    # The bot's stdout is redacted, so compare the path and recognise the content by its redaction.
+    out = last_json(res)
+    assert out["arg"].startswith("/proc/self/fd/") and out["flag"] == "--key=" + out["arg"]
+    assert out["content"] == "[redacted:app/pem]"
+    check = launch.rwk.run("check", p)
+    assert check.returncode == 0 and b"/proc/self/fd/" in check.stdout and b"{file:" not in check.stdout
+    bad = launch.profile("badplaceholder", [PY, "-c", "pass", "{file:NOPE}"],
+                         keys={"KEY_FILE": {"secret": "app/pem", "as": "file"}})
+    assert_error(launch.run(bad), 125, "{file:NOPE}", hint="as = \"file\"")
