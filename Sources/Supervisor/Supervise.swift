@@ -65,7 +65,6 @@ public final class Supervisor {
     var lastExit: ExitReason?
     var stopping = false
     var restarting = false   // stopping the bot for a reload
-    var killed = false       // SIGKILL sent to the tree
     var exitCode: Int32 = 0
     var done = false
     let restartConfig: RestartConfig
@@ -338,7 +337,6 @@ public final class Supervisor {
     }
 
     func killTree() {
-        killed = true
         let rest = descendants()
         if !rest.isEmpty {
             logger.warning("killing \(rest.count) process\(rest.count == 1 ? "" : "es") after stop_timeout",
@@ -399,7 +397,11 @@ public final class Supervisor {
         logger.info("bot \(status)", metadata: ["event": "exit", "pid": "\(pid)", "attempt": "\(attempt)",
                                                    "status": "\(status)", "ran_ms": "\(ran)"])
         if case .signaled(SIGSYS) = status {
-            logger.error("\("the bot was killed by seccomp (SIGSYS): it made a syscall the [sandbox] policy denies; ")\("to find it, run with action = \"errno\" (the call then fails with EPERM) or under strace -f; to permit it, add it to [sandbox] allow")",
+            logger.error("""
+                the bot was killed by seccomp (SIGSYS): it made a syscall the [sandbox] policy denies; \
+                to find it, run with action = "errno" (the call then fails with EPERM) or under strace -f; \
+                to permit it, add it to [sandbox] allow
+                """,
                          metadata: ["event": "seccomp-kill", "pid": "\(pid)"])
         }
         record(.exit, status: status)
