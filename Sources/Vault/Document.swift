@@ -90,6 +90,12 @@ public struct VaultDocument {
 
     public var names: [String] { secrets.keys.sorted() }
 
+    /// Who the vault is encrypted to: the listed recipients, or, when the document
+    /// lists none, the recipients of the identity that opened it.
+    public func recipientList(openedWith key: UnlockedKey) -> [String] {
+        recipients.isEmpty ? key.ownRecipients.map(\.description) : recipients
+    }
+
     /// Names match `[A-Za-z0-9_./-]{1,128}`.
     public static func validateName(_ name: String) throws(VaultError) {
         let ok = !name.isEmpty && name.utf8.count <= 128 && name.utf8.allSatisfy { c in

@@ -14,7 +14,7 @@ struct RecipientsCommand: ParsableCommand {
         func run() throws {
             let (doc, key) = try global.store().open(global.keyOptions())
             if key.isPassphrase { Output.info("the vault is encrypted with a passphrase; it has no recipients"); return }
-            let list = doc.recipients.isEmpty ? key.ownRecipients.map(\.description) : doc.recipients
+            let list = doc.recipientList(openedWith: key)
             Output.out(list.map { $0 + "\n" }.joined())
         }
     }
@@ -30,7 +30,7 @@ struct RecipientsCommand: ParsableCommand {
                     throw VaultError(.input, "a passphrase vault can't have recipients",
                                      hints: ["create an identity-based vault with `run-with-keys init` and move the keys"])
                 }
-                if doc.recipients.isEmpty { doc.recipients = key.ownRecipients.map(\.description) }
+                doc.recipients = doc.recipientList(openedWith: key)
                 guard !doc.recipients.contains(r.description) else {
                     throw VaultError(.input, "\(r) is already a recipient; nothing was changed")
                 }
@@ -47,7 +47,7 @@ struct RecipientsCommand: ParsableCommand {
         func run() throws {
             let r = try X25519Recipient(parsing: recipient)
             let wasOwn = try global.store().update(global.keyOptions()) { (doc: inout VaultDocument, key: UnlockedKey) throws(VaultError) -> Bool in
-                if doc.recipients.isEmpty { doc.recipients = key.ownRecipients.map(\.description) }
+                doc.recipients = doc.recipientList(openedWith: key)
                 guard let i = doc.recipients.firstIndex(of: r.description) else {
                     throw VaultError(.input, "\(r) is not a recipient of this vault", hints: ["`run-with-keys recipients list` shows them"])
                 }
