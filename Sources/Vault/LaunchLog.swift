@@ -60,17 +60,21 @@ public final class LaunchLog {
     /// Appends one record. Failures are reported to the caller, who logs and carries on.
     public func append(_ record: LaunchRecord) throws(VaultError) {
         try Sys.makeDirectories(Sys.directory(of: path))
-        let (fd, e) = Sys.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw VaultError(.io, "can't open the launch log \(path): \(Sys.errnoString(e))") }
-        defer { close(fd) }
-        flock(fd, LOCK_EX)
-        var st = stat()
-        if fstat(fd, &st) == 0 && Int(st.st_size) >= maxBytes { rotate() }
-        // After a rotation our fd points at the renamed file; reopen the fresh one.
-        let (out, e2) = Int(st.st_size) >= maxBytes ? Sys.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600) : (fd, 0)
-        guard out >= 0 else { throw VaultError(.io, "can't open the launch log \(path): \(Sys.errnoString(e2))") }
-        defer { if out != fd { close(out) } }
-        Sys.writeAll(out, Self.line(record))
+        // Lock the file, then make sure it is still the log (another appender may
+        // have rotated it while we waited); rotate under the lock when it is full,
+        // and write into the fresh file under its own lock.
+        for _ in 0..<8 {
+            let (fd, e) = Sys.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { throw VaultError(.io, "can't open the launch log \(path): \(Sys.errnoString(e))") }
+            defer { close(fd) }
+            flock(fd, LOCK_EX)
+            var mine = stat(), current = stat()
+            guard fstat(fd, &mine) == 0, stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
+            if Int(mine.st_size) >= maxBytes { rotate(); continue }
+            Sys.writeAll(fd, Self.line(record))
+            return
+        }
+        throw VaultError(.io, "can't append to the launch log \(path): it keeps being rotated")
     }
 
     func rotate() {
