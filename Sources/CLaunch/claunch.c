@@ -9,7 +9,7 @@
  * multi-threaded parent; the raw syscalls change only this (only) thread.
  */
 #define _GNU_SOURCE
-#include "claunch.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +17,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -32,16 +33,6 @@ struct report {
     int32_t stage;
     int32_t error;
     int32_t index;
-};
-
-/* The child's view: the config plus the fds it owns. */
-struct child {
-    const struct rwk_spawn_config *cfg;
-    int report_fd;      /* write end, close-on-exec */
-    int sock_fd;        /* socketpair end for the no_exec listener, or -1 */
-    pid_t parent;
-    int kept[RWK_MAX_FD_PAIRS + 3]; /* every dst the child keeps, sorted by step_close_fds */
-    int nkept;
 };
 
 static const char *const stage_names[RWK_STAGE_COUNT] = {
@@ -69,6 +60,8 @@ static const char *const stage_names[RWK_STAGE_COUNT] = {
     [RWK_STAGE_SECCOMP_NOTIFY] = "seccomp notify",
     [RWK_STAGE_SEND_LISTENER] = "send listener",
     [RWK_STAGE_EXECVE] = "execve",
+    [RWK_STAGE_PID_NAMESPACE] = "pid namespace",
+    [RWK_STAGE_TREE_INIT] = "tree init",
 };
 
 const char *rwk_stage_name(int stage) {
@@ -89,8 +82,7 @@ static void write_all(int fd, const void *buf, size_t len) {
     }
 }
 
-__attribute__((noreturn))
-static void fail(struct child *c, int stage, int error, int index) {
+void rwk_child_fail(struct child *c, int stage, int error, int index) {
     struct report r = { stage, error, index };
     write_all(c->report_fd, &r, sizeof r);
     if (stage == RWK_STAGE_EXECVE) _exit(error == ENOENT ? 127 : 126);
@@ -100,11 +92,11 @@ static void fail(struct child *c, int stage, int error, int index) {
 static void step_session(struct child *c) {
     const struct rwk_spawn_config *cfg = c->cfg;
     if (cfg->session == RWK_SESSION_NEW) {
-        if (setsid() < 0) fail(c, RWK_STAGE_SETSID, errno, 0);
+        if (setsid() < 0) rwk_child_fail(c, RWK_STAGE_SETSID, errno, 0);
         if (cfg->ctty_fd >= 0 && ioctl(cfg->ctty_fd, TIOCSCTTY, 0) < 0)
-            fail(c, RWK_STAGE_CTTY, errno, 0);
+            rwk_child_fail(c, RWK_STAGE_CTTY, errno, 0);
     } else if (cfg->session == RWK_SESSION_PGRP) {
-        if (setpgid(0, 0) < 0) fail(c, RWK_STAGE_SETPGID, errno, 0);
+        if (setpgid(0, 0) < 0) rwk_child_fail(c, RWK_STAGE_SETPGID, errno, 0);
     }
 }
 
@@ -137,20 +129,20 @@ static void step_pdeathsig(struct child *c) {
     int sig = c->cfg->pdeath_signal;
     if (sig <= 0) return;
     if (prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0) < 0)
-        fail(c, RWK_STAGE_PDEATHSIG, errno, 0);
+        rwk_child_fail(c, RWK_STAGE_PDEATHSIG, errno, 0);
     /* The parent may have died before the prctl: then nobody will signal us. */
-    if (getppid() != c->parent) fail(c, RWK_STAGE_PDEATHSIG, ESRCH, 0);
+    if (getppid() != c->parent) rwk_child_fail(c, RWK_STAGE_PDEATHSIG, ESRCH, 0);
 }
 
 static void step_chdir(struct child *c) {
-    if (c->cfg->workdir && chdir(c->cfg->workdir) < 0) fail(c, RWK_STAGE_CHDIR, errno, 0);
+    if (c->cfg->workdir && chdir(c->cfg->workdir) < 0) rwk_child_fail(c, RWK_STAGE_CHDIR, errno, 0);
 }
 
 /* Moves one of the child's own fds above `floor` so that no dst overwrites it. */
 static int move_above(struct child *c, int fd, int floor) {
     if (fd < 0 || fd > floor) return fd;
     int moved = fcntl(fd, F_DUPFD_CLOEXEC, floor + 1);
-    if (moved < 0) fail(c, RWK_STAGE_FD_MAP, errno, -1);
+    if (moved < 0) rwk_child_fail(c, RWK_STAGE_FD_MAP, errno, -1);
     close(fd);
     return moved;
 }
@@ -185,12 +177,12 @@ static void step_fd_map(struct child *c) {
         tmp[i] = -1;
         if (!pair_at(cfg, i, &src, &dst)) continue;
         tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, top + 1);
-        if (tmp[i] < 0) fail(c, RWK_STAGE_FD_MAP, errno, (int)i - 3);
+        if (tmp[i] < 0) rwk_child_fail(c, RWK_STAGE_FD_MAP, errno, (int)i - 3);
     }
     c->nkept = 0;
     for (size_t i = 0; i < n; i++) {
         if (!pair_at(cfg, i, &src, &dst)) continue;
-        if (dup2(tmp[i], dst) < 0) fail(c, RWK_STAGE_FD_MAP, errno, (int)i - 3);
+        if (dup2(tmp[i], dst) < 0) rwk_child_fail(c, RWK_STAGE_FD_MAP, errno, (int)i - 3);
         close(tmp[i]);
         if (dst >= 3) c->kept[c->nkept++] = dst;
     }
@@ -200,20 +192,20 @@ static void step_rlimits(struct child *c) {
     for (size_t i = 0; i < c->cfg->nrlimits; i++) {
         const struct rwk_rlimit *l = &c->cfg->rlimits[i];
         struct rlimit r = { .rlim_cur = l->soft, .rlim_max = l->hard };
-        if (setrlimit(l->resource, &r) < 0) fail(c, RWK_STAGE_RLIMIT, errno, (int)i);
+        if (setrlimit(l->resource, &r) < 0) rwk_child_fail(c, RWK_STAGE_RLIMIT, errno, (int)i);
     }
 }
 
 static void step_ids(struct child *c) {
     const struct rwk_spawn_config *cfg = c->cfg;
     if (!cfg->set_ids) return;
-    if (syscall(SYS_setgroups, cfg->ngroups, cfg->groups) < 0) fail(c, RWK_STAGE_SETGROUPS, errno, 0);
-    if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) < 0) fail(c, RWK_STAGE_SETGID, errno, 0);
-    if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) fail(c, RWK_STAGE_SETUID, errno, 0);
+    if (syscall(SYS_setgroups, cfg->ngroups, cfg->groups) < 0) rwk_child_fail(c, RWK_STAGE_SETGROUPS, errno, 0);
+    if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) < 0) rwk_child_fail(c, RWK_STAGE_SETGID, errno, 0);
+    if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) rwk_child_fail(c, RWK_STAGE_SETUID, errno, 0);
     /* Never leave privileges half-dropped: getting root back must be impossible. */
-    if (cfg->uid != 0 && syscall(SYS_setuid, 0) == 0) fail(c, RWK_STAGE_DROP_CHECK, EPERM, 0);
+    if (cfg->uid != 0 && syscall(SYS_setuid, 0) == 0) rwk_child_fail(c, RWK_STAGE_DROP_CHECK, EPERM, 0);
     if (getuid() != cfg->uid || geteuid() != cfg->uid || getgid() != cfg->gid)
-        fail(c, RWK_STAGE_DROP_CHECK, EPERM, 0);
+        rwk_child_fail(c, RWK_STAGE_DROP_CHECK, EPERM, 0);
     step_pdeathsig(c);
 }
 
@@ -228,14 +220,14 @@ static void step_close_fds(struct child *c) {
         unsigned int next = i < c->nkept ? (unsigned int)k[i] : ~0U;
         if (next > from && syscall(SYS_close_range, from, next == ~0U ? ~0U : next - 1,
                                    CLOSE_RANGE_CLOEXEC) < 0)
-            fail(c, RWK_STAGE_CLOSE_FDS, errno, 0);
+            rwk_child_fail(c, RWK_STAGE_CLOSE_FDS, errno, 0);
         if (next != ~0U && next + 1 > from) from = next + 1;
     }
 }
 
 static void step_no_new_privs(struct child *c) {
     if (c->cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        fail(c, RWK_STAGE_NO_NEW_PRIVS, errno, 0);
+        rwk_child_fail(c, RWK_STAGE_NO_NEW_PRIVS, errno, 0);
 }
 
 static long load_filter(const void *insns, size_t len, unsigned int flags) {
@@ -245,7 +237,7 @@ static long load_filter(const void *insns, size_t len, unsigned int flags) {
 
 static void step_seccomp(struct child *c) {
     if (c->cfg->seccomp_filter && load_filter(c->cfg->seccomp_filter, c->cfg->seccomp_len, 0) < 0)
-        fail(c, RWK_STAGE_SECCOMP, errno, 0);
+        rwk_child_fail(c, RWK_STAGE_SECCOMP, errno, 0);
 }
 
 /* The no_exec filter goes last, after the deny filter and no_new_privs. Its
@@ -254,7 +246,7 @@ static void step_exec_notify(struct child *c) {
     if (!c->cfg->no_exec) return;
     long lfd = load_filter(c->cfg->exec_notify_filter, c->cfg->exec_notify_len,
                            SECCOMP_FILTER_FLAG_NEW_LISTENER);
-    if (lfd < 0) fail(c, RWK_STAGE_SECCOMP_NOTIFY, errno, 0);
+    if (lfd < 0) rwk_child_fail(c, RWK_STAGE_SECCOMP_NOTIFY, errno, 0);
 
     char byte = 'L';
     struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -270,7 +262,7 @@ static void step_exec_notify(struct child *c) {
     memcpy(CMSG_DATA(cm), &fd, sizeof fd);
     ssize_t n;
     do n = sendmsg(c->sock_fd, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-    if (n != 1) fail(c, RWK_STAGE_SEND_LISTENER, n < 0 ? errno : EIO, 0);
+    if (n != 1) rwk_child_fail(c, RWK_STAGE_SEND_LISTENER, n < 0 ? errno : EIO, 0);
     close(fd);
     close(c->sock_fd);
     c->sock_fd = -1;
@@ -288,10 +280,10 @@ static void step_execve(struct child *c) {
     const struct rwk_spawn_config *cfg = c->cfg;
     char *const *argv = (char *const *)cfg->argv;
     char *const *envp = (char *const *)cfg->envp;
-    if (cfg->path[0] == '\0') fail(c, RWK_STAGE_EXECVE, ENOENT, 0);
+    if (cfg->path[0] == '\0') rwk_child_fail(c, RWK_STAGE_EXECVE, ENOENT, 0);
     if (strchr(cfg->path, '/')) {
         execve(cfg->path, argv, envp);
-        fail(c, RWK_STAGE_EXECVE, errno, 0);
+        rwk_child_fail(c, RWK_STAGE_EXECVE, errno, 0);
     }
     size_t namelen = strlen(cfg->path);
     int saw_eacces = 0;
@@ -307,16 +299,15 @@ static void step_execve(struct child *c) {
             if (errno == EACCES) saw_eacces = 1;
             else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV
                      && errno != ETIMEDOUT)
-                fail(c, RWK_STAGE_EXECVE, errno, 0);
+                rwk_child_fail(c, RWK_STAGE_EXECVE, errno, 0);
         }
         if (*end == '\0') break;
         p = end;
     }
-    fail(c, RWK_STAGE_EXECVE, saw_eacces ? EACCES : ENOENT, 0);
+    rwk_child_fail(c, RWK_STAGE_EXECVE, saw_eacces ? EACCES : ENOENT, 0);
 }
 
-__attribute__((noreturn))
-static void child_main(struct child *c) {
+void rwk_child_main(struct child *c) {
     step_session(c);
     step_signals();
     step_pdeathsig(c);
@@ -350,6 +341,7 @@ static int validate(const struct rwk_spawn_config *cfg) {
     if (cfg->no_exec && (!cfg->exec_notify_filter || cfg->exec_notify_len == 0
                          || cfg->exec_notify_len > BPF_MAXINSNS)) return -1;
     if (cfg->ctty_fd >= 0 && cfg->session != RWK_SESSION_NEW) return -1;
+    if (cfg->tree < RWK_TREE_NONE || cfg->tree > RWK_TREE_USERNS) return -1;
     /* Each dst at most once, counting stdin/stdout/stderr as dsts 0-2. */
     for (size_t i = 0; i < cfg->nfds; i++) {
         int dst = cfg->fds[i].dst;
@@ -392,44 +384,67 @@ static void reap(struct rwk_spawn_result *out) {
     out->wait_status = status;
     close_if_open(&out->pidfd);
     close_if_open(&out->listener_fd);
+    close_if_open(&out->bot_pidfd);
+    close_if_open(&out->control_fd);
+}
+
+/* The clone flags for a tree mode. */
+static unsigned long tree_flags(int tree) {
+    switch (tree) {
+    case RWK_TREE_PIDNS: return CLONE_NEWPID;
+    case RWK_TREE_USERNS: return CLONE_NEWUSER | CLONE_NEWPID;
+    default: return 0;
+    }
 }
 
 int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) {
     memset(out, 0, sizeof *out);
     out->pid = -1;
-    out->pidfd = out->report_fd = out->listener_fd = -1;
+    out->pidfd = out->report_fd = out->listener_fd = out->bot_pidfd = out->control_fd = -1;
     if (validate(cfg) < 0) return set_failure(out, RWK_STAGE_CONFIG, EINVAL);
 
-    int report[2], sock[2] = { -1, -1 };
+    int report[2], sock[2] = { -1, -1 }, ctl[2] = { -1, -1 };
     if (pipe2(report, O_CLOEXEC) < 0) return set_failure(out, RWK_STAGE_PIPE, errno);
-    if (cfg->no_exec && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0) {
+    if ((cfg->no_exec && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)
+        || (cfg->tree && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)) {
         int e = errno;
         close(report[0]);
         close(report[1]);
+        close_if_open(&sock[0]);
+        close_if_open(&sock[1]);
         return set_failure(out, RWK_STAGE_PIPE, e);
     }
 
-    struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .parent = getpid() };
+    struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .parent = getpid(),
+                       .outer_uid = geteuid(), .outer_gid = getegid() };
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = fork();
+    /* glibc's fork for the plain case (its atfork handlers keep malloc usable
+     * in the child, which we don't need but don't mind); a raw clone for the
+     * namespaces, whose child makes raw syscalls only. */
+    pid_t pid = cfg->tree ? rwk_raw_clone(tree_flags(cfg->tree)) : fork();
     if (pid == 0) {
         close(report[0]);
-        if (sock[0] >= 0) close(sock[0]);
-        child_main(&c);
+        close_if_open(&sock[0]);
+        close_if_open(&ctl[0]);
+        if (cfg->tree) rwk_tree_init(&c, ctl[1]);
+        rwk_child_main(&c);
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(report[1]);
     close_if_open(&sock[1]);
+    close_if_open(&ctl[1]);
     if (pid < 0) {
         close(report[0]);
         close_if_open(&sock[0]);
-        return set_failure(out, RWK_STAGE_FORK, fork_errno);
+        close_if_open(&ctl[0]);
+        return set_failure(out, cfg->tree ? RWK_STAGE_PID_NAMESPACE : RWK_STAGE_FORK, fork_errno);
     }
     out->pid = pid;
     out->report_fd = report[0];
+    out->control_fd = ctl[0];
 
     /* Our unreaped child cannot be recycled, so this pidfd is the right process. */
     out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -440,6 +455,23 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
         close_if_open(&out->report_fd);
         reap(out);
         return set_failure(out, RWK_STAGE_PIDFD, e);
+    }
+    if (cfg->tree) {
+        /* The init forks the bot and sends its pidfd, or fails and reports why. */
+        struct rwk_tree_msg m;
+        int bot_pidfd = -1;
+        int got = rwk_tree_recv_fd(out->control_fd, &m, &bot_pidfd);
+        if (got <= 0 || m.type != RWK_TREE_MSG_BOT || bot_pidfd < 0) {
+            int e = errno;
+            if (bot_pidfd >= 0) close(bot_pidfd);
+            close_if_open(&sock[0]);
+            if (got < 0 && rwk_spawn_report(out, -1) < 0) return -1; /* the init's report says why */
+            kill(pid, SIGKILL);
+            close_if_open(&out->report_fd);
+            reap(out);
+            return set_failure(out, RWK_STAGE_TREE_INIT, got < 0 && e ? e : EPROTO);
+        }
+        out->bot_pidfd = bot_pidfd;
     }
     if (cfg->no_exec) {
         int lfd = recv_listener(sock[0]);

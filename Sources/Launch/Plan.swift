@@ -93,9 +93,12 @@ public final class LaunchPlan {
     public let secrets: [PlannedSecret]
     /// The sealed memfds, owned by the plan (closed when it goes away).
     let memfds: [Int32]
+    /// Whether the bot's process tree is contained (`[sandbox] pid_namespace`).
+    public let tree: ProtectionStatus
 
     init(profile: Profile, request: SpawnRequest, environment: EnvironmentBlock, variables: [PlannedVariable],
-         secrets: [PlannedSecret], memfds: [Int32]) {
+         secrets: [PlannedSecret], memfds: [Int32], tree: ProtectionStatus) {
+        self.tree = tree
         self.profile = profile
         self.request = request
         self.environment = environment
@@ -235,9 +238,12 @@ public final class LaunchPlan {
         do { request.seccomp = try seccompPolicy(profile.sandbox)?.compile() } catch {
             throw PlanError("\(profile.path): \(error)", hints: ["see `ausyscall --dump` or /usr/include/asm/unistd_64.h for syscall names"])
         }
+        // 6. The process tree: nothing the bot starts may outlive us.
+        let (treeMode, treeStatus) = TreeSupport.resolve(wanted: profile.sandbox.pidNamespace)
+        request.tree = treeMode
         closeOnError = false
         return LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
-                          secrets: secrets, memfds: memfds)
+                          secrets: secrets, memfds: memfds, tree: treeStatus)
     }
 
     /// `{file:VAR}` in a profile's `command` becomes the memfd path of the key

@@ -1,12 +1,28 @@
 import CLaunch
 import Glibc
 
-/// A started child. The caller owns `pidfd` (close it after reaping) and must
-/// serve `execGuard`, if any, for as long as the child's tree lives.
+/// A started bot. The caller owns the fds (`pidfd`, and `treeInit`'s) and must
+/// serve `execGuard`, if any, for as long as the bot's tree lives.
 public struct SpawnedProcess {
+    /// The bot's pid in our pid namespace (for signals and logs).
     public let pid: pid_t
+    /// The bot's pidfd. Without a tree namespace the bot is our child and this
+    /// fd becomes readable when it exits; with one, its status comes from the init.
     public let pidfd: Int32
     public let execGuard: ExecGuard?
+    /// The namespace's init, when the tree is contained (`TreeMode`).
+    public let treeInit: TreeInit?
+}
+
+/// PID 1 of the bot's PID namespace: our child, the bot's parent.
+public struct TreeInit: Sendable {
+    /// Its pid and pidfd in our namespace; it exits once the bot and everything
+    /// the bot left behind are gone, or is SIGKILLed, taking the namespace with it.
+    public let pid: pid_t
+    public let pidfd: Int32
+    /// SOCK_SEQPACKET: `rwk_tree_msg`s. It sends the bot's wait status when it
+    /// reaps the bot; we send "signal every process of the namespace".
+    public let control: Int32
 }
 
 /// Forks and execs `request`, with `environment` (a NULL-terminated array of
@@ -61,16 +77,28 @@ public func spawn(_ request: SpawnRequest,
     }
     cfg.ctty_fd = request.controllingTerminal ?? -1
     cfg.pdeath_signal = request.parentDeathSignal ?? 0
+    switch request.tree {
+    case .none: cfg.tree = Int32(RWK_TREE_NONE)
+    case .pidNamespace: cfg.tree = Int32(RWK_TREE_PIDNS)
+    case .userNamespace: cfg.tree = Int32(RWK_TREE_USERNS)
+    }
 
     var result = rwk_spawn_result()
     if rwk_spawn(&cfg, &result) < 0 { throw failure(result, request) }
-    guard result.listener_fd >= 0 else {
-        return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: nil)
+    var guardian: ExecGuard?
+    if result.listener_fd >= 0 {
+        // The notifications name the bot by the pid of the listener's namespace (ours).
+        let bot = result.bot_pidfd >= 0 ? ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? result.pid : result.pid
+        guardian = ExecGuard(listener: result.listener_fd, child: bot)
+        result.listener_fd = -1 // the guard owns it now
+        try awaitOwnExec(&result, guardian!, request)
     }
-    let guardian = ExecGuard(listener: result.listener_fd, child: result.pid)
-    result.listener_fd = -1 // the guard owns it now
-    try awaitOwnExec(&result, guardian, request)
-    return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian)
+    guard result.bot_pidfd >= 0 else {
+        return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian, treeInit: nil)
+    }
+    let botPid = ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? -1
+    return SpawnedProcess(pid: botPid, pidfd: result.bot_pidfd, execGuard: guardian,
+                          treeInit: TreeInit(pid: result.pid, pidfd: result.pidfd, control: result.control_fd))
 }
 
 /// With no_exec the child waits in its execve until the listener answers:
@@ -126,6 +154,8 @@ private func failure(_ r: rwk_spawn_result, _ q: SpawnRequest) -> LaunchError {
     case .fdMap where (-3 ... -1).contains(index):
         context = "mapping the child's \(["stdin", "stdout", "stderr"][index + 3])"
     case .controllingTerminal: context = "TIOCSCTTY on fd \(q.controllingTerminal ?? -1)"
+    case .pidNamespace: context = "clone into a new PID namespace (\(q.tree == .userNamespace ? "user + PID" : "PID"))"
+    case .treeInit: context = "the PID namespace's init"
     default: context = stage.name
     }
     return .spawn(stage: stage, errno: r.error, context: context)

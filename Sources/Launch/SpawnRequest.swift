@@ -84,9 +84,29 @@ public struct SpawnRequest: Sendable {
     public var controllingTerminal: Int32?
     /// Sent to the child when the spawning thread exits (prctl PR_SET_PDEATHSIG).
     public var parentDeathSignal: Int32?
+    /// How the bot's process tree is kept from outliving us (see `TreeMode`).
+    public var tree: TreeMode = .none
 
     public init(executable: String, arguments: [String]? = nil) {
         self.executable = executable
         self.arguments = arguments ?? [executable]
     }
+}
+
+/// How a spawn contains the bot's process tree.
+///
+/// With a namespace, our child is the PID 1 of a new PID namespace: a small C
+/// init that forks the bot, reaps, reports the bot's wait status and dies with
+/// us; when it dies the kernel SIGKILLs every process of the namespace
+/// (pid_namespaces(7), "The namespace init process"). The bot is then PID 2
+/// inside, its pid in our namespace is `SpawnedProcess.pid`.
+public enum TreeMode: Sendable, Equatable {
+    /// The bot is our child; only the parent-death signal and the subreaper's
+    /// bookkeeping keep its tree in check.
+    case none
+    /// `clone(CLONE_NEWPID)`: needs CAP_SYS_ADMIN (root).
+    case pidNamespace
+    /// `clone(CLONE_NEWUSER|CLONE_NEWPID)`, mapping our own uid and gid: no
+    /// privilege needed where the host allows user namespaces.
+    case userNamespace
 }

@@ -122,6 +122,9 @@ public struct SandboxSpec: Sendable, Equatable {
     public var action: Action = .errno
     public var noExec: Bool = false         // key no_exec
     public var noNewPrivileges: Bool = true // key no_new_privileges
+    /// Key `pid_namespace`: run the bot as PID 2 of its own PID namespace, whose
+    /// init dies with the supervisor, so that nothing the bot starts outlives it.
+    public var pidNamespace: Bool = true
     public init() {}
 }
 

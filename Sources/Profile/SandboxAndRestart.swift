@@ -1,7 +1,7 @@
 /// Parsing of `[sandbox]`, `[restart]` and `[policy]`.
 extension Profile {
     static func parseSandbox(_ section: Section, profileDirectory: String) throws(ProfileError) -> SandboxSpec {
-        try section.checkKeys(["seccomp", "deny", "allow", "action", "no_exec", "no_new_privileges"])
+        try section.checkKeys(["seccomp", "deny", "allow", "action", "no_exec", "no_new_privileges", "pid_namespace"])
         var sandbox = SandboxSpec()
         switch try section.nonEmptyString("seccomp") {
         case nil, "default": sandbox.seccomp = .default
@@ -18,6 +18,7 @@ extension Profile {
         sandbox.action = try section.choice("action", SandboxSpec.Action.self) ?? .errno
         sandbox.noExec = try section.bool("no_exec") ?? false
         sandbox.noNewPrivileges = try section.bool("no_new_privileges") ?? true
+        sandbox.pidNamespace = try section.bool("pid_namespace") ?? true
         return sandbox
     }
 

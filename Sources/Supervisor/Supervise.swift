@@ -32,7 +32,8 @@ public struct SupervisorOptions {
 /// The supervisor: one thread, blocking in epoll on a signalfd, the bot's
 /// pidfd, timerfds and the output pipes. No wake-ups while the bot is quiet.
 public final class Supervisor {
-    enum Tag: UInt64 { case signal = 1, pidfd, restartTimer, stopTimer, flushTimer, out, err, inotify, execGuard, watchdog, reloadTimer }
+    enum Tag: UInt64 { case signal = 1, pidfd, restartTimer, stopTimer, flushTimer, out, err, inotify, execGuard, watchdog, reloadTimer
+        case treeControl }
 
     let options: SupervisorOptions
     var plan: LaunchPlan
@@ -59,6 +60,8 @@ public final class Supervisor {
     var pid: pid_t = 0
     var pidfd: Int32 = -1
     var execGuard: ExecGuard?
+    /// PID 1 of the bot's PID namespace (our child; the bot is its child), when the tree is contained.
+    var treeInit: TreeInit?
     var startedAtMs: Int64 = 0
     var attempt = 0
     var history = RestartHistory()
@@ -107,6 +110,7 @@ public final class Supervisor {
     deinit {
         for fd in [epfd, signalFD, restartTimer, stopTimer, flushTimer, watchdogTimer, reloadTimer, inotifyFD,
                    outRead, outWrite, errRead, errWrite, ptySlave, pidfd] where fd >= 0 { close(fd) }
+        if let t = treeInit { close(t.pidfd); close(t.control) }
     }
 
     func add(_ fd: Int32, _ tag: Tag, events: UInt32 = 1 /* EPOLLIN */) throws(LaunchError) {
@@ -252,8 +256,15 @@ public final class Supervisor {
             pid = child.pid
             pidfd = child.pidfd
             execGuard = child.execGuard
+            treeInit = child.treeInit
             startedAtMs = now
-            try add(pidfd, .pidfd)
+            if let t = treeInit {
+                // The bot is the init's child: its exit comes as a message, the init's as its pidfd.
+                try add(t.pidfd, .pidfd)
+                try add(t.control, .treeControl)
+            } else {
+                try add(pidfd, .pidfd)
+            }
             if let g = execGuard { try add(g.fd, .execGuard) }
             logger.info("started", metadata: ["event": "start", "pid": "\(pid)", "attempt": "\(attempt)"])
             record(.start)
@@ -273,6 +284,7 @@ public final class Supervisor {
         switch tag {
         case .signal: handleSignals()
         case .pidfd: reap()
+        case .treeControl: readTreeMessages(); reap()
         case .restartTimer: if drain(restartTimer) > 0 && !stopping { start() }
         case .stopTimer: if drain(stopTimer) > 0 { killTree() }
         case .flushTimer: if drain(flushTimer) > 0 { flushRedactors() }
@@ -328,6 +340,13 @@ public final class Supervisor {
     func stopBot() {
         treeSignalled = true
         let sig = stopSignalOverride ?? plan.profile.restart.stopSignal
+        if let t = treeInit {
+            // Inside the namespace the init signals every process once with kill(-1):
+            // the bot's group and everything else, setsid'd or not.
+            _ = rwk_tree_send(t.control, Int32(RWK_TREE_MSG_SIGNAL), sig)
+            arm(stopTimer, ms: max(1, plan.profile.restart.stopTimeout.milliseconds))
+            return
+        }
         var group: pid_t = 0   // the bot is a session leader, so its pgid is its pid and can't change
         if pid > 0 {
             if kill(-pid, sig) == 0 { group = pid } else if pidfd >= 0 { _ = rwk_pidfd_send_signal(pidfd, sig) }
@@ -337,11 +356,13 @@ public final class Supervisor {
     }
 
     func killTree() {
-        let rest = descendants()
+        let rest = descendants().filter { $0 != treeInit?.pid }
         if !rest.isEmpty {
             logger.warning("killing \(rest.count) process\(rest.count == 1 ? "" : "es") after stop_timeout",
                            metadata: ["event": "kill", "pid": "\(pid)"])
         }
+        // The init's death takes its whole namespace with it (pid_namespaces(7)).
+        if let t = treeInit { _ = rwk_pidfd_send_signal(t.pidfd, SIGKILL) }
         for p in rest { kill(p, SIGKILL) }
         // A process forked between the /proc walk and the kills would survive it:
         // look again shortly, for as long as anything is left.
@@ -355,7 +376,8 @@ public final class Supervisor {
             var status: Int32 = 0
             let p = waitpid(-1, &status, WNOHANG | Self.waitAll)
             if p <= 0 { break }
-            if p == pid { botExited(ExitStatus(waitStatus: status)) }
+            if p == pid && treeInit == nil { botExited(ExitStatus(waitStatus: status)) }
+            if let t = treeInit, p == t.pid { treeInitExited() }
         }
         guard pid == 0 && (stopping || restarting || draining) else { return }
         if !hasChildren() {
@@ -364,6 +386,36 @@ public final class Supervisor {
             // The bot exited on its own and left processes behind: they go before anything else happens.
             stopBot()
         }
+    }
+
+    /// The init's messages: the bot's wait status once it has reaped the bot.
+    func readTreeMessages() {
+        guard let t = treeInit else { return }
+        var m = rwk_tree_msg()
+        while true {
+            let got = rwk_tree_recv(t.control, &m)
+            if got == 1 {
+                if m.type == Int32(RWK_TREE_MSG_EXIT) && pid != 0 { botExited(ExitStatus(waitStatus: m.value)) }
+                continue
+            }
+            // EOF: the init is gone (its pidfd tells reap); stop watching the socket.
+            if got < 0 { _ = rwk_epoll_del(epfd, t.control) }
+            return
+        }
+    }
+
+    /// The init was reaped: its namespace is empty now. A bot status it sent
+    /// before exiting is still in the socket; without one, the init was killed
+    /// first, and the kernel SIGKILLed the bot with it.
+    func treeInitExited() {
+        readTreeMessages()
+        guard let t = treeInit else { return }
+        if pid != 0 { botExited(.signaled(SIGKILL)) }
+        _ = rwk_epoll_del(epfd, t.pidfd)
+        _ = rwk_epoll_del(epfd, t.control)
+        close(t.pidfd)
+        close(t.control)
+        treeInit = nil
     }
 
     /// The bot is gone; its leftovers (if any) are being waited for.
@@ -383,7 +435,7 @@ public final class Supervisor {
 
     func botExited(_ status: ExitStatus) {
         let ran = Self.nowMs() - startedAtMs
-        _ = rwk_epoll_del(epfd, pidfd)
+        if treeInit == nil { _ = rwk_epoll_del(epfd, pidfd) }
         close(pidfd); pidfd = -1
         if let g = execGuard { _ = rwk_epoll_del(epfd, g.fd) }
         execGuard = nil
@@ -581,28 +633,10 @@ enum ProcessTree {
     /// would hit unrelated processes of ours. So the walk starts from /proc/self
     /// in /proc's numbering, and each pid found is translated through NSpid.
     static func descendants() -> [pid_t] {
-        guard let me = selfInProc() else { return [] }   // we are not visible in this /proc
+        guard let me = ProcessIDs.selfInProc() else { return [] }   // we are not visible in this /proc
         let found = descendants(of: me)
         guard me != getpid() else { return found }
-        guard let depth = nsPids(of: me)?.count, depth > 0 else { return [] }
-        return found.compactMap { p in nsPids(of: p).flatMap { $0.count >= depth ? $0[depth - 1] : nil } }
-    }
-
-    /// Our pid in /proc's pid namespace (the target of /proc/self).
-    static func selfInProc() -> pid_t? {
-        var buf = [CChar](repeating: 0, count: 32)
-        let n = readlink("/proc/self", &buf, buf.count - 1)
-        guard n > 0 else { return nil }
-        return pid_t(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
-
-    /// The NSpid line of /proc/PID/status: the pid in /proc's namespace first,
-    /// then in each nested one, down to the process's own.
-    static func nsPids(of pid: pid_t) -> [pid_t]? {
-        guard let bytes = try? Sys.readFile("/proc/\(pid)/status", limit: 1 << 16) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }) else { return nil }
-        return line.dropFirst(6).split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { pid_t($0) }
+        return found.compactMap { p in ProcessIDs.nsPids(of: p).flatMap(ProcessIDs.ours) }
     }
 
     /// Walks /proc: pid → ppid, then collects everything below `root` (in /proc's numbering).

@@ -258,6 +258,25 @@ def children(pid: int) -> dict[int, str]:
     return out
 
 
+def comm(pid: int) -> str | None:
+    try:
+        return open(f"/proc/{pid}/comm").read().strip()
+    except OSError:
+        return None
+
+
+def bot_children(pid: int) -> dict[int, str]:
+    """children(), looking through the bot's PID-namespace init ("rwk-init"),
+    which sits between the supervisor and the bot when the tree is contained."""
+    out = {}
+    for p, state in children(pid).items():
+        if comm(p) == "rwk-init":
+            out.update(children(p))
+        else:
+            out[p] = state
+    return out
+
+
 def descendants(pid: int) -> list[int]:
     tree: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):

@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from supervise_helpers import (Supervised, bot, children, status_field, supervise, vault_with,  # noqa: F401
+from supervise_helpers import (Supervised, bot, bot_children, children, status_field, supervise, vault_with,  # noqa: F401
                                wait_until, write_profile)
 
 
@@ -80,7 +80,7 @@ def test_thousand_fast_restarts_leak_nothing(rwk, supervise, tmp_path):
         pause.touch()
         # the next start execs sleep; wait until the supervisor's only child is that sleeper
         def steady():
-            kids = children(s.pid)
+            kids = bot_children(s.pid)
             if len(kids) == 1:
                 (pid, state), = kids.items()
                 if state == "S" and os.readlink(f"/proc/{pid}/exe").endswith("sleep"):
@@ -90,7 +90,7 @@ def test_thousand_fast_restarts_leak_nothing(rwk, supervise, tmp_path):
         s.wait_for(lambda: s.count("start") and s.bot_pid() == sleeper, 5, "start event of the paused bot")
         time.sleep(0.2)  # let the launch log write finish
         sample = {"starts": s.count("start"), "fds": sorted(os.listdir(f"/proc/{s.pid}/fd"), key=int),
-                  "rss_kb": status_field(s.pid, "VmRSS"), "children": children(s.pid), "sleeper": sleeper,
+                  "rss_kb": status_field(s.pid, "VmRSS"), "children": bot_children(s.pid), "sleeper": sleeper,
                   "t": time.monotonic()}
         return sample
 

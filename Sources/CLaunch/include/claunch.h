@@ -49,7 +49,18 @@ enum {
     RWK_STAGE_SECCOMP_NOTIFY = 21,
     RWK_STAGE_SEND_LISTENER = 22,
     RWK_STAGE_EXECVE = 23,
-    RWK_STAGE_COUNT = 24,
+    /* 24 is reserved for the Landlock stage */
+    /* tree containment: the clone into a new PID namespace (parent side), then its init */
+    RWK_STAGE_PID_NAMESPACE = 25,
+    RWK_STAGE_TREE_INIT = 26,
+    RWK_STAGE_COUNT = 27,
+};
+
+/* How the bot's process tree is contained (rwk_spawn_config.tree). */
+enum {
+    RWK_TREE_NONE = 0,        /* the bot is our child; its tree is ours to track */
+    RWK_TREE_PIDNS = 1,       /* clone(CLONE_NEWPID): needs CAP_SYS_ADMIN (root) */
+    RWK_TREE_USERNS = 2,      /* clone(CLONE_NEWUSER|CLONE_NEWPID), mapping our own uid/gid: unprivileged */
 };
 
 enum {
@@ -104,6 +115,24 @@ struct rwk_spawn_config {
     int session;                      /* RWK_SESSION_* */
     int ctty_fd;                      /* -1: none; else (needs RWK_SESSION_NEW) TIOCSCTTY on this parent fd */
     int pdeath_signal;                /* 0: none. Fires when the parent THREAD exits (prctl semantics). */
+
+    /* RWK_TREE_*. With a namespace, our child is the PID 1 of a new PID
+     * namespace, a small init (rwk_tree.c) that forks the bot and runs the
+     * checklist there. When the init dies, the kernel kills every process of
+     * the namespace; the init dies with us (parent-death SIGKILL, and the
+     * hang-up of its control socket). */
+    int tree;
+};
+
+/* Messages on the control socket (SOCK_SEQPACKET) between us and the init. */
+struct rwk_tree_msg {
+    int32_t type;    /* RWK_TREE_MSG_* */
+    int32_t value;
+};
+enum {
+    RWK_TREE_MSG_BOT = 'P',     /* init -> us, once: the bot forked; value its pid inside, SCM_RIGHTS its pidfd */
+    RWK_TREE_MSG_EXIT = 'X',    /* init -> us, once: the bot was reaped; value its raw wait status */
+    RWK_TREE_MSG_SIGNAL = 'S',  /* us -> init: kill(-1, value): every process of the namespace but the init */
 };
 
 struct rwk_spawn_result {
@@ -115,6 +144,10 @@ struct rwk_spawn_result {
     int error;           /* errno of the failing stage */
     int index;           /* which fd pair / rlimit failed, else 0 */
     int wait_status;     /* raw waitpid status of a child that failed (it has been reaped) */
+    /* With cfg->tree: pid/pidfd are the init's (our child); the bot is not our
+     * child, so its status arrives as RWK_TREE_MSG_EXIT on control_fd. */
+    int bot_pidfd;       /* the bot's pidfd (owned by the caller), or -1 without a namespace */
+    int control_fd;      /* our end of the control socket (owned by the caller), or -1 */
 };
 
 /*
@@ -139,5 +172,18 @@ int rwk_spawn_report(struct rwk_spawn_result *out, int timeout_ms);
 
 /* "setsid", "chdir", "setuid", "seccomp", "execve", ...; "unknown" out of range. */
 const char *rwk_stage_name(int stage);
+
+/*
+ * Whether a spawn with `tree` (RWK_TREE_*) can work here: clones a throwaway
+ * child into the namespaces (writing its id maps for RWK_TREE_USERNS), which
+ * exits at once. 0, or the errno that stopped it (EPERM: no privilege or a
+ * seccomp filter; ENOSPC: user.max_user_namespaces or pid_max reached; EINVAL).
+ */
+int rwk_tree_probe(int tree);
+
+/* Sends `msg` on the control socket: 0, or -1 and errno. */
+int rwk_tree_send(int control_fd, int32_t type, int32_t value);
+/* Receives one message without blocking: 1 got one, 0 none pending, -1 EOF or error. */
+int rwk_tree_recv(int control_fd, struct rwk_tree_msg *msg);
 
 #endif

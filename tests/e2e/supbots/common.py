@@ -4,6 +4,13 @@ import os
 import time
 
 
+def host_pid():
+    """Our pid as the supervisor and the tests see it. The bot runs as PID 2 of
+    its own PID namespace (os.getpid() is 2), while /proc is still the host's,
+    so /proc/self names us in the host's numbering."""
+    return int(os.readlink("/proc/self"))
+
+
 def write_json(path, obj):
     """Atomic: the test never sees a half-written file."""
     tmp = f"{path}.{os.getpid()}.tmp"

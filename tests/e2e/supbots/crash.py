@@ -3,9 +3,9 @@ import os
 import sys
 import time
 
-from common import append
+from common import append, host_pid
 
 counter, code = sys.argv[1], int(sys.argv[2])
-append(counter, f"start {os.getpid()} {time.monotonic():.6f}")
-append(counter, f"exit {os.getpid()} {time.monotonic():.6f}")
+append(counter, f"start {host_pid()} {time.monotonic():.6f}")
+append(counter, f"exit {host_pid()} {time.monotonic():.6f}")
 sys.exit(code)

@@ -5,18 +5,18 @@ import signal
 import sys
 import time
 
-from common import append, sleep_forever, write_json
+from common import append, host_pid, sleep_forever, write_json
 
 out, var = sys.argv[1], sys.argv[2]
 grace = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
 
 
 def on_term(_sig, _frame):
-    append(out + ".terms", str(os.getpid()))
+    append(out + ".terms", str(host_pid()))
     time.sleep(grace)
     os._exit(0)
 
 
 signal.signal(signal.SIGTERM, on_term)
-write_json(out, {"pid": os.getpid(), "value": os.environ.get(var)})
+write_json(out, {"pid": host_pid(), "value": os.environ.get(var)})
 sleep_forever()

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from common import append, sleep_forever, write_json
+from common import append, host_pid, sleep_forever, write_json
 
 state, mode = sys.argv[1], sys.argv[2]
 grand = sys.argv[3] if len(sys.argv) > 3 else None
@@ -47,11 +47,12 @@ if grand:
         signal.signal(signal.SIGTERM, signal.SIG_IGN if grand == "ignore" else signal.SIG_DFL)
         for s in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT, signal.SIGWINCH, signal.SIGINT):
             signal.signal(s, signal.SIG_DFL)
-        os.close(w)  # tells the parent the signal set-up is done
+        os.write(w, str(host_pid()).encode())  # tells the parent the signal set-up is done
+        os.close(w)
         os.execv("/bin/sleep", ["sleep", "1000"])
     os.close(w)
-    os.read(r, 1)
+    gpid = int(os.read(r, 32))
     os.close(r)
 
-write_json(state, {"pid": os.getpid(), "grandchild": gpid})
+write_json(state, {"pid": host_pid(), "grandchild": gpid})
 sleep_forever()

@@ -1,0 +1,40 @@
+#ifndef RWK_CHILD_H
+#define RWK_CHILD_H
+
+/* Shared between claunch.c (the checklist) and rwk_tree.c (the namespace's
+ * init, which runs the checklist in the bot it forks). Not part of the module. */
+
+#include "claunch.h"
+
+/* The child's view: the config plus the fds it owns. */
+struct child {
+    const struct rwk_spawn_config *cfg;
+    int report_fd;      /* write end, close-on-exec */
+    int sock_fd;        /* socketpair end for the no_exec listener, or -1 */
+    pid_t parent;       /* the pid our parent has as we see it (1 under the tree's init) */
+    uid_t outer_uid;    /* the supervisor's euid and egid: what a new user namespace maps */
+    gid_t outer_gid;
+    int kept[RWK_MAX_FD_PAIRS + 3]; /* every dst the child keeps, sorted by step_close_fds */
+    int nkept;
+};
+
+/* Reports {stage, error, index} on the report pipe and _exits (127, 126 or 125). */
+__attribute__((noreturn)) void rwk_child_fail(struct child *c, int stage, int error, int index);
+
+/* The checklist, then execve; never returns. */
+__attribute__((noreturn)) void rwk_child_main(struct child *c);
+
+/* The namespace's PID 1: forks the bot (which runs rwk_child_main), hands its
+ * pidfd to the supervisor on `control`, reaps, reports the bot's status,
+ * signals the namespace on request, and dies with the supervisor. */
+__attribute__((noreturn)) void rwk_tree_init(struct child *c, int control);
+
+/* clone(2) without a new stack, as fork but with namespace flags. No glibc
+ * fork handlers run: the child only makes raw syscalls. */
+pid_t rwk_raw_clone(unsigned long flags);
+
+/* Receives one control message and the fd that may ride along (else *fd = -1),
+ * blocking: 1 got one, 0 EOF, -1 error (errno). */
+int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd);
+
+#endif

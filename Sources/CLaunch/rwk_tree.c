@@ -1,0 +1,291 @@
+/*
+ * Tree containment: the PID 1 of the bot's own PID namespace. See child.h.
+ *
+ * Why: PR_SET_PDEATHSIG reaches only the process that set it, so a bot's
+ * forked, setsid'd or double-forked descendants outlive a SIGKILLed supervisor
+ * (re-parented to the host's init, keys in their environment). When the init
+ * of a PID namespace dies, the kernel SIGKILLs every process in it
+ * (pid_namespaces(7)); this init dies with the supervisor. The model is
+ * bubblewrap's --unshare-pid --die-with-parent, with tini's duties: reap,
+ * pass the bot's status on, never take a signal it has no use for.
+ *
+ * Runs in the clone child: raw syscalls only, no allocation, never returns.
+ */
+#define _GNU_SOURCE
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+pid_t rwk_raw_clone(unsigned long flags) {
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+int rwk_tree_send(int control_fd, int32_t type, int32_t value) {
+    struct rwk_tree_msg m = { type, value };
+    ssize_t n;
+    do n = send(control_fd, &m, sizeof m, MSG_NOSIGNAL | MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof m) return 0;
+    if (n >= 0) errno = EIO;
+    return -1;
+}
+
+int rwk_tree_recv(int control_fd, struct rwk_tree_msg *msg) {
+    ssize_t n;
+    do n = recv(control_fd, msg, sizeof *msg, MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof *msg) return 1;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    if (n >= 0) errno = n == 0 ? 0 : EPROTO;
+    return -1;
+}
+
+int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd) {
+    *fd = -1;
+    struct iovec iov = { .iov_base = msg, .iov_len = sizeof *msg };
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+    ssize_t n;
+    do n = recvmsg(control, &mh, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    if (n == 0) return 0;
+    if (n < 0) return -1;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS
+        && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+        memcpy(fd, CMSG_DATA(cm), sizeof *fd);
+    if (n != (ssize_t)sizeof *msg) { errno = EPROTO; return -1; }
+    return 1;
+}
+
+static int send_fd(int control, int32_t type, int32_t value, int fd) {
+    struct rwk_tree_msg m = { type, value };
+    struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    ssize_t n;
+    do n = sendmsg(control, &mh, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof m ? 0 : -1;
+}
+
+/* Writes `text` to a /proc file of our own: 0, or -1 and errno. */
+static int write_proc(const char *path, const char *text, size_t len) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, len);
+    int e = errno;
+    close(fd);
+    if (n == (ssize_t)len) return 0;
+    errno = n < 0 ? e : EIO;
+    return -1;
+}
+
+/* "N N 1\n" without snprintf (not async-signal-safe). */
+static size_t id_line(char *buf, unsigned long id) {
+    char digits[24];
+    size_t n = 0, len = 0;
+    do { digits[n++] = (char)('0' + id % 10); id /= 10; } while (id);
+    for (int copy = 0; copy < 2; copy++) {
+        for (size_t i = n; i > 0; i--) buf[len++] = digits[i - 1];
+        buf[len++] = ' ';
+    }
+    buf[len++] = '1';
+    buf[len++] = '\n';
+    return len;
+}
+
+/* The pages of the bot's environment block (secrets, readable while we were
+ * cloned) go from our copy of the supervisor's memory: the bot has its own
+ * copy until its exec, and the init, which lives as long as the bot, needs
+ * none. The block is one guarded buffer, so its pages hold nothing else. */
+static void drop_environment(const char *const *envp) {
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (; envp && *envp; envp++) {
+        uintptr_t a = (uintptr_t)*envp, b = a + strlen(*envp) + 1;
+        if (a < lo) lo = a;
+        if (b > hi) hi = b;
+    }
+    if (hi <= lo) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    lo &= ~(page - 1);
+    hi = (hi + page - 1) & ~(page - 1);
+    (void)munmap((void *)lo, hi - lo);
+}
+
+/* In a new user namespace: keep our own uid and gid (user_namespaces(7),
+ * "Defining user and group ID mappings"; setgroups must be denied before an
+ * unprivileged gid_map). The bot then runs as the same user as before, with
+ * no capability outside the namespace. */
+static int map_own_ids(uid_t uid, gid_t gid) {
+    char line[64];
+    /* Our /proc files belong to root while we are not dumpable (the supervisor
+     * never is), so for the few writes below we are; by then the readable
+     * secrets are gone from our memory, and a Landlocked bot can't ptrace or
+     * open /proc/PID/mem of a process outside its domain anyway. */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) return -1;
+    int r = write_proc("/proc/self/uid_map", line, id_line(line, uid));
+    if (r == 0 && write_proc("/proc/self/setgroups", "deny", 4) < 0 && errno != ENOENT) r = -1;
+    if (r == 0) r = write_proc("/proc/self/gid_map", line, id_line(line, gid));
+    int e = errno;
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    errno = e;
+    return r;
+}
+
+int rwk_tree_probe(int tree) {
+    unsigned long flags = tree == RWK_TREE_USERNS ? CLONE_NEWUSER | CLONE_NEWPID
+                        : tree == RWK_TREE_PIDNS ? CLONE_NEWPID : 0;
+    if (!flags) return EINVAL;
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = rwk_raw_clone(flags);
+    if (pid == 0) {
+        if (tree == RWK_TREE_USERNS && map_own_ids(uid, gid) < 0) _exit(errno & 0xff ? errno & 0xff : 1);
+        _exit(0);
+    }
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) return e ? e : EINVAL;
+    int status = 0;
+    while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {}
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return ECHILD;
+}
+
+/* Renumbers the init's three fds to 0, 1 and 2 (close-on-exec) and closes
+ * every other fd; -1 when that fails. Any of them may sit on 0-2 now, so each
+ * is first lifted above 2. */
+static int keep_only(int fds[3]) {
+    int lifted[3];
+    for (int i = 0; i < 3; i++)
+        if ((lifted[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0) return -1;
+    for (int i = 0; i < 3; i++) {
+        if (syscall(SYS_dup3, lifted[i], i, O_CLOEXEC) < 0) return -1;
+        fds[i] = i;
+    }
+    return (int)syscall(SYS_close_range, 3U, ~0U, 0U);
+}
+
+void rwk_tree_init(struct child *c, int control) {
+    const struct rwk_spawn_config *cfg = c->cfg;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
+    (void)prctl(PR_SET_NAME, "rwk-init", 0, 0, 0);   /* how ps and top show it */
+    /* A supervisor that died before the prctl can't signal us; its end of
+     * the control socket is closed then. */
+    struct pollfd hup = { .fd = control, .events = POLLIN };
+    if (poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLERR))) _exit(125);
+
+    /* Every signal is blocked (the supervisor blocked them around the clone),
+     * and stays blocked here: SIGCHLD is read from a signalfd, anything else
+     * sent to PID 1 stays pending and does nothing. */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
+
+    /* In a user namespace the bot waits for its id maps (EOF on `go`): the
+     * init writes them only after its copy of the secrets is gone. */
+    int go[2] = { -1, -1 };
+    if (cfg->tree == RWK_TREE_USERNS && pipe2(go, O_CLOEXEC) < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
+
+    pid_t bot = rwk_raw_clone(0);
+    if (bot < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
+    if (bot == 0) {
+        close(sfd);
+        close(control);
+        if (go[0] >= 0) {
+            close(go[1]);
+            char b;
+            ssize_t n;
+            do n = read(go[0], &b, 1); while (n < 0 && errno == EINTR);
+            if (n != 0) _exit(125);
+            close(go[0]);
+        }
+        c->parent = 1;   /* the init, as the bot sees it */
+        rwk_child_main(c);
+    }
+    drop_environment(cfg->envp);
+    if (go[0] >= 0) {
+        close(go[0]);
+        if (map_own_ids(c->outer_uid, c->outer_gid) < 0) {
+            int e = errno;
+            kill(bot, SIGKILL);
+            rwk_child_fail(c, RWK_STAGE_TREE_INIT, e, 0);
+        }
+        close(go[1]);
+    }
+    int pidfd = (int)syscall(SYS_pidfd_open, bot, 0);
+
+    /* Hold nothing of the supervisor's: the bot has its own copies, and our
+     * copy of the report pipe would hide its exec. */
+    if (pidfd < 0) { kill(bot, SIGKILL); _exit(125); }
+    int keep[3] = { control, sfd, pidfd };
+    if (keep_only(keep) < 0) { kill(bot, SIGKILL); _exit(125); }
+    control = keep[0];
+    sfd = keep[1];
+    pidfd = keep[2];
+    if (send_fd(control, RWK_TREE_MSG_BOT, bot, pidfd) < 0) {
+        kill(bot, SIGKILL);   /* without its pidfd the supervisor can't manage the bot */
+        _exit(125);
+    }
+    close(pidfd);
+
+    int bot_reaped = 0;
+    for (;;) {
+        struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = control, .events = POLLIN } };
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            _exit(125);
+        }
+        if (fds[1].revents & POLLIN) {
+            struct rwk_tree_msg m;
+            int got;
+            while ((got = rwk_tree_recv(control, &m)) == 1)
+                if (m.type == RWK_TREE_MSG_SIGNAL && m.value > 0 && m.value < 65)
+                    kill(-1, m.value);   /* every process of the namespace but us */
+            if (got < 0) _exit(137);     /* the supervisor is gone, and so is the tree */
+        } else if (fds[1].revents & (POLLHUP | POLLERR)) {
+            _exit(137);
+        }
+        if (fds[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) > 0) {}
+        }
+        for (;;) {
+            int status = 0;
+            pid_t p = waitpid(-1, &status, WNOHANG | __WALL);
+            if (p > 0) {
+                if (p == bot) {
+                    bot_reaped = 1;
+                    (void)rwk_tree_send(control, RWK_TREE_MSG_EXIT, status);
+                }
+                continue;
+            }
+            /* The bot and everything it left behind are gone. */
+            if (p < 0 && errno == ECHILD && bot_reaped) _exit(0);
+            break;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+"""Nothing outlives the supervisor (issue 9): the bot runs as PID 2 of its own
+PID namespace, whose init dies with the supervisor, and the kernel kills every
+process of a namespace whose init is gone. These tests SIGKILL the supervisor
+(as the OOM killer or a container runtime would) and look for survivors."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Rwk
+from supervise_helpers import (Supervised, alive, bot, bot_children, children, comm, read_json,  # noqa: F401
+                               supervise, vault_with, wait_until, write_profile)
+
+ROOT = os.geteuid() == 0
+SETPRIV = shutil.which("setpriv")
+NOBODY = 65534
+
+
+def holders(value: str) -> list[int]:
+    """Every live process whose environment holds `value`."""
+    needle = value.encode()
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != os.getpid():
+            try:
+                if needle in Path(f"/proc/{d}/environ").read_bytes() and alive(int(d)):
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def spread_out(rwk: Rwk, state: Path, sandbox: dict | None = None, command: list | None = None) -> str:
+    """A vault with one key and the profile "tree" for the tree bot; returns the key."""
+    value = rwk.secret()
+    vault_with(rwk, app__key=value)
+    write_profile(rwk, "tree", command or bot("tree", state), keys={"APP_KEY": "app/key"}, sandbox=sandbox)
+    return value
+
+
+def kill_supervisor_and_watch(s: Supervised, info: dict, value: str) -> float:
+    """SIGKILLs the supervisor; returns how long until no process of the bot's
+    tree is left alive and none holds the key (at most 5 s of waiting)."""
+    tree = [info["pid"], info["child"], info["setsid"], info["orphan"]]
+    assert all(alive(p) for p in tree), tree
+    assert set(holders(value)) >= set(tree), "the bot's processes should hold the key before the kill"
+    t0 = time.monotonic()
+    os.kill(s.pid, signal.SIGKILL)
+    deadline = t0 + 5
+    while time.monotonic() < deadline and (any(alive(p) for p in tree) or holders(value)):
+        time.sleep(0.01)
+    took = time.monotonic() - t0
+    left = [p for p in tree if alive(p)] + holders(value)
+    for p in left:   # never leave a keyed process behind, even when the test fails
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not left, f"survivors after {took:.2f}s: {left}"
+    return took
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root: a PID namespace for the bot needs CAP_SYS_ADMIN")
+def test_sigkilled_supervisor_takes_the_whole_tree_with_it(rwk, supervise, tmp_path):
+    state = tmp_path / "tree.json"
+    value = spread_out(rwk, state)
+    s = supervise("tree")
+    info = wait_until(lambda: read_json(state), 15, "the bot's report")
+    assert s.wait_event("start")["pid"] == info["pid"]
+    # supervisor -> rwk-init (PID 1 inside) -> bot (PID 2 inside)
+    (init,) = children(s.pid)
+    assert comm(init) == "rwk-init" and info["pid"] in children(init)
+    nspid = next(l for l in Path(f"/proc/{info['pid']}/status").read_text().splitlines() if l.startswith("NSpid:"))
+    assert nspid.split()[-1] == "2", nspid
+    took = kill_supervisor_and_watch(s, info, value)
+    assert took < 1.0, f"the tree took {took:.2f}s to die"
+
+
+@pytest.mark.skipif(not ROOT or SETPRIV is None, reason="needs root (to become an unprivileged user) and setpriv")
+def test_unprivileged_supervisor_contains_the_tree_with_a_user_namespace(supervise):
+    """The same for a user without privileges: the bot gets a user + PID namespace."""
+    root = Path(tempfile.mkdtemp(prefix="rwk-userns-"))
+    try:
+        rwk = Rwk(root)
+        state = root / "out" / "tree.json"
+        state.parent.mkdir()
+        # The test's own Python may live where nobody can't reach (pyenv under /root).
+        bots = root / "bots"
+        shutil.copytree(Path(__file__).parent / "supbots", bots)
+        value = spread_out(rwk, state, command=["/usr/bin/python3", "-B", str(bots / "tree.py"), str(state)])
+        subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(root)], check=True)
+        prefix = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        check = subprocess.run([*prefix, *rwk.argv("check", "tree", "--json")], env=rwk.env(), cwd=root,
+                               capture_output=True, timeout=30)
+        assert check.returncode == 0, check.stderr.decode()
+        s = Supervised(rwk, "tree", prefix=prefix)
+        try:
+            info = wait_until(lambda: read_json(state), 15, "the bot's report")
+            assert os.stat(f"/proc/{info['pid']}").st_uid == NOBODY
+            kids = children(s.pid)
+            assert [comm(p) for p in kids] == ["rwk-init"], {p: comm(p) for p in kids}
+            user_ns = os.readlink(f"/proc/{info['pid']}/ns/user")
+            assert user_ns != os.readlink("/proc/self/ns/user"), "expected a user namespace for the bot"
+            took = kill_supervisor_and_watch(s, info, value)
+            assert took < 1.0, f"the tree took {took:.2f}s to die"
+        finally:
+            s.cleanup()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_without_a_pid_namespace_a_setsid_descendant_survives(rwk, supervise, tmp_path):
+    """pid_namespace = false is the first generation's behaviour, and shows why
+    the namespace exists: the parent-death signal reaches the bot only."""
+    state = tmp_path / "tree.json"
+    value = spread_out(rwk, state, sandbox={"pid_namespace": False})
+    s = supervise("tree")
+    info = wait_until(lambda: read_json(state), 15, "the bot's report")
+    assert info["pid"] in children(s.pid)   # the bot is the supervisor's own child
+    os.kill(s.pid, signal.SIGKILL)
+    try:
+        wait_until(lambda: not alive(info["pid"]), 5, "the bot's parent-death signal")
+        time.sleep(0.3)
+        assert alive(info["setsid"]) and alive(info["orphan"])
+        assert info["setsid"] in holders(value)
+    finally:
+        for p in (info["child"], info["setsid"], info["orphan"]):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_stop_reaches_every_process_of_the_namespace_once(rwk, supervise, tmp_path):
+    """SIGTERM to the supervisor: the init signals the whole namespace with one
+    kill(-1), so the setsid'd and orphaned sleepers stop as well, and the
+    supervisor exits with the bot's code once they are gone."""
+    state = tmp_path / "tree.json"
+    spread_out(rwk, state)
+    s = supervise("tree")
+    info = wait_until(lambda: read_json(state), 15, "the bot's report")
+    s.signal(signal.SIGTERM)
+    assert s.wait(10) == 128 + signal.SIGTERM
+    assert s.count("kill") == 0, s.stderr_text()     # no SIGKILL was needed
+    assert not any(alive(p) for p in (info["pid"], info["child"], info["setsid"], info["orphan"]))
