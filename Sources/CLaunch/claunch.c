@@ -69,6 +69,7 @@ static const char *const stage_names[RWK_STAGE_COUNT] = {
     [RWK_STAGE_SECCOMP_NOTIFY] = "seccomp notify",
     [RWK_STAGE_SEND_LISTENER] = "send listener",
     [RWK_STAGE_EXECVE] = "execve",
+    [RWK_STAGE_LANDLOCK] = "landlock",
 };
 
 const char *rwk_stage_name(int stage) {
@@ -238,6 +239,14 @@ static void step_no_new_privs(struct child *c) {
         fail(c, RWK_STAGE_NO_NEW_PRIVS, errno, 0);
 }
 
+/* Needs no_new_privs (or CAP_SYS_ADMIN); the parent built the whole ruleset.
+ * The domain is inherited by every descendant and can't be lifted. */
+static void step_landlock(struct child *c) {
+    if (c->cfg->landlock_fd < 0) return;
+    int r = rwk_landlock_restrict_self(c->cfg->landlock_fd);
+    if (r < 0) fail(c, RWK_STAGE_LANDLOCK, -r, 0);
+}
+
 static long load_filter(const void *insns, size_t len, unsigned int flags) {
     struct sock_fprog prog = { .len = (unsigned short)len, .filter = (struct sock_filter *)insns };
     return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
@@ -328,6 +337,7 @@ static void child_main(struct child *c) {
     step_chdir(c);
     step_close_fds(c);
     step_no_new_privs(c);
+    step_landlock(c);
     step_seccomp(c);
     step_exec_notify(c);
     step_execve(c);
@@ -350,6 +360,7 @@ static int validate(const struct rwk_spawn_config *cfg) {
     if (cfg->no_exec && (!cfg->exec_notify_filter || cfg->exec_notify_len == 0
                          || cfg->exec_notify_len > BPF_MAXINSNS)) return -1;
     if (cfg->ctty_fd >= 0 && cfg->session != RWK_SESSION_NEW) return -1;
+    if (cfg->landlock_fd < -1) return -1;
     /* Each dst at most once, counting stdin/stdout/stderr as dsts 0-2. */
     for (size_t i = 0; i < cfg->nfds; i++) {
         int dst = cfg->fds[i].dst;

@@ -9,6 +9,8 @@ public enum SpawnStage: Int32, CaseIterable, Sendable {
     case setsid, setpgid, controllingTerminal, signals, parentDeathSignal, chdir, fdMap, rlimit
     case setgroups, setgid, setuid, dropCheck, closeFds, noNewPrivileges, seccomp, seccompNotify
     case sendListener, execve
+    /// Runs between `noNewPrivileges` and `seccomp`; numbered last to keep the other numbers stable.
+    case landlock
 
     /// The C shim's name: "setsid", "chdir", "setuid", "seccomp", "execve", …
     public var name: String { String(cString: rwk_stage_name(rawValue)) }
