@@ -39,6 +39,7 @@ struct child {
     const struct rwk_spawn_config *cfg;
     int report_fd;      /* write end, close-on-exec */
     int sock_fd;        /* socketpair end for the no_exec listener, or -1 */
+    int landlock_fd;    /* the ruleset, moved out of the fd map's way; or -1 */
     pid_t parent;
     int kept[RWK_MAX_FD_PAIRS + 3]; /* every dst the child keeps, sorted by step_close_fds */
     int nkept;
@@ -181,6 +182,8 @@ static void step_fd_map(struct child *c) {
         if (pair_at(cfg, i, &src, &dst) && dst > top) top = dst;
     c->report_fd = move_above(c, c->report_fd, top);
     c->sock_fd = move_above(c, c->sock_fd, top);
+    /* Not closed by move_above's close() in the parent: this is the child's copy. */
+    c->landlock_fd = move_above(c, c->landlock_fd, top);
 
     for (size_t i = 0; i < n; i++) {
         tmp[i] = -1;
@@ -242,8 +245,8 @@ static void step_no_new_privs(struct child *c) {
 /* Needs no_new_privs (or CAP_SYS_ADMIN); the parent built the whole ruleset.
  * The domain is inherited by every descendant and can't be lifted. */
 static void step_landlock(struct child *c) {
-    if (c->cfg->landlock_fd < 0) return;
-    int r = rwk_landlock_restrict_self(c->cfg->landlock_fd);
+    if (c->landlock_fd < 0) return;
+    int r = rwk_landlock_restrict_self(c->landlock_fd);
     if (r < 0) fail(c, RWK_STAGE_LANDLOCK, -r, 0);
 }
 
@@ -420,7 +423,8 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
         return set_failure(out, RWK_STAGE_PIPE, e);
     }
 
-    struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .parent = getpid() };
+    struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .landlock_fd = cfg->landlock_fd,
+                       .parent = getpid() };
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

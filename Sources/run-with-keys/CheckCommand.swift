@@ -79,13 +79,14 @@ struct CheckCommand: ParsableCommand {
     }
 
     /// `containment:` then one line per feature: its state, what it does or why it is missing.
+    /// Feature lines are indented by one space (two-space lines are the environment's).
     static func containmentText(_ c: Containment, required: [String]) -> String {
-        var out = "containment:" + (c.landlockABI.map { " (Landlock ABI \($0))" } ?? " (no Landlock)") + "\n"
+        var out = "containment: " + (c.landlockABI.map { "Landlock ABI \($0)" } ?? "no Landlock") + "\n"
         for s in c.statuses {
             let name = s.feature.rawValue + (required.contains(s.feature.rawValue) ? " (required)" : "")
-            out += "  \(name.padding(21))\(state(s).padding(8))\(s.missing.map { "\(s.detail): \($0)" } ?? s.detail)\n"
+            out += " \(name.padding(21))\(state(s).padding(8))\(s.detail)\(s.missing.map { " (\($0))" } ?? "")\n"
             if s.feature == .filesystem && c.filesystemMode != "off" {
-                for h in c.hiddenPaths { out += "    hidden: \(h)\n" }
+                for h in c.hiddenPaths { out += " - hidden: \(h)\n" }
             }
         }
         return out
