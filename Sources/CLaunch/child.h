@@ -11,6 +11,7 @@ struct child {
     const struct rwk_spawn_config *cfg;
     int report_fd;      /* write end, close-on-exec */
     int sock_fd;        /* socketpair end for the no_exec listener, or -1 */
+    int landlock_fd;    /* the ruleset, moved out of the fd map's way; or -1 */
     pid_t parent;       /* the pid our parent has as we see it (1 under the tree's init) */
     uid_t outer_uid;    /* the supervisor's euid and egid: what a new user namespace maps */
     gid_t outer_gid;

@@ -62,6 +62,7 @@ static const char *const stage_names[RWK_STAGE_COUNT] = {
     [RWK_STAGE_EXECVE] = "execve",
     [RWK_STAGE_PID_NAMESPACE] = "pid namespace",
     [RWK_STAGE_TREE_INIT] = "tree init",
+    [RWK_STAGE_LANDLOCK] = "landlock",
 };
 
 const char *rwk_stage_name(int stage) {
@@ -172,6 +173,8 @@ static void step_fd_map(struct child *c) {
         if (pair_at(cfg, i, &src, &dst) && dst > top) top = dst;
     c->report_fd = move_above(c, c->report_fd, top);
     c->sock_fd = move_above(c, c->sock_fd, top);
+    /* Not closed by move_above's close() in the parent: this is the child's copy. */
+    c->landlock_fd = move_above(c, c->landlock_fd, top);
 
     for (size_t i = 0; i < n; i++) {
         tmp[i] = -1;
@@ -228,6 +231,14 @@ static void step_close_fds(struct child *c) {
 static void step_no_new_privs(struct child *c) {
     if (c->cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         rwk_child_fail(c, RWK_STAGE_NO_NEW_PRIVS, errno, 0);
+}
+
+/* Needs no_new_privs (or CAP_SYS_ADMIN); the parent built the whole ruleset.
+ * The domain is inherited by every descendant and can't be lifted. */
+static void step_landlock(struct child *c) {
+    if (c->landlock_fd < 0) return;
+    int r = rwk_landlock_restrict_self(c->landlock_fd);
+    if (r < 0) rwk_child_fail(c, RWK_STAGE_LANDLOCK, -r, 0);
 }
 
 static long load_filter(const void *insns, size_t len, unsigned int flags) {
@@ -319,6 +330,7 @@ void rwk_child_main(struct child *c) {
     step_chdir(c);
     step_close_fds(c);
     step_no_new_privs(c);
+    step_landlock(c);
     step_seccomp(c);
     step_exec_notify(c);
     step_execve(c);
@@ -342,6 +354,7 @@ static int validate(const struct rwk_spawn_config *cfg) {
                          || cfg->exec_notify_len > BPF_MAXINSNS)) return -1;
     if (cfg->ctty_fd >= 0 && cfg->session != RWK_SESSION_NEW) return -1;
     if (cfg->tree < RWK_TREE_NONE || cfg->tree > RWK_TREE_USERNS) return -1;
+    if (cfg->landlock_fd < -1) return -1;
     /* Each dst at most once, counting stdin/stdout/stderr as dsts 0-2. */
     for (size_t i = 0; i < cfg->nfds; i++) {
         int dst = cfg->fds[i].dst;
@@ -415,8 +428,8 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
         return set_failure(out, RWK_STAGE_PIPE, e);
     }
 
-    struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .parent = getpid(),
-                       .outer_uid = geteuid(), .outer_gid = getegid() };
+    struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .landlock_fd = cfg->landlock_fd,
+                       .parent = getpid(), .outer_uid = geteuid(), .outer_gid = getegid() };
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -93,21 +93,27 @@ public final class LaunchPlan {
     public let secrets: [PlannedSecret]
     /// The sealed memfds, owned by the plan (closed when it goes away).
     let memfds: [Int32]
-    /// Whether the bot's process tree is contained (`[sandbox] pid_namespace`).
-    public let tree: ProtectionStatus
+    /// Which protections are in force (filesystem, network, signals, tree).
+    public var containment: Containment
+    /// The Landlock ruleset fd, owned by the plan and reused by every restart.
+    let landlockFd: Int32?
 
     init(profile: Profile, request: SpawnRequest, environment: EnvironmentBlock, variables: [PlannedVariable],
-         secrets: [PlannedSecret], memfds: [Int32], tree: ProtectionStatus) {
-        self.tree = tree
+         secrets: [PlannedSecret], memfds: [Int32], containment: Containment, landlockFd: Int32?) {
         self.profile = profile
         self.request = request
         self.environment = environment
         self.variables = variables
         self.secrets = secrets
         self.memfds = memfds
+        self.containment = containment
+        self.landlockFd = landlockFd
     }
 
-    deinit { for fd in memfds { close(fd) } }
+    deinit {
+        for fd in memfds { close(fd) }
+        if let fd = landlockFd { close(fd) }
+    }
 
     /// The secret names this launch uses, in profile order.
     public var secretNames: [String] { profile.keys.map(\.secret) }
@@ -131,9 +137,14 @@ public final class LaunchPlan {
     /// The default PATH for finding the command when the child gets no PATH.
     public static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
-    /// Builds the plan: environment, memfds, limits, credentials and seccomp filter.
+    /// Builds the plan: environment, memfds, limits, credentials, seccomp filter and Landlock ruleset.
     /// `environment` is run-with-keys' own environment (for `[env] inherit`).
+    /// `keyMaterial`: paths the bot must never open under `filesystem = "hide-keys"`
+    /// (identity candidates, the vault with its lock and temp file, run-with-keys'
+    /// home, `$CREDENTIALS_DIRECTORY`, paths in the identity command); they may not
+    /// exist yet. Allowlist entries may not contain them either.
     public static func build(profile: Profile, document: VaultDocument, now: Timestamp, arguments extra: [String] = [],
+                             keyMaterial: [String] = [],
                              environment: (String) -> String? = { Sys.getenv($0) }) throws(PlanError) -> LaunchPlan {
         // 1. Every named secret must exist; report all the missing ones at once.
         let missing = profile.keys.map(\.secret).filter { document.secrets[$0] == nil }
@@ -238,12 +249,29 @@ public final class LaunchPlan {
         do { request.seccomp = try seccompPolicy(profile.sandbox)?.compile() } catch {
             throw PlanError("\(profile.path): \(error)", hints: ["see `ausyscall --dump` or /usr/include/asm/unistd_64.h for syscall names"])
         }
-        // 6. The process tree: nothing the bot starts may outlive us.
-        let (treeMode, treeStatus) = TreeSupport.resolve(wanted: profile.sandbox.pidNamespace)
+        // 6. Landlock: computed here, enforced by the child right after no_new_privs.
+        let sandbox = profile.sandbox
+        var (containment, ruleset) = try Containment.plan(sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
+        let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil || sandbox.signals == .scoped
+        if wantsLandlock && !sandbox.noNewPrivileges {
+            throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but Landlock (filesystem, network, signals) needs no_new_privs",
+                            hints: ["remove no_new_privileges = false, or set filesystem = \"off\" and signals = \"off\" and leave connect/bind unset"])
+        }
+        // 7. The process tree: nothing the bot starts may outlive us.
+        let (treeMode, treeStatus) = TreeSupport.resolve(wanted: sandbox.pidNamespace)
         request.tree = treeMode
+        containment.set(treeStatus)
+        try containment.enforce(required: sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) })
+        var landlockFd: Int32?
+        if let ruleset {
+            do { landlockFd = try ruleset.create() } catch {
+                throw PlanError("can't build the Landlock ruleset: \(error)")
+            }
+            request.landlock = landlockFd
+        }
         closeOnError = false
         return LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
-                          secrets: secrets, memfds: memfds, tree: treeStatus)
+                          secrets: secrets, memfds: memfds, containment: containment, landlockFd: landlockFd)
     }
 
     /// `{file:VAR}` in a profile's `command` becomes the memfd path of the key

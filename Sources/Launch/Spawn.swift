@@ -61,6 +61,7 @@ public func spawn(_ request: SpawnRequest,
         cfg.ngroups = ids.groups.count
     }
     cfg.no_new_privs = request.noNewPrivileges ? 1 : 0
+    cfg.landlock_fd = request.landlock ?? -1   // always: a zeroed config would mean fd 0
     if let bpf = request.seccomp {
         cfg.seccomp_filter = UnsafeRawPointer(arena.array(bpf.bytes))
         cfg.seccomp_len = bpf.instructionCount

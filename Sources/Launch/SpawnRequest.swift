@@ -77,6 +77,9 @@ public struct SpawnRequest: Sendable {
     public var credentials: Credentials?
     public var noNewPrivileges = true
     public var seccomp: BPFProgram?
+    /// A Landlock ruleset fd (owned by the caller, e.g. the `LaunchPlan`) the child
+    /// enforces with landlock_restrict_self(2) right after no_new_privs; nil: none.
+    public var landlock: Int32?
     /// Refuse every execve/execveat after the bot's own (the spawn returns an `ExecGuard`).
     public var noExec = false
     public var session: Session = .newSession

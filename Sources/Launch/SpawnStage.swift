@@ -9,8 +9,10 @@ public enum SpawnStage: Int32, CaseIterable, Sendable {
     case setsid, setpgid, controllingTerminal, signals, parentDeathSignal, chdir, fdMap, rlimit
     case setgroups, setgid, setuid, dropCheck, closeFds, noNewPrivileges, seccomp, seccompNotify
     case sendListener, execve
-    // tree containment (24 is the Landlock stage)
-    case pidNamespace = 25, treeInit
+    /// Runs between `noNewPrivileges` and `seccomp`; numbered after `execve` to keep the other numbers stable.
+    case landlock
+    // tree containment: the clone into a new PID namespace, then its init
+    case pidNamespace, treeInit
 
     /// The C shim's name: "setsid", "chdir", "setuid", "seccomp", "execve", …
     public var name: String { String(cString: rwk_stage_name(rawValue)) }

@@ -2,24 +2,6 @@ import CLaunch
 import Glibc
 import Vault
 
-/// Whether one protection of the bot is in force, as `check` and the start-up
-/// log report it.
-public struct ProtectionStatus: Sendable, Equatable {
-    public var active: Bool
-    /// What is in force, e.g. "PID namespace; its init dies with the supervisor".
-    public var detail: String
-    /// Why it is not in force although wanted (nil when active or turned off).
-    public var missing: String?
-    public var hint: String?
-
-    public init(active: Bool, detail: String, missing: String? = nil, hint: String? = nil) {
-        self.active = active
-        self.detail = detail
-        self.missing = missing
-        self.hint = hint
-    }
-}
-
 /// How this host lets us contain the bot's process tree (see `TreeMode`).
 public enum TreeSupport {
     /// The mode to spawn with and what to report, for a profile's `pid_namespace`.
@@ -31,27 +13,27 @@ public enum TreeSupport {
     /// - Otherwise the tree is not contained, and `missing` says why.
     ///
     /// Each probe clones a throwaway child into the namespaces (`rwk_tree_probe`).
-    public static func resolve(wanted: Bool) -> (TreeMode, ProtectionStatus) {
+    public static func resolve(wanted: Bool) -> (TreeMode, Containment.Status) {
         guard wanted else {
-            return (.none, ProtectionStatus(active: false, detail: "off (pid_namespace = false): only the parent-death signal"))
+            return (.none, Containment.Status(feature: .tree, active: false, detail: "off (pid_namespace = false): only the parent-death signal"))
         }
         if getpid() == 1 {
-            return (.none, ProtectionStatus(active: true, detail: "run-with-keys is PID 1 of its PID namespace, which ends with it"))
+            return (.none, Containment.Status(feature: .tree, active: true, detail: "run-with-keys is PID 1 of its PID namespace, which ends with it"))
         }
         var tried: [String] = []
         if geteuid() == 0 {
             let e = rwk_tree_probe(Int32(RWK_TREE_PIDNS))
-            if e == 0 { return (.pidNamespace, ProtectionStatus(active: true, detail: "own PID namespace, whose init dies with the supervisor")) }
+            if e == 0 { return (.pidNamespace, Containment.Status(feature: .tree, active: true, detail: "own PID namespace, whose init dies with the supervisor")) }
             tried.append("PID namespace: \(Sys.errnoString(e))")
         }
         let e = rwk_tree_probe(Int32(RWK_TREE_USERNS))
         if e == 0 {
-            return (.userNamespace, ProtectionStatus(active: true, detail: "own user + PID namespace, whose init dies with the supervisor"))
+            return (.userNamespace, Containment.Status(feature: .tree, active: true, detail: "own user + PID namespace, whose init dies with the supervisor"))
         }
         tried.append("user namespace: \(Sys.errnoString(e))")
-        return (.none, ProtectionStatus(
-            active: false, detail: "only the parent-death signal",
-            missing: "tree containment is off: can't create a PID namespace here (\(tried.joined(separator: "; "))), so processes the bot starts may outlive a killed supervisor",
+        return (.none, Containment.Status(
+            feature: .tree, active: false, detail: "only the parent-death signal",
+            missing: "can't create a PID namespace here (\(tried.joined(separator: "; "))), so processes the bot starts may outlive a killed supervisor",
             hint: "run as root, allow unprivileged user namespaces (sysctl user.max_user_namespaces), or run run-with-keys as PID 1 (a container's entrypoint)"))
     }
 }

@@ -125,6 +125,45 @@ public struct SandboxSpec: Sendable, Equatable {
     /// Key `pid_namespace`: run the bot as PID 2 of its own PID namespace, whose
     /// init dies with the supervisor, so that nothing the bot starts outlives it.
     public var pidNamespace: Bool = true
+
+    /// `filesystem`: what the Landlock filesystem rules allow.
+    public enum Filesystem: String, Sendable, CaseIterable {
+        /// Everything except the key material (identity, vault, run-with-keys' home, credentials).
+        case hideKeys = "hide-keys"
+        /// Only the `read`, `write` and `exec` paths.
+        case allowlist
+        /// No filesystem rules.
+        case off
+    }
+    /// `signals`: "scoped" keeps the bot from signalling processes outside its Landlock domain.
+    public enum SignalScope: String, Sendable, CaseIterable { case scoped, off }
+    /// A protection that `require` may insist on.
+    public enum Protection: String, Sendable, CaseIterable { case filesystem, network, signals, tree }
+    /// One entry of `read`, `write` or `exec`: an absolute path that existed when
+    /// the profile was read (`~/` expanded, relative paths resolved against the
+    /// profile's directory), with where it was written for error messages.
+    public struct AccessPath: Sendable, Equatable {
+        public var path: String
+        public var key: String      // "sandbox.read", "sandbox.write", "sandbox.exec"
+        public var line: Int?
+        public init(path: String, key: String, line: Int? = nil) {
+            self.path = path
+            self.key = key
+            self.line = line
+        }
+    }
+
+    public var filesystem: Filesystem = .hideKeys
+    public var read: [AccessPath] = []      // allowlist only: read files, list directories
+    public var write: [AccessPath] = []     // allowlist only: read + write, create, remove, truncate, rename
+    public var exec: [AccessPath] = []      // allowlist only: read + execute
+    /// TCP ports the bot may connect to; nil: unrestricted, []: none.
+    public var connect: [UInt16]? = nil
+    /// TCP ports the bot may bind; nil: unrestricted, []: none (port 0 included).
+    public var bind: [UInt16]? = nil
+    public var signals: SignalScope = .scoped
+    /// Protections that must be active; a missing one stops the launch.
+    public var require: [Protection] = []
     public init() {}
 }
 

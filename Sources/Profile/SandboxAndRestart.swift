@@ -1,7 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Parsing of `[sandbox]`, `[restart]` and `[policy]`.
 extension Profile {
     static func parseSandbox(_ section: Section, profileDirectory: String) throws(ProfileError) -> SandboxSpec {
-        try section.checkKeys(["seccomp", "deny", "allow", "action", "no_exec", "no_new_privileges", "pid_namespace"])
+        try section.checkKeys(["seccomp", "deny", "allow", "action", "no_exec", "no_new_privileges", "pid_namespace",
+                               "filesystem", "read", "write", "exec", "connect", "bind", "signals", "require"])
         var sandbox = SandboxSpec()
         switch try section.nonEmptyString("seccomp") {
         case nil, "default": sandbox.seccomp = .default
@@ -19,7 +26,81 @@ extension Profile {
         sandbox.noExec = try section.bool("no_exec") ?? false
         sandbox.noNewPrivileges = try section.bool("no_new_privileges") ?? true
         sandbox.pidNamespace = try section.bool("pid_namespace") ?? true
+        try parseLandlock(section, into: &sandbox, profileDirectory: profileDirectory)
         return sandbox
+    }
+
+    /// The Landlock keys: filesystem, read/write/exec, connect, bind, signals, require.
+    static func parseLandlock(_ section: Section, into sandbox: inout SandboxSpec,
+                              profileDirectory: String) throws(ProfileError) {
+        sandbox.filesystem = try section.choice("filesystem", SandboxSpec.Filesystem.self) ?? .hideKeys
+        sandbox.read = try accessPaths(section, "read", profileDirectory: profileDirectory)
+        sandbox.write = try accessPaths(section, "write", profileDirectory: profileDirectory)
+        sandbox.exec = try accessPaths(section, "exec", profileDirectory: profileDirectory)
+        if sandbox.filesystem != .allowlist {
+            for key in ["read", "write", "exec"] where section.contains(key) {
+                throw section.error(.invalidValue, key, "has no effect with filesystem = \"\(sandbox.filesystem.rawValue)\"",
+                                    hint: "set filesystem = \"allowlist\", or remove \(key)")
+            }
+        }
+        sandbox.connect = try ports(section, "connect")
+        sandbox.bind = try ports(section, "bind")
+        sandbox.signals = try section.choice("signals", SandboxSpec.SignalScope.self) ?? .scoped
+        for name in try section.strings("require") ?? [] {
+            guard let p = SandboxSpec.Protection(rawValue: name) else {
+                let names = SandboxSpec.Protection.allCases.map(\.rawValue)
+                throw section.error(.invalidValue, "require", "unknown protection \"\(name)\"",
+                                    hint: Suggest.closest(to: name, in: names).map { "did you mean \"\($0)\"?" }
+                                        ?? "use any of " + names.map { "\"\($0)\"" }.joined(separator: ", "))
+            }
+            if !sandbox.require.contains(p) { sandbox.require.append(p) }
+        }
+        let turnedOff: [SandboxSpec.Protection: String] = [
+            .filesystem: sandbox.filesystem == .off ? "filesystem = \"off\"" : "",
+            .network: sandbox.connect == nil && sandbox.bind == nil ? "neither connect nor bind is set" : "",
+            .signals: sandbox.signals == .off ? "signals = \"off\"" : "",
+        ]
+        for p in sandbox.require {
+            if let why = turnedOff[p], !why.isEmpty {
+                throw section.error(.invalidValue, "require", "requires \"\(p.rawValue)\", but \(why)")
+            }
+        }
+    }
+
+    /// A list of paths that must exist now: `~/` expanded, relative ones against the profile's directory.
+    static func accessPaths(_ section: Section, _ key: String, profileDirectory: String) throws(ProfileError) -> [SandboxSpec.AccessPath] {
+        var out: [SandboxSpec.AccessPath] = []
+        let line = section.context.positions.line(of: section.path + [key])
+        for raw in try section.strings(key) ?? [] {
+            guard !raw.isEmpty else { throw section.error(.invalidValue, key, "paths must not be empty") }
+            var path = expandHome(raw)
+            if !path.hasPrefix("/") { path = profileDirectory + "/" + path }
+            var st = stat()
+            guard stat(path, &st) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw section.error(.invalidValue, key, "\(path): \(reason)",
+                                    hint: "every path in \(key) must exist when the bot starts; create it or remove it from the list")
+            }
+            if !out.contains(where: { $0.path == path }) {
+                out.append(SandboxSpec.AccessPath(path: path, key: section.keyPath(key), line: line))
+            }
+        }
+        return out
+    }
+
+    /// TCP ports: integers 1...65535, duplicates dropped; nil when the key is absent.
+    static func ports(_ section: Section, _ key: String) throws(ProfileError) -> [UInt16]? {
+        guard let value = section.table[key] else { return nil }
+        guard let array = value.array else { throw section.wrongType(key, expected: "an array of TCP port numbers") }
+        var out: [UInt16] = []
+        for element in array {
+            guard let n = element.int, (1...65535).contains(n) else {
+                let shown = element.int.map(String.init) ?? Section.describe(element.type)
+                throw section.error(.invalidValue, key, "bad TCP port \(shown)", hint: "ports are integers from 1 to 65535")
+            }
+            if !out.contains(UInt16(n)) { out.append(UInt16(n)) }
+        }
+        return out
     }
 
     /// Syscall names are only shape-checked here; the launcher asks libseccomp whether they exist.

@@ -19,8 +19,10 @@ public final class VaultStore {
         self.lockTimeoutMs = lockTimeoutMs
     }
 
-    var lockPath: String { path + ".lock" }
-    var tempPath: String { Sys.directory(of: path) + "/." + Sys.basename(path) + ".tmp" }
+    /// `<vault>.lock`, the file writers `flock`.
+    public var lockPath: String { path + ".lock" }
+    /// `<dir>/.<name>.tmp`, where a write prepares the new vault.
+    public var tempPath: String { Sys.directory(of: path) + "/." + Sys.basename(path) + ".tmp" }
 
     /// Fails with the "no vault" error (and its hint) when the file is missing.
     public func requireExists() throws(VaultError) {

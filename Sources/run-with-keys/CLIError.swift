@@ -24,6 +24,7 @@ enum Output {
     }
 
     static func warning(_ message: String) { Sys.writeAll(2, "run-with-keys: warning: \(message)\n") }
+    static func hint(_ message: String) { Sys.writeAll(2, "run-with-keys: hint: \(message)\n") }
     static func info(_ message: String) { Sys.writeAll(2, "run-with-keys: \(message)\n") }
     static func out(_ text: String) { Sys.writeAll(1, text) }
 }

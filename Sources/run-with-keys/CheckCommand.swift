@@ -65,12 +65,47 @@ struct CheckCommand: ParsableCommand {
         for v in plan.variables { out += "  \(v.name)\(String(repeating: " ", count: width - v.name.count))  \(describe(v))\n" }
         out += "limits:   \(p.limits.map(limitText).joined(separator: " "))\n"
         out += "sandbox:  \(sandboxText(p, plan))\n"
+        out += containmentText(plan.containment, required: p.sandbox.require.map(\.rawValue))
         out += "restart:  policy \(r.policy.rawValue), delay \(r.delay), max_delay \(r.maxDelay), burst \(r.burst) in \(r.interval), "
             + "stop \(Signals.name(of: r.stopSignal)) then SIGKILL after \(r.stopTimeout), reload \(r.reload.rawValue)\n"
         out += "output:   redact \(p.output.redact ? "on" : "off")\n"
         for f in findings { out += "warning:  \(f.description); \(f.remedy)\n" }
         out += "check: ok\n"
         return out
+    }
+
+    static func state(_ s: Containment.Status) -> String {
+        s.active ? "active" : s.missing != nil ? "missing" : "off"
+    }
+
+    /// `containment:` then one line per feature: its state, what it does or why it is missing.
+    /// Feature lines are indented by one space (two-space lines are the environment's).
+    static func containmentText(_ c: Containment, required: [String]) -> String {
+        var out = "containment: " + (c.landlockABI.map { "Landlock ABI \($0)" } ?? "no Landlock") + "\n"
+        for s in c.statuses {
+            let name = s.feature.rawValue + (required.contains(s.feature.rawValue) ? " (required)" : "")
+            out += " \(name.padding(21))\(state(s).padding(8))\(s.detail)\(s.missing.map { " (\($0))" } ?? "")\n"
+            if s.feature == .filesystem && c.filesystemMode != "off" {
+                for h in c.hiddenPaths { out += " - hidden: \(h)\n" }
+            }
+        }
+        return out
+    }
+
+    static func containmentJSON(_ c: Containment) -> String {
+        func ports(_ p: [UInt16]?) -> String { p.map { JSONText.array($0.map { String($0) }) } ?? "null" }
+        return JSONText.object(c.statuses.map { s in
+            var f: [(String, String)] = [("active", s.active ? "true" : "false"), ("detail", JSONText.string(s.detail))]
+            if let m = s.missing { f.append(("missing", JSONText.string(m))) }
+            if let h = s.hint { f.append(("hint", JSONText.string(h))) }
+            switch s.feature {
+            case .filesystem:
+                f += [("mode", JSONText.string(c.filesystemMode)), ("hidden", JSONText.array(c.hiddenPaths.map(JSONText.string)))]
+            case .network: f += [("connect", ports(c.connectPorts)), ("bind", ports(c.bindPorts))]
+            default: break
+            }
+            return (s.feature.rawValue, JSONText.object(f))
+        } + [("landlock_abi", c.landlockABI.map { String($0) } ?? "null")])
     }
 
     static func json(_ plan: LaunchPlan, _ findings: [KeyFinding]) -> String {
@@ -98,7 +133,9 @@ struct CheckCommand: ParsableCommand {
                 ("bpf_instructions", plan.request.seccomp.map { String($0.instructionCount) } ?? "0"),
                 ("action", JSONText.string(p.sandbox.action.rawValue)),
                 ("no_new_privileges", p.sandbox.noNewPrivileges ? "true" : "false"),
-                ("no_exec", p.sandbox.noExec ? "true" : "false")])),
+                ("no_exec", p.sandbox.noExec ? "true" : "false"),
+                ("require", JSONText.array(p.sandbox.require.map { JSONText.string($0.rawValue) }))])),
+            ("containment", containmentJSON(plan.containment)),
             ("restart", JSONText.object([
                 ("policy", JSONText.string(r.policy.rawValue)), ("delay_ms", String(r.delay.milliseconds)),
                 ("max_delay_ms", String(r.maxDelay.milliseconds)), ("burst", String(r.burst)),
@@ -108,4 +145,8 @@ struct CheckCommand: ParsableCommand {
             ("warnings", JSONText.array(findings.map { JSONText.string($0.description) })),
         ]) + "\n"
     }
+}
+
+private extension String {
+    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }

@@ -30,13 +30,35 @@ final class Preparation {
     /// supervisor's event loop must not prompt for a passphrase, read a spent
     /// --passphrase-fd, or wait on an identity command.
     var unlocked: UnlockedKey?
+    /// What the bot may never open (filesystem = "hide-keys").
+    var keyMaterial: [String]
+    private var warnedContainment = false
 
     convenience init(_ global: GlobalOptions, profile: Profile) { self.init(global.plain, profile: profile) }
 
-    init(_ global: Globals, profile: Profile) {
+    init(_ global: Globals, profile: Profile, launchLog: String? = nil) {
         self.profile = profile
         store = global.store(path: global.vault ?? profile.vault)
         keys = global.keyOptions(identityCommand: profile.identityCommand)
+        keyMaterial = Self.keyMaterial(global, store: store, profile: profile, launchLog: launchLog)
+    }
+
+    /// Every identity source that could be used, the vault with its lock and temp
+    /// file, run-with-keys' home (identity.txt, profiles, launch log, run files),
+    /// $CREDENTIALS_DIRECTORY, an outside launch log, and the absolute paths named
+    /// in the identity command.
+    static func keyMaterial(_ global: Globals, store: VaultStore, profile: Profile, launchLog: String?) -> [String] {
+        var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.path, store.lockPath, store.tempPath]
+        if let p = global.identity { paths.append(p) }
+        for name in ["RUN_WITH_KEYS_IDENTITY", "CREDENTIALS_DIRECTORY"] {
+            if let p = Sys.getenv(name), !p.isEmpty { paths.append(p) }
+        }
+        if let log = launchLog { paths.append(log) }
+        let userHome = Sys.getenv("HOME") ?? "/root"
+        for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {
+            if let command, !command.isEmpty { paths += Landlock.pathTokens(in: command, userHome: userHome) }
+        }
+        return paths
     }
 
     /// Decrypts, checks the key policy, builds the plan. Policy refusals are errors.
@@ -56,7 +78,16 @@ final class Preparation {
             throw CLIError(first.description, hints: findings.map(\.remedy) + ["the profile's [policy] refuses to launch with this key"])
         }
         if warn { for f in findings { Output.warning("\(f.description); \(f.remedy)") } }
-        return (try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments), findings)
+        let plan = try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments, keyMaterial: keyMaterial)
+        if !warnedContainment {   // once, not at every reload
+            warnedContainment = true
+            let required = profile.sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) }
+            for w in plan.containment.warnings(required: required) {
+                Output.warning(w.message)
+                if let hint = w.hint { Output.hint(hint) }
+            }
+        }
+        return (plan, findings)
     }
 }
 
@@ -97,7 +128,7 @@ struct RunCommand: ParsableCommand {
     static func launch(_ s: LaunchSettings) throws -> Never {
         let global = s.globals
         let profile = try ProfileOptions.load(s.profile, global)
-        let prep = Preparation(global, profile: profile)
+        let prep = Preparation(global, profile: profile, launchLog: s.launchLog)
         let (plan, _) = try prep.plan(arguments: s.arguments)
         let logger = SupervisorLog.make(format: s.logFormat)
         var options = SupervisorOptions(logger: logger)

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -196,9 +197,15 @@ class Rwk:
     stdout and stderr of every command this object runs.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, home: Path | None = None):
         self.root = Path(root)
-        self.home = self.root / "home"
+        # run-with-keys' home is hidden from bots (filesystem = "hide-keys"), and
+        # Landlock can't grant entries created later in a directory above a hidden
+        # path. So the home lives beside `root`, not in it: bots may then create
+        # files anywhere in `root` after launch, as they could before.
+        if home is None:
+            home = Path(tempfile.mkdtemp(prefix=self.root.name + "-rwkhome-", dir=self.root.parent)) / "home"
+        self.home = Path(home)
         self.userhome = self.root / "user"
         self.inputs = self.root / "inputs"
         self.userhome.mkdir(parents=True, exist_ok=True)

@@ -4,10 +4,12 @@ process of a namespace whose init is gone. These tests SIGKILL the supervisor
 (as the OOM killer or a container runtime would) and look for survivors."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -95,7 +97,7 @@ def test_unprivileged_supervisor_contains_the_tree_with_a_user_namespace(supervi
         bots = root / "bots"
         shutil.copytree(Path(__file__).parent / "supbots", bots)
         value = spread_out(rwk, state, command=["/usr/bin/python3", "-B", str(bots / "tree.py"), str(state)])
-        subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(root)], check=True)
+        subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(root), str(rwk.home.parent)], check=True)
         prefix = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
         check = subprocess.run([*prefix, *rwk.argv("check", "tree", "--json")], env=rwk.env(), cwd=root,
                                capture_output=True, timeout=30)
@@ -114,6 +116,7 @@ def test_unprivileged_supervisor_contains_the_tree_with_a_user_namespace(supervi
             s.cleanup()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(rwk.home.parent, ignore_errors=True)
 
 
 def test_without_a_pid_namespace_a_setsid_descendant_survives(rwk, supervise, tmp_path):
@@ -150,3 +153,38 @@ def test_stop_reaches_every_process_of_the_namespace_once(rwk, supervise, tmp_pa
     assert s.wait(10) == 128 + signal.SIGTERM
     assert s.count("kill") == 0, s.stderr_text()     # no SIGKILL was needed
     assert not any(alive(p) for p in (info["pid"], info["child"], info["setsid"], info["orphan"]))
+
+
+NO_PIDNS = [sys.executable, str(Path(__file__).resolve().parent / "tools" / "no_landlock.py"), "--no-pid-namespace"]
+
+
+def test_check_shows_the_tree_containment(rwk, tmp_path):
+    spread_out(rwk, tmp_path / "tree.json")
+    r = rwk.run("check", "tree", "--json")
+    assert r.returncode == 0, r.stderr
+    tree = json.loads(r.stdout)["containment"]["tree"]
+    assert tree["active"] is True and "namespace" in tree["detail"], tree
+
+
+def test_a_host_without_pid_namespaces_warns_and_require_refuses(rwk, tmp_path):
+    """Where no PID namespace can be made (here: a seccomp filter refuses the
+    clone flags, as a locked-down container does), check and run say so in one
+    warning with a hint, and `require = ["tree"]` stops the launch: exit 125,
+    no child started."""
+    spread_out(rwk, tmp_path / "tree.json")
+    check = subprocess.run([*NO_PIDNS, *rwk.argv("check", "tree")], env=rwk.env(), cwd=rwk.root,
+                           capture_output=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+    warnings = [l for l in check.stderr.decode().splitlines() if l.startswith("run-with-keys: warning:")]
+    assert len(warnings) == 1 and "process-tree containment is off" in warnings[0], check.stderr
+    assert b"run-with-keys: hint:" in check.stderr
+
+    marker = tmp_path / "started"
+    write_profile(rwk, "strict", ["/bin/sh", "-c", f"touch {marker}"], keys={"APP_KEY": "app/key"},
+                  sandbox={"require": ["tree"]})
+    run = subprocess.run([*NO_PIDNS, *rwk.argv("run", "strict")], env=rwk.env(), cwd=rwk.root,
+                         capture_output=True, timeout=30)
+    assert run.returncode == 125, run.stderr
+    err = run.stderr.decode().splitlines()
+    assert err[0].startswith("run-with-keys: error: process-tree containment is required"), err
+    assert not marker.exists(), "the bot was started"

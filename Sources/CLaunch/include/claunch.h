@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "rwk_sys.h"
+#include "rwk_landlock.h"
 
 /* Stages, in checklist order. Keep rwk_stage_name and Swift's SpawnStage in sync. */
 enum {
@@ -49,7 +50,8 @@ enum {
     RWK_STAGE_SECCOMP_NOTIFY = 21,
     RWK_STAGE_SEND_LISTENER = 22,
     RWK_STAGE_EXECVE = 23,
-    /* 24 is reserved for the Landlock stage */
+    /* runs between NO_NEW_PRIVS and SECCOMP; numbered after EXECVE to keep the others stable */
+    RWK_STAGE_LANDLOCK = 24,
     /* tree containment: the clone into a new PID namespace (parent side), then its init */
     RWK_STAGE_PID_NAMESPACE = 25,
     RWK_STAGE_TREE_INIT = 26,
@@ -105,6 +107,7 @@ struct rwk_spawn_config {
     size_t ngroups;
 
     int no_new_privs;
+    int landlock_fd;                  /* -1: none; else a Landlock ruleset fd: landlock_restrict_self after no_new_privs */
     const void *seccomp_filter;       /* struct sock_filter[] exported by libseccomp; NULL: none */
     size_t seccomp_len;               /* number of instructions */
 

@@ -1,0 +1,334 @@
+import CLaunch
+import Glibc
+import Profile
+
+/// Landlock for the bot, built in the parent: the ABI probe, the rules for
+/// `[sandbox] filesystem/read/write/exec/connect/bind/signals`, and the ruleset fd
+/// the fork child enforces with landlock_restrict_self(2).
+///
+/// Landlock rules only allow: a ruleset *handles* some access rights, and every
+/// handled right is denied except beneath the paths (and on the TCP ports) that a
+/// rule grants it for. Best effort as in the kernel's samples/landlock/sandboxer.c:
+/// rights the running ABI doesn't know are dropped; a feature whose rights are all
+/// missing is reported as missing. Sources: landlock(7), landlock_create_ruleset(2),
+/// landlock_add_rule(2), Documentation/userspace-api/landlock.rst.
+public enum Landlock {
+    /// What the kernel offers.
+    public enum Support: Sendable, Equatable {
+        /// ABI version: 1 (5.13), 2 REFER (5.19), 3 TRUNCATE (6.2), 4 TCP ports (6.7),
+        /// 5 IOCTL_DEV (6.10), 6 scopes (6.12), 7 audit flags (6.15).
+        case abi(Int32)
+        /// landlock_create_ruleset(2) failed: ENOSYS (no Landlock, or a seccomp
+        /// filter refusing it) or EOPNOTSUPP (built in but not in `lsm=`).
+        case unavailable(errno: Int32)
+
+        public var version: Int32? { if case .abi(let v) = self { return v } else { return nil } }
+    }
+
+    /// The running kernel's Landlock, asked once per process.
+    public static let support: Support = {
+        let r = rwk_landlock_abi()
+        return r > 0 ? .abi(r) : .unavailable(errno: -r)
+    }()
+
+    // MARK: access rights
+
+    /// Every filesystem right of ABI 1 (EXECUTE … MAKE_SYM).
+    static let fsABI1: UInt64 = (RWK_LL_FS_MAKE_SYM << 1) - 1
+    /// The rights a rule on a non-directory may hold (others are EINVAL there).
+    static let fileRights: UInt64 = RWK_LL_FS_EXECUTE | RWK_LL_FS_WRITE_FILE | RWK_LL_FS_READ_FILE
+        | RWK_LL_FS_TRUNCATE | RWK_LL_FS_IOCTL_DEV
+
+    /// All filesystem rights ABI `abi` knows; 0 for no Landlock.
+    public static func filesystemRights(abi: Int32) -> UInt64 {
+        guard abi >= 1 else { return 0 }
+        var rights = fsABI1
+        if abi >= 2 { rights |= RWK_LL_FS_REFER }
+        if abi >= 3 { rights |= RWK_LL_FS_TRUNCATE }
+        if abi >= 5 { rights |= RWK_LL_FS_IOCTL_DEV }
+        return rights
+    }
+
+    /// `read`: read files, list directories.
+    public static let readRights: UInt64 = RWK_LL_FS_READ_FILE | RWK_LL_FS_READ_DIR
+    /// `exec`: read + execute.
+    public static let execRights: UInt64 = readRights | RWK_LL_FS_EXECUTE
+    /// `write`: read + write, create and remove entries of any kind, truncate,
+    /// rename/link across directories (REFER) and device ioctls.
+    public static let writeRights: UInt64 = readRights | RWK_LL_FS_WRITE_FILE | RWK_LL_FS_REMOVE_DIR
+        | RWK_LL_FS_REMOVE_FILE | RWK_LL_FS_MAKE_CHAR | RWK_LL_FS_MAKE_DIR | RWK_LL_FS_MAKE_REG
+        | RWK_LL_FS_MAKE_SOCK | RWK_LL_FS_MAKE_FIFO | RWK_LL_FS_MAKE_BLOCK | RWK_LL_FS_MAKE_SYM
+        | RWK_LL_FS_REFER | RWK_LL_FS_TRUNCATE | RWK_LL_FS_IOCTL_DEV
+
+    // MARK: rules
+
+    /// One path-beneath rule: `access` on `path` and everything below it.
+    public struct PathRule: Sendable, Equatable {
+        public var path: String
+        public var access: UInt64
+        public init(path: String, access: UInt64) {
+            self.path = path
+            self.access = access
+        }
+    }
+
+    /// A complete ruleset, before it is handed to the kernel.
+    public struct Ruleset: Sendable, Equatable {
+        public var handledFilesystem: UInt64 = 0
+        public var handledNetwork: UInt64 = 0
+        public var scoped: UInt64 = 0
+        public var pathRules: [PathRule] = []
+        /// (rights, TCP port)
+        public var portRules: [(access: UInt64, port: UInt16)] = []
+
+        public var isEmpty: Bool { handledFilesystem == 0 && handledNetwork == 0 && scoped == 0 }
+
+        public static func == (a: Ruleset, b: Ruleset) -> Bool {
+            a.handledFilesystem == b.handledFilesystem && a.handledNetwork == b.handledNetwork && a.scoped == b.scoped
+                && a.pathRules == b.pathRules && a.portRules.map(\.access) == b.portRules.map(\.access)
+                && a.portRules.map(\.port) == b.portRules.map(\.port)
+        }
+
+        /// Creates the ruleset in the kernel and adds every rule. Each path is opened
+        /// with O_PATH|O_NOFOLLOW; a rule on a non-directory keeps only the file rights.
+        /// A path that vanished since the rules were computed is skipped.
+        /// - Returns: the ruleset fd (close-on-exec); the caller owns it.
+        /// - Throws: `LaunchError.system` naming the failing call.
+        public func create() throws(LaunchError) -> Int32 {
+            let fd = rwk_landlock_create_ruleset(handledFilesystem, handledNetwork, scoped)
+            guard fd >= 0 else { throw .system(call: "landlock_create_ruleset", errno: -fd) }
+            do throws(LaunchError) {
+                for rule in pathRules {
+                    let pfd = open(rule.path, RWK_O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                    if pfd < 0 {
+                        if errno == ENOENT { continue }
+                        throw LaunchError.system(call: "open \(rule.path) for a Landlock rule", errno: errno)
+                    }
+                    defer { close(pfd) }
+                    var st = stat()
+                    guard fstat(pfd, &st) == 0 else { throw LaunchError.system(call: "fstat \(rule.path)", errno: errno) }
+                    let isDir = st.st_mode & S_IFMT == S_IFDIR
+                    if st.st_mode & S_IFMT == S_IFLNK { continue }  // swapped for a symlink meanwhile
+                    let access = (isDir ? rule.access : rule.access & Landlock.fileRights) & handledFilesystem
+                    guard access != 0 else { continue }
+                    let r = rwk_landlock_add_path_rule(fd, access, pfd)
+                    if r < 0 { throw LaunchError.system(call: "landlock_add_rule \(rule.path)", errno: -r) }
+                }
+                for rule in portRules {
+                    let r = rwk_landlock_add_port_rule(fd, rule.access & handledNetwork, UInt64(rule.port))
+                    if r < 0 { throw LaunchError.system(call: "landlock_add_rule tcp port \(rule.port)", errno: -r) }
+                }
+            } catch {
+                close(fd)
+                throw error
+            }
+            return fd
+        }
+    }
+
+    /// `path` with symlinks, "." and ".." resolved. A path that doesn't exist
+    /// (yet) is its nearest existing ancestor, canonicalised, plus the rest.
+    public static func canonical(_ path: String) -> String {
+        if let r = realpath(path, nil) {
+            defer { free(r) }
+            return String(cString: r)
+        }
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        guard let slash = trimmed.lastIndex(of: "/") else { return canonical(".") + "/" + trimmed }
+        let parent = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+        let name = String(trimmed[trimmed.index(after: slash)...])
+        let base = canonical(parent)
+        if name.isEmpty || name == "." { return base }
+        if name == ".." { return parentOf(base) }
+        return base == "/" ? "/" + name : base + "/" + name
+    }
+
+    static func parentOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+
+    /// The absolute paths named in an identity command (`~/` expanded against
+    /// `userHome`): words, and the value after `=` in `--opt=/path`, quotes
+    /// stripped. Programs (regular files with an execute bit, such as
+    /// /usr/bin/pass) and `/` itself are left out: they are not key material, and
+    /// hiding them would break the bot.
+    public static func pathTokens(in command: String, userHome: String) -> [String] {
+        var out: [String] = []
+        for word in command.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ";" || $0 == "|" }) {
+            var token = Substring(word)
+            if let eq = token.lastIndex(of: "=") { token = token[token.index(after: eq)...] }
+            let quotes: Set<Character> = ["\"", "'", "(", ")", "<", ">", "&"]
+            while let f = token.first, quotes.contains(f) { token = token.dropFirst() }
+            while let l = token.last, quotes.contains(l) { token = token.dropLast() }
+            var path = String(token)
+            if path.hasPrefix("~/") { path = userHome + path.dropFirst() }
+            guard path.hasPrefix("/"), path != "/" else { continue }
+            var st = stat()
+            if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o111 != 0 { continue }
+            if !out.contains(path) { out.append(path) }
+        }
+        return out
+    }
+
+    /// True when `path` is `dir` or lies below it (both canonical).
+    public static func isWithin(_ path: String, _ dir: String) -> Bool {
+        dir == "/" || path == dir || path.hasPrefix(dir + "/")
+    }
+
+    /// The canonical hidden paths: duplicates and paths inside another hidden path removed, sorted.
+    public static func hiddenSet(_ paths: [String]) -> [String] {
+        let all = Array(Set(paths.filter { !$0.isEmpty }.map(canonical))).sorted()
+        return all.filter { p in !all.contains { $0 != p && isWithin(p, $0) } }
+    }
+
+    /// "Everything but H": for every directory on the way from `/` to a hidden
+    /// path, a rule granting `access` on each existing entry that is neither on
+    /// the way to a hidden path nor hidden itself. Symlinks get no rule (their
+    /// targets have their own, or are hidden: following one could grant a hidden
+    /// path). The directories on the way get READ_DIR only, through one rule on
+    /// `/` (READ_DIR inherits down, so names everywhere stay listable, contents not).
+    /// - Parameter hidden: canonical paths (see `hiddenSet`); nonexistent ones are fine.
+    public static func everythingBut(_ hidden: [String], access: UInt64) -> [PathRule] {
+        guard !hidden.isEmpty else { return [PathRule(path: "/", access: access)] }
+        if hidden.contains("/") { return [] }
+        var onTheWay = Set<String>()
+        for h in hidden {
+            var p = parentOf(h)
+            while true {
+                onTheWay.insert(p)
+                if p == "/" { break }
+                p = parentOf(p)
+            }
+        }
+        let hiddenSet = Set(hidden)
+        var rules = [PathRule(path: "/", access: RWK_LL_FS_READ_DIR)]
+        for dir in onTheWay.sorted() {
+            guard let d = opendir(dir) else { continue }  // a missing part of a path that doesn't exist yet
+            defer { closedir(d) }
+            var names: [String] = []
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            for name in names.sorted() {
+                let p = dir == "/" ? "/" + name : dir + "/" + name
+                if onTheWay.contains(p) || hiddenSet.contains(p) { continue }
+                var st = stat()
+                guard lstat(p, &st) == 0, st.st_mode & S_IFMT != S_IFLNK else { continue }
+                rules.append(PathRule(path: p, access: access))
+            }
+        }
+        return rules
+    }
+}
+
+extension Containment {
+    /// Works out what the profile's `[sandbox]` asks for, what this kernel can do,
+    /// and the Landlock ruleset that does it (nil when nothing is to be enforced).
+    /// `keyMaterial`: the paths to hide (see `LaunchPlan.build`).
+    /// - Throws: `PlanError` for an allowlist path that is or contains key material.
+    public static func plan(_ sandbox: SandboxSpec, keyMaterial: [String], profilePath: String,
+                            support: Landlock.Support = Landlock.support) throws(PlanError) -> (Containment, Landlock.Ruleset?) {
+        let abi = support.version ?? 0
+        let hidden = Landlock.hiddenSet(keyMaterial)
+        var c = Containment(hiddenPaths: hidden, connectPorts: sandbox.connect, bindPorts: sandbox.bind)
+        c.filesystemMode = sandbox.filesystem.rawValue
+        c.landlockABI = support.version
+        var ruleset = Landlock.Ruleset()
+
+        let noLandlock: (String, String)
+        if case .unavailable(let e) = support, e == EOPNOTSUPP {
+            noLandlock = ("Landlock is built into this kernel but not enabled",
+                          "add landlock to the lsm= kernel parameter (see /sys/kernel/security/lsm)")
+        } else {
+            noLandlock = ("this kernel has no Landlock (needs Linux 5.13+ with landlock in the lsm= list)",
+                          "use a kernel with CONFIG_SECURITY_LANDLOCK=y and landlock in lsm=, or set the feature off in [sandbox]")
+        }
+        func tooOld(_ need: Int32, _ linux: String, _ what: String) -> (String, String) {
+            abi == 0 ? noLandlock
+                : ("this kernel's Landlock is ABI \(abi); \(what) needs ABI \(need) (Linux \(linux)+)",
+                   "upgrade the kernel, or set the feature off in [sandbox]")
+        }
+
+        // Filesystem.
+        let fsRights = Landlock.filesystemRights(abi: abi)
+        switch sandbox.filesystem {
+        case .off:
+            c.set(Status(feature: .filesystem, active: false, detail: "off"))
+        case .hideKeys, .allowlist:
+            let detail: String
+            if sandbox.filesystem == .hideKeys {
+                detail = "hide-keys: \(hidden.count) path\(hidden.count == 1 ? "" : "s") hidden"
+            } else {
+                for entry in sandbox.read + sandbox.write + sandbox.exec {
+                    let path = Landlock.canonical(entry.path)
+                    for h in hidden where Landlock.isWithin(path, h) || Landlock.isWithin(h, path) {
+                        let line = entry.line.map { " (line \($0))" } ?? ""
+                        let how = path == h ? "is" : Landlock.isWithin(path, h) ? "lies inside" : "contains"
+                        throw PlanError("\(profilePath): \(entry.key): \(entry.path) \(how) run-with-keys' key material \(h)\(line)",
+                                        hints: ["the bot never gets the identity, the vault or run-with-keys' home; list the directories it needs instead"])
+                    }
+                }
+                detail = "allowlist: \(sandbox.read.count) read, \(sandbox.write.count) write, \(sandbox.exec.count) exec"
+            }
+            if abi >= 1 {
+                ruleset.handledFilesystem = fsRights
+                if sandbox.filesystem == .hideKeys {
+                    ruleset.pathRules = Landlock.everythingBut(hidden, access: fsRights)
+                } else {
+                    var rules: [Landlock.PathRule] = []
+                    for (list, access) in [(sandbox.read, Landlock.readRights), (sandbox.write, Landlock.writeRights),
+                                           (sandbox.exec, Landlock.execRights)] {
+                        rules += list.map { Landlock.PathRule(path: Landlock.canonical($0.path), access: access) }
+                    }
+                    ruleset.pathRules = rules
+                }
+                let partial = abi < 5 ? " (Landlock ABI \(abi): \(abi < 3 ? "truncate and " : "")device ioctls unrestricted)" : ""
+                c.set(Status(feature: .filesystem, active: true, detail: detail + partial))
+            } else {
+                c.set(Status(feature: .filesystem, active: false, detail: detail, missing: noLandlock.0, hint: noLandlock.1))
+            }
+        }
+
+        // Network.
+        if sandbox.connect == nil && sandbox.bind == nil {
+            c.set(Status(feature: .network, active: false, detail: "off"))
+        } else {
+            func ports(_ p: [UInt16]?) -> String {
+                guard let p else { return "any" }
+                return p.isEmpty ? "none" : p.map(String.init).joined(separator: ",")
+            }
+            let detail = "tcp connect \(ports(sandbox.connect)); bind \(ports(sandbox.bind))"
+            if abi >= 4 {
+                if let ports = sandbox.connect {
+                    ruleset.handledNetwork |= RWK_LL_NET_CONNECT_TCP
+                    ruleset.portRules += ports.map { (access: RWK_LL_NET_CONNECT_TCP, port: $0) }
+                }
+                if let ports = sandbox.bind {
+                    ruleset.handledNetwork |= RWK_LL_NET_BIND_TCP
+                    ruleset.portRules += ports.map { (access: RWK_LL_NET_BIND_TCP, port: $0) }
+                }
+                c.set(Status(feature: .network, active: true, detail: detail))
+            } else {
+                let (why, hint) = tooOld(4, "6.7", "TCP port rules")
+                c.set(Status(feature: .network, active: false, detail: detail, missing: why, hint: hint))
+            }
+        }
+
+        // Signals.
+        if sandbox.signals == .off {
+            c.set(Status(feature: .signals, active: false, detail: "off"))
+        } else if abi >= 6 {
+            ruleset.scoped |= RWK_LL_SCOPE_SIGNAL
+            c.set(Status(feature: .signals, active: true, detail: "scoped: no signals to processes outside the bot's sandbox"))
+        } else {
+            let (why, hint) = tooOld(6, "6.12", "signal scoping")
+            c.set(Status(feature: .signals, active: false, detail: "scoped", missing: why, hint: hint))
+        }
+        c.set(Status(feature: .tree, active: false, detail: "not yet wired"))
+        return (c, ruleset.isEmpty ? nil : ruleset)
+    }
+}

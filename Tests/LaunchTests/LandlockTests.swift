@@ -1,0 +1,113 @@
+import CLaunch
+import Glibc
+import Launch
+import Profile
+import Testing
+
+/// "Everything but H" on a real directory tree, and the ruleset the kernel accepts.
+@Suite(.timeLimit(.minutes(1)))
+struct LandlockTests {
+    /// <root>/{home/{.config/{rwk/{identity.txt}, other.conf}, venv/, notes.txt, link -> .config/rwk}, sibling/}
+    func tree() -> String {
+        var template = Array("/tmp/landlock-tests.XXXXXX".utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        for d in ["home", "home/.config", "home/.config/rwk", "home/venv", "sibling"] { mkdir(root + "/" + d, 0o700) }
+        for f in ["home/.config/rwk/identity.txt", "home/.config/other.conf", "home/notes.txt"] { writeFile(root + "/" + f, "x") }
+        symlink(root + "/home/.config/rwk", root + "/home/link")
+        return root
+    }
+
+    func remove(_ root: String) { _ = system("rm -rf '\(root)'") }
+
+    @Test func siblingsOnTheWayGetRulesHiddenPathsAndSymlinksDoNot() throws {
+        let root = tree()
+        defer { remove(root) }
+        let hidden = Landlock.hiddenSet([root + "/home/.config/rwk", root + "/home/.config/rwk/identity.txt",
+                                         root + "/home/link/identity.txt"])
+        #expect(hidden == [root + "/home/.config/rwk"])  // the link resolves into it; inner paths are dropped
+        let rules = Landlock.everythingBut(hidden, access: 0xFFFF)
+        let paths = Set(rules.map(\.path))
+        #expect(rules.first == Landlock.PathRule(path: "/", access: RWK_LL_FS_READ_DIR))
+        for p in ["/home/venv", "/home/notes.txt", "/home/.config/other.conf", "/sibling"] {
+            #expect(paths.contains(root + p), "\(p) is a sibling on the way: all rights")
+        }
+        for p in ["", "/home", "/home/.config", "/home/.config/rwk", "/home/.config/rwk/identity.txt", "/home/link"] {
+            #expect(!paths.contains(root + p), "\(p): on the way, hidden, or a symlink")
+        }
+        #expect(paths.contains("/usr") && paths.contains("/proc") && !paths.contains("/tmp"))
+        #expect(rules.dropFirst().allSatisfy { $0.access == 0xFFFF })
+    }
+
+    @Test func aHiddenPathThatDoesNotExistYetStillShapesItsAncestors() throws {
+        let root = tree()
+        defer { remove(root) }
+        let hidden = Landlock.hiddenSet([root + "/home/.config/new/../rwk2/vault.age.lock"])
+        #expect(hidden == [root + "/home/.config/rwk2/vault.age.lock"])
+        let paths = Set(Landlock.everythingBut(hidden, access: 1).map(\.path))
+        #expect(paths.contains(root + "/home/.config/rwk") && paths.contains(root + "/home/.config/other.conf"))
+        #expect(paths.contains(root + "/home/venv") && !paths.contains(root + "/home/.config"))
+    }
+
+    @Test func noHiddenPathsMeansEverything() {
+        #expect(Landlock.everythingBut([], access: 7) == [Landlock.PathRule(path: "/", access: 7)])
+    }
+
+    @Test func rightsFollowTheABI() {
+        #expect(Landlock.filesystemRights(abi: 0) == 0)
+        #expect(Landlock.filesystemRights(abi: 1) == (1 << 13) - 1)
+        #expect(Landlock.filesystemRights(abi: 2) & RWK_LL_FS_REFER != 0)
+        #expect(Landlock.filesystemRights(abi: 4) & RWK_LL_FS_IOCTL_DEV == 0)
+        #expect(Landlock.filesystemRights(abi: 7) == (1 << 16) - 1)
+    }
+
+    @Test func identityCommandPathTokensSkipProgramsAndRoot() {
+        let tokens = Landlock.pathTokens(in: "/bin/cat '/srv/keys/id.txt' --store=~/.password-store | /usr/bin/age -d /", userHome: "/home/u")
+        #expect(tokens == ["/srv/keys/id.txt", "/home/u/.password-store"])
+    }
+
+    @Test func containmentWithoutLandlockIsMissingAndRequireRefuses() throws {
+        var sandbox = SandboxSpec()
+        sandbox.connect = [443]
+        let (c, ruleset) = try Containment.plan(sandbox, keyMaterial: ["/nonexistent-rwk/home"], profilePath: "p.toml",
+                                                support: .unavailable(errno: ENOSYS))
+        #expect(ruleset == nil)
+        #expect(c.status(.filesystem)?.missing?.hasPrefix("this kernel has no Landlock") == true)
+        let w = c.warnings()
+        #expect(w.count == 1 && w[0].message.hasPrefix("filesystem, network and signal containment are off: this kernel has no Landlock"))
+        #expect(throws: PlanError.self) { try c.enforce(required: [.network]) }
+        #expect(c.warnings(required: [.filesystem, .network, .signals]).isEmpty)
+
+        let (old, _) = try Containment.plan(sandbox, keyMaterial: [], profilePath: "p.toml", support: .abi(3))
+        #expect(old.status(.filesystem)?.active == true && old.status(.network)?.active == false)
+        #expect(old.status(.network)?.missing == "this kernel's Landlock is ABI 3; TCP port rules needs ABI 4 (Linux 6.7+)")
+    }
+
+    @Test func theKernelAcceptsTheRulesetAndTheChildIsConfined() throws {
+        guard case .abi = Landlock.support else { return }
+        let root = tree()
+        defer { remove(root) }
+        var sandbox = SandboxSpec()
+        sandbox.connect = []
+        let (_, ruleset) = try Containment.plan(sandbox, keyMaterial: [root + "/home/.config/rwk"], profilePath: "p.toml")
+        let fd = try #require(ruleset).create()
+        defer { close(fd) }
+        var request = sh("cat \(root)/home/.config/rwk/identity.txt 2>/dev/null || echo denied; cat \(root)/home/notes.txt; echo")
+        request.landlock = fd
+        let out = try run(request)
+        #expect(lines(out.stdout) == ["denied", "x"])
+    }
+
+    @Test func anFdMappedOntoTheRulesetNumberDoesNotClobberIt() throws {
+        guard case .abi = Landlock.support else { return }
+        let (_, ruleset) = try Containment.plan(SandboxSpec(), keyMaterial: [], profilePath: "p.toml")
+        let fd = try #require(ruleset).create()
+        defer { close(fd) }
+        let (r, w) = makePipe()
+        defer { close(r); close(w) }
+        var request = sh("echo mapped >&\(fd); cat /etc/hostname >/dev/null && echo ok")
+        request.landlock = fd
+        request.fds = [FdMapping(w, to: fd)]
+        let out = try run(request)
+        #expect(lines(out.stdout) == ["ok"])
+    }
+}
