@@ -86,10 +86,24 @@ B = "bench/b"
 C = "bench/c"
 D = { secret = "bench/d", as = "file" }
 ''')
+    # The same launch with the containment of issue 9 turned off (no Landlock, no
+    # PID namespace): the first generation's path, measured in the same run.
+    e.profile("launch-bare", '''command = ["/bin/true"]
+[keys]
+A = "bench/a"
+B = "bench/b"
+C = "bench/c"
+D = { secret = "bench/d", as = "file" }
+[sandbox]
+filesystem = "off"
+signals = "off"
+pid_namespace = false
+''')
     cmds = {
         "/bin/true": "/bin/true",
         "env -i A=1 /bin/true": "env -i A=1 /bin/true",
         "tini -s -- /bin/true": "tini -s -- /bin/true",
+        "run-with-keys run, no Landlock or PID namespace": f"{e.rwk} run launch-bare",
         "run-with-keys run (3 env + 1 file key)": f"{e.rwk} run launch",
     }
     r = hyperfine(cmds, e.env, runs)

@@ -478,7 +478,7 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
             int e = errno;
             if (bot_pidfd >= 0) close(bot_pidfd);
             close_if_open(&sock[0]);
-            if (got < 0 && rwk_spawn_report(out, -1) < 0) return -1; /* the init's report says why */
+            if (got <= 0 && rwk_spawn_report(out, -1) < 0) return -1; /* the init's report says why */
             kill(pid, SIGKILL);
             close_if_open(&out->report_fd);
             reap(out);

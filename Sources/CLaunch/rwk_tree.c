@@ -137,9 +137,13 @@ static void drop_environment(const char *const *envp) {
 static int map_own_ids(uid_t uid, gid_t gid) {
     char line[64];
     /* Our /proc files belong to root while we are not dumpable (the supervisor
-     * never is), so for the few writes below we are; by then the readable
-     * secrets are gone from our memory, and a Landlocked bot can't ptrace or
-     * open /proc/PID/mem of a process outside its domain anyway. */
+     * never is), so for the few writes below we are. Callers first close every
+     * fd but their own few and unmap the environment block. What stays is the
+     * guarded (PROT_NONE) copy of the supervisor's heap: for the microseconds
+     * of the window, a same-uid process outside any sandbox that may ptrace
+     * (Yama ptrace_scope 0) could attach; such a process can read the
+     * identity file of that uid anyway, and a Landlocked bot can't ptrace a
+     * process outside its domain. */
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) return -1;
     int r = write_proc("/proc/self/uid_map", line, id_line(line, uid));
     if (r == 0 && write_proc("/proc/self/setgroups", "deny", 4) < 0 && errno != ENOENT) r = -1;
@@ -161,6 +165,7 @@ int rwk_tree_probe(int tree) {
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = rwk_raw_clone(flags);
     if (pid == 0) {
+        syscall(SYS_close_range, 0U, ~0U, 0U);   /* nothing of ours while dumpable */
         if (tree == RWK_TREE_USERNS && map_own_ids(uid, gid) < 0) _exit(errno & 0xff ? errno & 0xff : 1);
         _exit(0);
     }
@@ -173,18 +178,19 @@ int rwk_tree_probe(int tree) {
     return ECHILD;
 }
 
-/* Renumbers the init's three fds to 0, 1 and 2 (close-on-exec) and closes
- * every other fd; -1 when that fails. Any of them may sit on 0-2 now, so each
- * is first lifted above 2. */
-static int keep_only(int fds[3]) {
-    int lifted[3];
-    for (int i = 0; i < 3; i++)
-        if ((lifted[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0) return -1;
-    for (int i = 0; i < 3; i++) {
+/* Renumbers the init's fds to 0, 1, 2, … (close-on-exec) and closes every
+ * other fd; -1 when that fails. Any of them may sit low now, so each is first
+ * lifted above the range. A -1 entry stays -1. */
+static int keep_only(int *fds, int n) {
+    int lifted[4];
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0 && (lifted[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, n)) < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        if (fds[i] < 0) continue;
         if (syscall(SYS_dup3, lifted[i], i, O_CLOEXEC) < 0) return -1;
         fds[i] = i;
     }
-    return (int)syscall(SYS_close_range, 3U, ~0U, 0U);
+    return (int)syscall(SYS_close_range, (unsigned)n, ~0U, 0U);
 }
 
 void rwk_tree_init(struct child *c, int control) {
@@ -227,22 +233,30 @@ void rwk_tree_init(struct child *c, int control) {
         rwk_child_main(c);
     }
     drop_environment(cfg->envp);
-    if (go[0] >= 0) {
-        close(go[0]);
+    if (go[0] >= 0) close(go[0]);
+    int pidfd = (int)syscall(SYS_pidfd_open, bot, 0);
+    int report = c->report_fd;
+
+    /* Hold nothing of the supervisor's: the bot has its own copies (the
+     * memfds with keys among them), and our copy of the report pipe would
+     * hide its exec. The report pipe stays until the maps are written. */
+    if (pidfd < 0) { kill(bot, SIGKILL); _exit(125); }
+    int keep[4] = { control, sfd, pidfd, go[1] };
+    int report_keep[5] = { control, sfd, pidfd, go[1], report };
+    if (go[1] >= 0) {
+        if (keep_only(report_keep, 5) < 0) { kill(bot, SIGKILL); _exit(125); }
+        c->report_fd = report_keep[4];
         if (map_own_ids(c->outer_uid, c->outer_gid) < 0) {
             int e = errno;
             kill(bot, SIGKILL);
             rwk_child_fail(c, RWK_STAGE_TREE_INIT, e, 0);
         }
-        close(go[1]);
+        for (int i = 0; i < 4; i++) keep[i] = report_keep[i];
+        close(keep[3]);   /* EOF: the bot goes on */
+        keep[3] = -1;
+        close(c->report_fd);
     }
-    int pidfd = (int)syscall(SYS_pidfd_open, bot, 0);
-
-    /* Hold nothing of the supervisor's: the bot has its own copies, and our
-     * copy of the report pipe would hide its exec. */
-    if (pidfd < 0) { kill(bot, SIGKILL); _exit(125); }
-    int keep[3] = { control, sfd, pidfd };
-    if (keep_only(keep) < 0) { kill(bot, SIGKILL); _exit(125); }
+    if (keep_only(keep, 3) < 0) { kill(bot, SIGKILL); _exit(125); }
     control = keep[0];
     sfd = keep[1];
     pidfd = keep[2];

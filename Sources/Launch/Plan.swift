@@ -258,7 +258,8 @@ public final class LaunchPlan {
                             hints: ["remove no_new_privileges = false, or set filesystem = \"off\" and signals = \"off\" and leave connect/bind unset"])
         }
         // 7. The process tree: nothing the bot starts may outlive us.
-        let (treeMode, treeStatus) = TreeSupport.resolve(wanted: sandbox.pidNamespace)
+        let (treeMode, treeStatus) = TreeSupport.resolve(wanted: sandbox.pidNamespace,
+                                                         dropsPrivileges: request.credentials != nil)
         request.tree = treeMode
         containment.set(treeStatus)
         try containment.enforce(required: sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) })

@@ -97,7 +97,9 @@ public func spawn(_ request: SpawnRequest,
     guard result.bot_pidfd >= 0 else {
         return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian, treeInit: nil)
     }
-    let botPid = ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? -1
+    // The init's pid stands in when /proc can't name the bot for us (a foreign /proc):
+    // it is only shown in logs; signals go through the pidfd and the init.
+    let botPid = ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? result.pid
     return SpawnedProcess(pid: botPid, pidfd: result.bot_pidfd, execGuard: guardian,
                           treeInit: TreeInit(pid: result.pid, pidfd: result.pidfd, control: result.control_fd))
 }

@@ -13,7 +13,11 @@ public enum TreeSupport {
     /// - Otherwise the tree is not contained, and `missing` says why.
     ///
     /// Each probe clones a throwaway child into the namespaces (`rwk_tree_probe`).
-    public static func resolve(wanted: Bool) -> (TreeMode, Containment.Status) {
+    /// - Parameters:
+    ///   - wanted: the profile's `pid_namespace`.
+    ///   - dropsPrivileges: the bot switches to another user; a user namespace
+    ///     maps only our own uid, so it is no fallback then.
+    public static func resolve(wanted: Bool, dropsPrivileges: Bool = false) -> (TreeMode, Containment.Status) {
         guard wanted else {
             return (.none, Containment.Status(feature: .tree, active: false, detail: "off (pid_namespace = false): only the parent-death signal"))
         }
@@ -22,18 +26,30 @@ public enum TreeSupport {
         }
         var tried: [String] = []
         if geteuid() == 0 {
-            let e = rwk_tree_probe(Int32(RWK_TREE_PIDNS))
+            let e = probe(Int32(RWK_TREE_PIDNS))
             if e == 0 { return (.pidNamespace, Containment.Status(feature: .tree, active: true, detail: "own PID namespace, whose init dies with the supervisor")) }
             tried.append("PID namespace: \(Sys.errnoString(e))")
         }
-        let e = rwk_tree_probe(Int32(RWK_TREE_USERNS))
-        if e == 0 {
+        let e = dropsPrivileges ? EPERM : probe(Int32(RWK_TREE_USERNS))
+        if dropsPrivileges { tried.append("a user namespace can't map the user = … of the profile") }
+        if !dropsPrivileges && e == 0 {
             return (.userNamespace, Containment.Status(feature: .tree, active: true, detail: "own user + PID namespace, whose init dies with the supervisor"))
         }
-        tried.append("user namespace: \(Sys.errnoString(e))")
+        if !dropsPrivileges { tried.append("user namespace: \(Sys.errnoString(e))") }
         return (.none, Containment.Status(
             feature: .tree, active: false, detail: "only the parent-death signal",
             missing: "can't create a PID namespace here (\(tried.joined(separator: "; "))), so processes the bot starts may outlive a killed supervisor",
             hint: "run as root, allow unprivileged user namespaces (sysctl user.max_user_namespaces), or run run-with-keys as PID 1 (a container's entrypoint)"))
+    }
+
+    /// `rwk_tree_probe`, once per mode and process: restarts and reloads reuse
+    /// the answer (the host's rules don't change under a running supervisor).
+    nonisolated(unsafe) private static var probed: [Int32: Int32] = [:]
+
+    private static func probe(_ mode: Int32) -> Int32 {
+        if let known = probed[mode] { return known }
+        let e = rwk_tree_probe(mode)
+        probed[mode] = e
+        return e
     }
 }
