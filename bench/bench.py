@@ -33,7 +33,11 @@ class Env:
 
     def __init__(self, rwk: Path, tmp: Path):
         self.rwk, self.tmp = rwk, tmp
-        self.home = tmp / "home"
+        # The home in a directory of its own: under filesystem = "hide-keys" the
+        # bots can't create files directly in the home's parent directories.
+        self.home = tmp / "rwk" / "home"
+        self.out = tmp / "out"
+        self.out.mkdir()
         self.env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "RUN_WITH_KEYS_HOME": str(self.home), "LANG": "C.UTF-8"}
         self.run("init", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.values = {}
@@ -148,7 +152,7 @@ def gaps(log: Path) -> list[float]:
 
 
 def bench_restart(e: Env, n: int) -> list[list[str]]:
-    log = e.tmp / "probe.log"
+    log = e.out / "probe.log"
     e.profile("restart", f'''command = ["{e.probe}"]
 [env]
 set = {{ PROBE_LOG = "{log}" }}

@@ -39,6 +39,9 @@ public struct Containment: Sendable {
     public var filesystemMode: String = "off"
     /// The running kernel's Landlock ABI version; nil when it has no usable Landlock.
     public var landlockABI: Int32?
+    /// What the protections above don't cover for this profile, for `check`
+    /// (e.g. a bot that runs as root).
+    public var cautions: [String] = []
 
     public init(statuses: [Status] = [], hiddenPaths: [String] = [], connectPorts: [UInt16]? = nil, bindPorts: [UInt16]? = nil) {
         self.statuses = statuses

@@ -150,10 +150,13 @@ public enum Landlock {
 
     /// The absolute paths named in an identity command (`~/` expanded against
     /// `userHome`): words, and the value after `=` in `--opt=/path`, quotes
-    /// stripped. Programs (regular files with an execute bit, such as
-    /// /usr/bin/pass) and `/` itself are left out: they are not key material, and
-    /// hiding them would break the bot.
-    public static func pathTokens(in command: String, userHome: String) -> [String] {
+    /// stripped. `/` itself is left out, and so are programs the bot can't
+    /// change (a regular file with an execute bit, such as /usr/bin/pass, owned
+    /// by another user than `botUid`, in directories that user doesn't own,
+    /// none of them writable by group or others): hiding them would only cost
+    /// rules. A program the bot could rewrite is hidden, or a bot could plant
+    /// code that the next launch runs outside the sandbox.
+    public static func pathTokens(in command: String, userHome: String, botUid: uid_t) -> [String] {
         var out: [String] = []
         for word in command.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ";" || $0 == "|" }) {
             var token = Substring(word)
@@ -165,10 +168,26 @@ public enum Landlock {
             if path.hasPrefix("~/") { path = userHome + path.dropFirst() }
             guard path.hasPrefix("/"), path != "/" else { continue }
             var st = stat()
-            if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o111 != 0 { continue }
+            if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o111 != 0,
+               !writable(canonical(path), by: botUid) { continue }
             if !out.contains(path) { out.append(path) }
         }
         return out
+    }
+
+    /// Whether `uid` could replace the file at canonical `path`: it or a
+    /// directory above it is owned by `uid` (root can do anything), or writable
+    /// by group or others.
+    static func writable(_ path: String, by uid: uid_t) -> Bool {
+        if uid == 0 { return true }
+        var p = path
+        while true {
+            var st = stat()
+            guard lstat(p, &st) == 0 else { return true }
+            if st.st_uid == uid || st.st_mode & 0o022 != 0 && !(st.st_mode & S_ISVTX != 0 && p != path) { return true }
+            if p == "/" { return false }
+            p = parentOf(p)
+        }
     }
 
     /// True when `path` is `dir` or lies below it (both canonical).

@@ -257,6 +257,14 @@ public final class LaunchPlan {
             throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but Landlock (filesystem, network, signals) needs no_new_privs",
                             hints: ["remove no_new_privileges = false, or set filesystem = \"off\" and signals = \"off\" and leave connect/bind unset"])
         }
+        if (request.credentials?.uid ?? geteuid()) == 0 && (sandbox.filesystem != .off || sandbox.pidNamespace) {
+            containment.cautions.append("the bot runs as root: the sandbox hides the keys, but root can change the system "
+                                        + "(cron, /proc/sys, programs in /usr) to run code outside it later; set user = \"…\"")
+        }
+        if (sandbox.connect != nil || sandbox.bind == []) && sandbox.seccomp != .default {
+            containment.cautions.append("with seccomp other than \"default\", TCP Fast Open, MPTCP sockets"
+                                        + (sandbox.bind == [] ? " and listen(2)" : "") + " are not refused: they sidestep the port rules")
+        }
         // 7. The process tree: nothing the bot starts may outlive us.
         let (treeMode, treeStatus) = TreeSupport.resolve(wanted: sandbox.pidNamespace,
                                                          dropsPrivileges: request.credentials != nil)
@@ -314,6 +322,8 @@ public final class LaunchPlan {
             var policy = SeccompPolicy.denylist(extra: s.deny, action: action)
             let allowed = Set(s.allow)
             policy.rules.removeAll { allowed.contains($0.name) }
+            policy.argumentRules = SeccompPolicy.networkGuard(connect: s.connect != nil, noBind: s.bind == [])
+                .filter { !allowed.contains($0.name) }
             for name in s.allow where SeccompPolicy.syscallNumber(name) == nil {
                 throw .unknownSyscall(name: name, origin: "[sandbox] allow")
             }

@@ -35,9 +35,57 @@ public struct SeccompPolicy: Sendable, Equatable {
         }
     }
 
+    /// A syscall refused only when its arguments match every condition
+    /// (seccomp_rule_add(3): SCMP_CMP_EQ, SCMP_CMP_MASKED_EQ on 64-bit arguments).
+    public struct ArgumentRule: Sendable, Equatable {
+        public enum Comparison: Sendable, Equatable {
+            /// argument == value
+            case equals(UInt64)
+            /// argument & mask == mask
+            case hasBits(UInt64)
+        }
+        public var name: String
+        /// (argument index 0-5, comparison)
+        public var conditions: [(Int, Comparison)]
+        public var why: String
+        public init(_ name: String, _ conditions: [(Int, Comparison)], why: String) {
+            self.name = name
+            self.conditions = conditions
+            self.why = why
+        }
+        public static func == (a: ArgumentRule, b: ArgumentRule) -> Bool {
+            a.name == b.name && a.why == b.why && a.conditions.map(\.0) == b.conditions.map(\.0)
+                && a.conditions.map(\.1) == b.conditions.map(\.1)
+        }
+    }
+
     public var kind: Kind
     public var rules: [Rule]
     public var action: Action
+    /// Refused by argument (denylists only: an allowlist refuses what it doesn't list).
+    public var argumentRules: [ArgumentRule] = []
+
+    /// What keeps Landlock's TCP port rules from being sidestepped, for
+    /// `[sandbox] connect` and `bind = []`: TCP Fast Open sends data in the SYN
+    /// through sendto/sendmsg (MSG_FASTOPEN) or TCP_FASTOPEN_CONNECT, and MPTCP
+    /// sockets (IPPROTO_MPTCP) are outside Landlock's TCP rules (Linux 6.18);
+    /// with no port allowed for bind, listen(2) on an unbound socket would still
+    /// bind an ephemeral port. Numbers: x86_64/aarch64 Linux uapi.
+    public static func networkGuard(connect: Bool, noBind: Bool) -> [ArgumentRule] {
+        var out: [ArgumentRule] = []
+        let msgFastOpen: UInt64 = 0x2000_0000, ipprotoMPTCP: UInt64 = 262, ipprotoTCP: UInt64 = 6
+        let tcpFastOpenConnect: UInt64 = 30
+        if connect {
+            out.append(ArgumentRule("socket", [(2, .equals(ipprotoMPTCP))], why: "MPTCP sockets bypass the TCP port rules"))
+            out.append(ArgumentRule("sendto", [(3, .hasBits(msgFastOpen))], why: "TCP Fast Open connects without connect(2)"))
+            out.append(ArgumentRule("sendmsg", [(2, .hasBits(msgFastOpen))], why: "TCP Fast Open connects without connect(2)"))
+            out.append(ArgumentRule("sendmmsg", [(3, .hasBits(msgFastOpen))], why: "TCP Fast Open connects without connect(2)"))
+            out.append(ArgumentRule("setsockopt", [(1, .equals(ipprotoTCP)), (2, .equals(tcpFastOpenConnect))],
+                                    why: "TCP_FASTOPEN_CONNECT connects without connect(2)"))
+        }
+        if noBind { out.append(ArgumentRule("listen", [], why: "listen(2) binds an unbound socket to an ephemeral port")) }
+        return out
+    }
 
     public init(kind: Kind, rules: [Rule], action: Action = .errno) {
         self.kind = kind
@@ -95,7 +143,8 @@ public struct SeccompPolicy: Sendable, Equatable {
             named += Self.launcherSyscalls.map { Rule($0, origin: "the launcher's own syscalls") }
         }
         return try Filter.build(defaultAction: kind == .denylist ? allow : deny, badArch: deny,
-                                rules: named.map { ($0, kind == .denylist ? deny : allow) })
+                                rules: named.map { ($0, kind == .denylist ? deny : allow) },
+                                argumentRules: kind == .denylist ? argumentRules : [], argumentAction: deny)
     }
 
     /// The no_exec filter: execve and execveat go to the supervisor's listener
@@ -110,8 +159,8 @@ public struct SeccompPolicy: Sendable, Equatable {
 
 /// libseccomp, from rules to exported BPF.
 enum Filter {
-    static func build(defaultAction: UInt32, badArch: UInt32,
-                      rules: [(SeccompPolicy.Rule, UInt32)]) throws(LaunchError) -> BPFProgram {
+    static func build(defaultAction: UInt32, badArch: UInt32, rules: [(SeccompPolicy.Rule, UInt32)],
+                      argumentRules: [SeccompPolicy.ArgumentRule] = [], argumentAction: UInt32 = 0) throws(LaunchError) -> BPFProgram {
         guard let ctx = seccomp_init(defaultAction) else {
             throw .system(call: "seccomp_init", errno: EINVAL)
         }
@@ -126,6 +175,19 @@ enum Filter {
             if nr == __NR_SCMP_ERROR { throw .unknownSyscall(name: rule.name, origin: rule.origin) }
             guard seen.insert(nr).inserted else { continue }
             try check("seccomp_rule_add(\(rule.name))", rwk_seccomp_rule_add0(ctx, action, nr))
+        }
+        for rule in argumentRules {
+            let nr = seccomp_syscall_resolve_name(rule.name)
+            if nr == __NR_SCMP_ERROR { throw .unknownSyscall(name: rule.name, origin: rule.why) }
+            if seen.contains(nr) { continue }   // already refused outright
+            var cmps = rule.conditions.map { (arg, cmp) -> scmp_arg_cmp in
+                switch cmp {
+                case .equals(let v): return scmp_arg_cmp(arg: UInt32(arg), op: SCMP_CMP_EQ, datum_a: v, datum_b: 0)
+                case .hasBits(let m): return scmp_arg_cmp(arg: UInt32(arg), op: SCMP_CMP_MASKED_EQ, datum_a: m, datum_b: m)
+                }
+            }
+            try check("seccomp_rule_add(\(rule.name), by argument)",
+                      seccomp_rule_add_array(ctx, argumentAction, nr, UInt32(cmps.count), &cmps))
         }
         return try export(ctx)
     }

@@ -9,8 +9,11 @@ public enum ProfileLocator {
     public static let systemDirectory = "/etc/run-with-keys/profiles"
 
     /// An argument containing "/" or ending in ".toml" is a path and is returned as is. Otherwise
-    /// NAME is looked up as `<cwd>/profiles/NAME.toml`, `<home>/profiles/NAME.toml`, then
-    /// `/etc/run-with-keys/profiles/NAME.toml`; the first that exists wins.
+    /// NAME is looked up as `<home>/profiles/NAME.toml`, then
+    /// `/etc/run-with-keys/profiles/NAME.toml`; the first that exists wins. The
+    /// current directory is not searched: it is often the bot's own workdir, and a
+    /// bot must not be able to plant the profile that a name resolves to (nor
+    /// should `audit` depend on where it is run).
     public static func resolve(_ arg: String, home: String, cwd: String? = nil) throws(ProfileError) -> String {
         if arg.contains("/") || arg.hasSuffix(".toml") { return arg }
         guard !arg.isEmpty, !arg.hasPrefix(".") else {
@@ -28,9 +31,8 @@ public enum ProfileLocator {
 
     /// The directories searched for profile names, in order, without duplicates.
     public static func searchDirectories(home: String, cwd: String? = nil) -> [String] {
-        let base = cwd ?? currentDirectory() ?? "."
         var result: [String] = []
-        for directory in [join(base, "profiles"), join(home, "profiles"), systemDirectory]
+        for directory in [join(home, "profiles"), systemDirectory]
         where !result.contains(directory) {
             result.append(directory)
         }

@@ -89,6 +89,7 @@ struct CheckCommand: ParsableCommand {
                 for h in c.hiddenPaths { out += " - hidden: \(h)\n" }
             }
         }
+        for caution in c.cautions { out += " caution: \(caution)\n" }
         return out
     }
 
@@ -105,7 +106,8 @@ struct CheckCommand: ParsableCommand {
             default: break
             }
             return (s.feature.rawValue, JSONText.object(f))
-        } + [("landlock_abi", c.landlockABI.map { String($0) } ?? "null")])
+        } + [("landlock_abi", c.landlockABI.map { String($0) } ?? "null"),
+             ("cautions", JSONText.array(c.cautions.map(JSONText.string)))])
     }
 
     static func json(_ plan: LaunchPlan, _ findings: [KeyFinding]) -> String {

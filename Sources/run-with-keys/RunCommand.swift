@@ -54,9 +54,18 @@ final class Preparation {
             if let p = Sys.getenv(name), !p.isEmpty { paths.append(p) }
         }
         if let log = launchLog { paths.append(log) }
+        // A profile decides what the next launch runs and with which keys: a bot
+        // that could rewrite one (or plant one where a name resolves) could have
+        // itself started unsandboxed with every key. So the profile's own
+        // directory and every directory a name resolves in are hidden too.
+        paths.append(Sys.directory(of: Landlock.canonical(profile.path)))
+        paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
         let userHome = Sys.getenv("HOME") ?? "/root"
+        let botUid = profile.user.flatMap { try? Credentials.resolveUser($0, group: profile.group).uid } ?? geteuid()
         for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {
-            if let command, !command.isEmpty { paths += Landlock.pathTokens(in: command, userHome: userHome) }
+            if let command, !command.isEmpty {
+                paths += Landlock.pathTokens(in: command, userHome: userHome, botUid: botUid)
+            }
         }
         return paths
     }

@@ -129,16 +129,16 @@ def test_example_profile_checks_and_runs_offline(launch, example):
     script = REPO / doc["command"][1]
     assert script.is_file(), f"{example.name} runs {script}, which is missing"
 
-    # By name from the repository root, as the comments say: ./profiles/NAME.toml.
+    # From the repository root, as the comments say: profiles/NAME.toml.
     env = {"PATH": BOT_PATH}
-    proc = launch.rwk.popen("check", "--json", example.stem, env=env, cwd=REPO)
+    proc = launch.rwk.popen("check", "--json", f"profiles/{example.name}", env=env, cwd=REPO)
     res = launch.finish(proc)
     assert res.returncode == 0, stderr_text(res)
     plan = json.loads(res.stdout)
-    assert plan["path"] == f"./profiles/{example.name}" or plan["path"].endswith(f"profiles/{example.name}")
+    assert plan["path"] == f"profiles/{example.name}"
     assert {v["secret"] for v in plan["environment"] if v["source"] == "secret"} == set(names)
 
-    proc = launch.rwk.popen(example.stem, env=env, cwd=REPO)
+    proc = launch.rwk.popen(f"profiles/{example.name}", env=env, cwd=REPO)
     res = launch.finish(proc, timeout=60)
     assert res.returncode == 0, stderr_text(res)
     assert ": ok," in res.stdout.decode(), res.stdout

@@ -170,6 +170,45 @@ def test_connect_and_bind_are_limited_to_ports(launch, listeners):
     assert only_bind[f"connect:{b}"] == OK and only_bind["listen"] == EACCES
 
 
+def test_port_rules_cant_be_sidestepped(launch, listeners):
+    """What Landlock's TCP rules don't see is refused by the seccomp filter:
+    TCP Fast Open (data in the SYN, no connect(2)), MPTCP sockets, and listen(2)
+    on an unbound socket (which binds an ephemeral port)."""
+    a, b = listeners
+    acts = [f"fastopen:{b}", f"mptcp:{b}", "autolisten", f"connect:{a}"]
+    limited = probe(launch, "sidestep", *acts, sandbox={"connect": [a], "bind": []})
+    assert limited[f"fastopen:{b}"] == EPERM and limited[f"mptcp:{b}"] == EPERM, limited
+    assert limited["autolisten"] == EPERM and limited[f"connect:{a}"] == OK, limited
+    free = probe(launch, "sidestep-free", "autolisten", f"connect:{b}")
+    assert free == {"autolisten": OK, f"connect:{b}": OK}, free
+
+
+def test_the_bot_cant_rewrite_its_profile_or_identity_program(launch, tmp_path):
+    """A profile or an identity_command program that the bot could rewrite would
+    run outside the sandbox at the next launch: both are hidden."""
+    profiles = tmp_path / "myprofiles"
+    profiles.mkdir(mode=0o700)
+    script = tmp_path / "bin" / "getkey.sh"
+    script.parent.mkdir()
+    script.write_text(f"#!/bin/sh\nexec cat {launch.rwk.identity}\n")
+    script.chmod(0o700)
+    profile = profiles / "self.toml"
+    work = tmp_path / "work"
+    work.mkdir()
+    body = (f'identity_command = "{script}"\n'
+            f'command = ["{PY}", "-B", "{bot("landlock_probe.py")}", "write:{profile}", "read:{script}", '
+            f'"write:{profiles}/planted.toml", "write:{work}/ok.txt"]\n')
+    profile.write_text(body)
+    profile.chmod(0o600)
+    res = launch.rwk.run("run", str(profile), env={"RUN_WITH_KEYS_IDENTITY": None})
+    assert res.returncode == 0, stderr_text(res)
+    got = dict(json.loads(res.stdout.decode().strip().splitlines()[-1]))
+    assert got[f"write:{profile}"] == EACCES and got[f"write:{profiles}/planted.toml"] == EACCES, got
+    assert got[f"read:{script}"] == EACCES, got
+    assert got[f"write:{work}/ok.txt"] == OK, got   # a directory beside them works as before
+    assert profile.read_text() == body
+
+
 def test_signals_stay_inside_the_sandbox(launch):
     outsider = subprocess.Popen(["sleep", "60"])
     try:

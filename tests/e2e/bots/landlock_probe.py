@@ -3,7 +3,9 @@ result "ok" or an errno name ("EACCES"). Stdlib only (it also runs as `nobody`).
 
 Actions: read:PATH, write:PATH (create or truncate, then write), listdir:PATH,
 connect:PORT, bind:PORT (127.0.0.1; 0 = any free port), listen (bind to port 0,
-then listen), kill:PID:SIG, child (runs this script again as a subprocess with
+then listen), autolisten (listen without bind: the kernel binds an ephemeral
+port), fastopen:PORT (TCP Fast Open: data in the SYN, no connect(2)),
+mptcp:PORT (an MPTCP socket's connect), kill:PID:SIG, child (runs this script again as a subprocess with
 the remaining actions and includes its list: the bot's descendants are tested
 the same way).
 """
@@ -45,6 +47,23 @@ def bind(port, listen=False):
             s.listen()
 
 
+def autolisten():
+    with socket.socket() as s:
+        s.listen()
+
+
+def fastopen(port):
+    with socket.socket() as s:
+        s.settimeout(5)
+        s.sendto(b"tfo", 0x20000000, ("127.0.0.1", port))   # MSG_FASTOPEN
+
+
+def mptcp(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262) as s:   # IPPROTO_MPTCP
+        s.settimeout(5)
+        s.connect(("127.0.0.1", port))
+
+
 results = []
 args = sys.argv[1:]
 for i, a in enumerate(args):
@@ -60,6 +79,9 @@ for i, a in enumerate(args):
         "connect": lambda: connect(int(arg)),
         "bind": lambda: bind(int(arg)),
         "listen": lambda: bind(0, listen=True),
+        "autolisten": autolisten,
+        "fastopen": lambda: fastopen(int(arg)),
+        "mptcp": lambda: mptcp(int(arg)),
         "kill": lambda: os.kill(int(arg.split(":")[0]), int(arg.split(":")[1])),
     }[kind]
     results.append([a, attempt(fn)])
