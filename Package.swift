@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Profile", dependencies: ["TOMLKit"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
         .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
-        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "Profile", "CLaunch",
+        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",

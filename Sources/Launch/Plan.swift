@@ -118,6 +118,9 @@ public final class LaunchPlan {
     /// The secret names this launch uses, in profile order.
     public var secretNames: [String] { profile.keys.map(\.secret) }
 
+    /// What the supervisor needs of the profile.
+    public var supervision: Supervision { Supervision(profile) }
+
     /// Sets the child's stdio (the supervisor's redaction pipes or a pty).
     public func setStdio(stdin: Int32?, stdout: Int32?, stderr: Int32?, controllingTerminal: Int32? = nil) {
         request.stdin = stdin

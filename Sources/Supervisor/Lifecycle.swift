@@ -53,9 +53,12 @@ public struct Lifecycle: Equatable, Sendable {
         case decided(RestartDecision)
     }
 
+    /// Why a bot starts: the first time, a restart after an exit, or new keys.
+    public enum SpawnReason: Equatable, Sendable { case first, restart, reload }
+
     public enum Action: Equatable, Sendable {
         /// Start the bot (with the newest plan); feed `.spawned` or `.spawnFailed`.
-        case spawn
+        case spawn(SpawnReason)
         /// Send `signal` once to every process of the tree and arm the stop timer.
         case signalTree(Int32)
         /// SIGKILL everything left of the tree (and look again shortly while anything is).
@@ -118,7 +121,7 @@ public struct Lifecycle: Equatable, Sendable {
                 return [.disarmStopTimer]
             case .restarting:
                 state = .starting
-                return [.disarmStopTimer, .spawn]
+                return [.disarmStopTimer, .spawn(.reload)]
             default:
                 guard let reason = lastExit else { state = .done; return [.disarmStopTimer] }
                 return [.disarmStopTimer, .decide(reason)]
@@ -128,7 +131,7 @@ public struct Lifecycle: Equatable, Sendable {
             switch decision {
             case .restart(let ms) where ms <= 0:
                 state = .starting
-                return [.spawn]
+                return [.spawn(.restart)]
             case .restart(let ms):
                 state = .backingOff
                 return [.armRestart(ms: ms)]
@@ -158,7 +161,7 @@ public struct Lifecycle: Equatable, Sendable {
         case .restartTimerFired:
             guard state == .backingOff else { return [] }
             state = .starting
-            return [.spawn]
+            return [.spawn(.restart)]
 
         case .stopTimerFired:
             guard [.draining, .restarting, .stopping].contains(state) else { return [] }
@@ -173,7 +176,7 @@ public struct Lifecycle: Equatable, Sendable {
                 return [.signalTree(stopSignal)]
             case .backingOff:
                 state = .starting
-                return [.disarmRestart, .spawn]
+                return [.disarmRestart, .spawn(.restart)]
             default:
                 return []   // restarting: the restart in progress starts with the newest plan
             }

@@ -1,8 +1,388 @@
 // Supervisor module: runs one bot and keeps it running.
 //
+// - Supervisor.swift (this file): init, the event loop, dispatch, and the
+//   actions of the life cycle.
+// - Lifecycle.swift: the life cycle as a pure state machine.
 // - RestartPolicy.swift: the restart decision, a pure function of exit,
-//   history and time (DESIGN §4 rule 3).
-// - Redactor.swift: streaming masking of secret values in the bot's output.
-//
-// The event loop (signalfd, pidfd, timerfd, epoll), reaping and the output
-// relay build on these.
+//   history and time (backoff, start limit).
+// - ProcessTree.swift: the running bot and its tree (PID-namespace init or
+//   /proc walk), signals and SIGKILL to it.
+// - OutputRelay.swift + Redactor.swift: the bot's output, masked.
+// - Reload.swift: SIGHUP and vault changes. Bookkeeping.swift: launch log,
+//   run file, sd_notify watchdog.
+import Glibc
+import CLaunch
+import Logging
+import Age
+import Vault
+import Launch
+
+/// Options that shape one supervised run (beyond the plan's `Supervision`).
+public struct SupervisorOptions {
+    public var logger: Logger
+    /// Re-reads the vault and builds a new plan (SIGHUP / vault change with reload = "restart").
+    public var reload: (() throws -> LaunchPlan)?
+    /// The vault file to watch with inotify when reload = "restart".
+    public var watchVault: String?
+    /// The vault file before the first decrypt, to catch a rotate that lands
+    /// before this supervisor has registered in its run file.
+    public var vaultStamp: FileStamp?
+    public var launchLog: LaunchLog?
+    /// `<home>/run`: the supervisor writes `<profile>.json` there while it runs, for `rotate`.
+    public var runDirectory: String?
+    /// Give the bot a pty when our stdout is a terminal (colours, line buffering, isatty).
+    public var usePTYWhenTerminal = true
+    /// How long held-back bytes (a possible start of a secret) wait for the rest (ms).
+    public var flushDelayMs = 5
+    /// The same once at least `longHoldBytes` of a secret have been seen (ms).
+    public var longHoldMs = 1000
+    public var longHoldBytes = 8
+
+    public init(logger: Logger) { self.logger = logger }
+}
+
+/// The supervisor: one thread, blocking in epoll on a signalfd, the bot's exit
+/// (pidfd, or its namespace init's messages), timerfds and the output pipes.
+/// No wake-ups while the bot is quiet.
+public final class Supervisor {
+    enum Tag: UInt64 {
+        case signal = 1, botExit, treeControl, restartTimer, stopTimer, flushTimer, out, err, inotify,
+             execGuard, watchdog, reloadTimer
+    }
+
+    struct Timers {
+        let restart, stop, flush, watchdog, reload: Int32
+    }
+
+    let options: SupervisorOptions
+    var plan: LaunchPlan
+    /// The plan the next start uses (a reload's new keys).
+    var pendingPlan: LaunchPlan?
+    let settings: Supervision
+    var logger: Logger
+    var life: Lifecycle
+    let epfd: Int32
+    let signalFD: Int32
+    let timers: Timers
+    var inotifyFD: Int32 = -1
+    let output: OutputRelay
+    /// The current bot and its tree; replaced at each start.
+    var tree: BotTree?
+    var attempt = 0
+    var startedAtMs: Int64 = 0
+    var history = RestartHistory()
+    let restartConfig: RestartConfig
+    var registered = false
+
+    static let forwarded: [Int32] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
+    static let handled: [Int32] = [SIGINT, SIGTERM, SIGCHLD] + forwarded
+
+    /// - Throws: `LaunchError.system` when epoll, the signalfd, a timer or the output relay can't be set up.
+    public init(plan: LaunchPlan, options: SupervisorOptions) throws(LaunchError) {
+        self.plan = plan
+        self.options = options
+        settings = plan.supervision
+        var logger = options.logger
+        logger[metadataKey: "profile"] = .string(settings.profileName)
+        self.logger = logger
+        life = Lifecycle(stopSignal: settings.stopSignal)
+        restartConfig = RestartConfig(
+            policy: settings.policy == .no ? .no : (settings.policy == .always ? .always : .onFailure),
+            delayMs: settings.delayMs, maxDelayMs: settings.maxDelayMs, stableAfterMs: settings.stableAfterMs,
+            burst: settings.burst, intervalMs: settings.intervalMs, successExitCodes: settings.successExitCodes)
+        epfd = try sys("epoll_create1") { rwk_epoll_create() }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for s in Self.handled { sigaddset(&mask, s) }
+        sigprocmask(SIG_BLOCK, &mask, nil)
+        signal(SIGPIPE, SIG_IGN)
+        signalFD = try sys("signalfd") { rwk_signalfd(&mask) }
+        func timer() throws(LaunchError) -> Int32 { try sys("timerfd_create") { rwk_timerfd() } }
+        timers = Timers(restart: try timer(), stop: try timer(), flush: try timer(), watchdog: try timer(), reload: try timer())
+        output = try OutputRelay(redact: settings.redact, secrets: plan.secrets, usePTY: options.usePTYWhenTerminal,
+                                 flushDelayMs: options.flushDelayMs, longHoldMs: options.longHoldMs,
+                                 longHoldBytes: options.longHoldBytes)
+        for (fd, tag) in [(signalFD, Tag.signal), (timers.restart, .restartTimer), (timers.stop, .stopTimer),
+                          (timers.flush, .flushTimer), (timers.watchdog, .watchdog), (timers.reload, .reloadTimer),
+                          (output.outRead, .out), (output.errRead, .err)] where fd >= 0 {
+            try add(fd, tag)
+        }
+        _ = rwk_set_child_subreaper()
+        _ = rwk_set_dumpable(0)
+        if settings.reload == .restart, let vault = options.watchVault { try watch(vault) }
+    }
+
+    deinit {
+        for fd in [epfd, signalFD, timers.restart, timers.stop, timers.flush, timers.watchdog, timers.reload, inotifyFD]
+        where fd >= 0 { close(fd) }
+    }
+
+    func add(_ fd: Int32, _ tag: Tag, events: UInt32 = 1 /* EPOLLIN */) throws(LaunchError) {
+        try sys("epoll_ctl") { rwk_epoll_add(epfd, fd, events, tag.rawValue) }
+    }
+
+    func arm(_ fd: Int32, ms: Int64, intervalMs: Int64 = 0) { _ = rwk_timerfd_arm(fd, max(0, ms), max(0, intervalMs)) }
+
+    /// Reads a timerfd's expiration count. 0 means the event is stale: epoll
+    /// reported the timer, but an earlier handler in the same batch re-armed or
+    /// disarmed it (timerfd_settime resets the count). Acting on a stale event
+    /// would flush a held-back secret prefix early, start a second bot, or
+    /// SIGKILL a freshly started one.
+    @discardableResult
+    func drain(_ fd: Int32) -> UInt64 {
+        var v: UInt64 = 0
+        return read(fd, &v, 8) == 8 ? v : 0
+    }
+
+    /// "10m", "1h", "90s", "250ms": the largest unit that divides `ms`.
+    static func duration(_ ms: Int64) -> String {
+        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where ms >= size && ms % size == 0 {
+            return "\(ms / size)\(unit)"
+        }
+        return "\(ms)ms"
+    }
+
+    static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    // MARK: The loop
+
+    /// Runs until the bot is done for good; returns the exit code.
+    public func run() -> Int32 {
+        start(reason: .first)
+        var tags = [UInt64](repeating: 0, count: 32), events = [UInt32](repeating: 0, count: 32)
+        while life.state != .done {
+            let n = rwk_epoll_wait(epfd, &tags, &events, 32, -1)
+            if n < 0 { if errno == EINTR { continue }; logger.error("epoll_wait failed: \(Sys.errnoString())"); break }
+            for i in 0..<Int(n) {
+                guard let tag = Tag(rawValue: tags[i]) else { continue }
+                dispatch(tag)
+                if life.state == .done { break }
+            }
+        }
+        finish()
+        return life.exitCode
+    }
+
+    func dispatch(_ tag: Tag) {
+        switch tag {
+        case .signal: handleSignals()
+        case .botExit: reap()
+        case .treeControl: readTreeMessages(); reap()
+        case .restartTimer: if drain(timers.restart) > 0 { feed(.restartTimerFired) }
+        case .stopTimer: if drain(timers.stop) > 0 { feed(.stopTimerFired) }
+        case .flushTimer: if drain(timers.flush) > 0 { output.flush() }
+        case .out: arm(timers.flush, ms: output.relay(.out))
+        case .err: arm(timers.flush, ms: output.relay(.err))
+        case .inotify: vaultChanged()
+        case .execGuard:
+            if let g = tree?.execGuard {
+                do { _ = try g.handleOne() } catch { logger.warning("exec guard: \(error)") }
+            }
+        case .watchdog: if drain(timers.watchdog) > 0 { _ = rwk_sd_notify("WATCHDOG=1") }
+        case .reloadTimer: if drain(timers.reload) > 0 { reload(reason: "the vault changed") }
+        }
+    }
+
+    func handleSignals() {
+        while true {
+            let sig = rwk_signalfd_read(signalFD)
+            if sig <= 0 { break }
+            switch sig {
+            case SIGCHLD: reap()
+            case SIGTERM, SIGINT: requestStop(signal: sig)   // SIGINT reaches the bot as SIGINT (Ctrl-C)
+            case SIGHUP where settings.reload == .restart: reload(reason: "SIGHUP")
+            case SIGWINCH where output.isPTY: output.followWindowSize()
+            default: tree?.forward(sig)
+            }
+        }
+    }
+
+    func requestStop(signal sig: Int32) {
+        guard life.state != .stopping else { return }
+        logger.info("stopping on \(sig == SIGINT ? "SIGINT" : "SIGTERM")", metadata: ["event": "stop", "pid": "\(tree?.pid ?? 0)"])
+        feed(.stopRequested(signal: sig, botAlive: tree?.botAlive ?? false, treeEmpty: !ProcessTree.hasChildren()))
+    }
+
+    // MARK: The life cycle's actions
+
+    func feed(_ event: Lifecycle.Event) {
+        for action in life.handle(event) { perform(action) }
+    }
+
+    func perform(_ action: Lifecycle.Action) {
+        switch action {
+        case .spawn(let reason): start(reason: reason)
+        case .signalTree(let sig):
+            tree?.signalAll(sig)
+            arm(timers.stop, ms: max(1, settings.stopTimeoutMs))
+        case .killTree: killTree()
+        case .disarmStopTimer: arm(timers.stop, ms: 0)
+        case .armRestart(let ms): arm(timers.restart, ms: ms)
+        case .disarmRestart: arm(timers.restart, ms: 0)
+        case .notifyStopping: _ = rwk_sd_notify("STOPPING=1")
+        case .decide(let reason): decide(reason)
+        }
+    }
+
+    func start(reason: Lifecycle.SpawnReason) {
+        if reason == .reload {
+            logger.info("restarting with the reloaded keys", metadata: ["event": "reload"])
+        }
+        if let p = pendingPlan.take() {
+            plan = p
+            output.rebuild(plan.secrets)
+        }
+        output.applyStdio(plan)
+        attempt += 1
+        let now = Self.nowMs()
+        history.recordStart(atMs: now)
+        let spawned: SpawnedProcess
+        do { spawned = try plan.spawn() } catch {
+            logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
+            feed(.spawnFailed(code: error.exitCode, firstAttempt: attempt == 1))
+            return
+        }
+        let bot = BotTree(spawned)
+        tree = bot
+        startedAtMs = now
+        do {
+            if let t = bot.treeInit {
+                // The bot is the init's child: its exit comes as a message, the init's as its pidfd.
+                try add(t.pidfd, .botExit)
+                try add(t.control, .treeControl)
+            } else {
+                try add(bot.pidfd, .botExit)
+            }
+            if let g = bot.execGuard { try add(g.fd, .execGuard) }
+        } catch {
+            logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
+        }
+        logger.info("started", metadata: ["event": "start", "pid": "\(bot.pid)", "attempt": "\(attempt)"])
+        record(.start)
+        if attempt == 1 { _ = rwk_sd_notify("READY=1\nMAINPID=\(getpid())") }
+        startWatchdog()
+        feed(.spawned)
+        writeRunFile()
+    }
+
+    func decide(_ reason: ExitReason) {
+        let decision = decideRestart(config: restartConfig, exit: reason, startedAtMs: startedAtMs, nowMs: Self.nowMs(),
+                                     history: &history, jitter: Double.random(in: 0..<1), stopping: false)
+        switch decision {
+        case .restart(let ms):
+            logger.info("restart in \(ms) ms", metadata: ["event": "restart", "in_ms": "\(ms)", "attempt": "\(attempt + 1)"])
+        case .stop(let code, .startLimit(let burst, let interval)):
+            logger.error("giving up: \(burst) starts within \(Self.duration(interval)); last exit code \(code)",
+                         metadata: ["event": "give-up", "exit_code": "\(code)"])
+            record(.giveUp)
+        case .stop: break
+        }
+        feed(.decided(decision))
+    }
+
+    func killTree() {
+        guard let tree else { return }
+        let count = ProcessTree.descendants().filter { $0 != tree.treeInit?.pid }.count
+        if count > 0 {
+            logger.warning("killing \(count) process\(count == 1 ? "" : "es") after stop_timeout",
+                           metadata: ["event": "kill", "pid": "\(tree.pid)"])
+        }
+        tree.killAll()
+        // A process forked between the /proc walk and the kills would survive it:
+        // look again shortly, for as long as anything is left.
+        if ProcessTree.hasChildren() { arm(timers.stop, ms: 100) }
+    }
+
+    // MARK: Exits
+
+    /// Reaps every child; notices the bot's (or its init's) exit. Once the bot
+    /// is gone, tells the life cycle whether anything of its tree is left.
+    func reap() {
+        while true {
+            var status: Int32 = 0
+            let p = waitpid(-1, &status, WNOHANG | ProcessTree.waitAll)
+            if p <= 0 { break }
+            guard let tree else { continue }
+            if tree.treeInit == nil && p == tree.pid && tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
+            if let t = tree.treeInit, p == t.pid { treeInitExited() }
+        }
+        guard [.draining, .restarting, .stopping].contains(life.state), tree?.botAlive != true else { return }
+        feed(ProcessTree.hasChildren() ? .treeNotEmpty : .treeEmpty)
+    }
+
+    /// The init's messages: the bot's wait status once it has reaped the bot.
+    func readTreeMessages() {
+        guard let tree else { return }
+        while let message = tree.nextTreeMessage() {
+            switch message {
+            case .success(let status): if tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
+            case .failure:   // EOF: the init is gone (its pidfd tells reap); stop watching the socket
+                if let t = tree.treeInit { _ = rwk_epoll_del(epfd, t.control) }
+                return
+            }
+        }
+    }
+
+    /// The init was reaped: its namespace is empty now. A bot status it sent
+    /// before exiting is still in the socket; without one, the init was killed
+    /// first, and the kernel SIGKILLed the bot with it.
+    func treeInitExited() {
+        readTreeMessages()
+        guard let tree, let t = tree.treeInit else { return }
+        if tree.botAlive { botExited(.signaled(SIGKILL)) }
+        _ = rwk_epoll_del(epfd, t.pidfd)
+        _ = rwk_epoll_del(epfd, t.control)
+        tree.initGone()
+    }
+
+    func botExited(_ status: ExitStatus) {
+        guard let tree else { return }
+        let ran = Self.nowMs() - startedAtMs
+        if tree.treeInit == nil { _ = rwk_epoll_del(epfd, tree.pidfd) }
+        if let g = tree.execGuard { _ = rwk_epoll_del(epfd, g.fd) }
+        tree.botGone()
+        let reason: ExitReason
+        switch status {
+        case .exited(let c): reason = .exited(c)
+        case .signaled(let s): reason = .signaled(s)
+        }
+        logger.info("bot \(status)", metadata: ["event": "exit", "pid": "\(tree.pid)", "attempt": "\(attempt)",
+                                                   "status": "\(status)", "ran_ms": "\(ran)"])
+        if case .signaled(SIGSYS) = status {
+            logger.error("""
+                the bot was killed by seccomp (SIGSYS): it made a syscall the [sandbox] policy denies; \
+                to find it, run with action = "errno" (the call then fails with EPERM) or under strace -f; \
+                to permit it, add it to [sandbox] allow
+                """,
+                         metadata: ["event": "seccomp-kill", "pid": "\(tree.pid)"])
+        }
+        record(.exit, status: status)
+        arm(timers.watchdog, ms: 0)
+        feed(.botExited(reason))
+    }
+
+    func finish() {
+        output.flush()
+        removeRunFile()
+        // Wait for any stragglers (exec'd away from the tree cleanup races).
+        while true {
+            var status: Int32 = 0
+            if waitpid(-1, &status, WNOHANG) <= 0 { break }
+        }
+    }
+}
+
+/// "-1 and errno" to a thrown error, retrying EINTR.
+@discardableResult
+func sys(_ call: @autoclosure () -> String, _ body: () -> Int32) throws(LaunchError) -> Int32 {
+    while true {
+        let r = body()
+        if r != -1 { return r }
+        if errno == EINTR { continue }
+        throw .system(call: call(), errno: errno)
+    }
+}

@@ -58,50 +58,36 @@ struct RotateCommand: ParsableCommand {
         notifySupervisors(using: name)
     }
 
-    /// SIGHUP to every live supervisor whose profile uses `name`.
+    /// SIGHUP to every live supervisor whose profile uses `name`; then says how
+    /// many were told (a supervisor still starting re-checks the vault once it
+    /// has registered, so a rotate can't slip between its decrypt and its run file).
     func notifySupervisors(using name: String) {
         let dir = global.homeDirectory + "/run"
-        guard RunFile.trustedDirectory(dir) else { return }
-        for file in AuditCommand.files(in: dir, suffix: ".json") {
-            guard let text = RunFile.read(dir + "/" + file), let info = RunFile.parse(text), info.keys.contains(name) else { continue }
-            // Pin the process with a pidfd, then check it is still our supervisor: no pid-reuse race.
-            let pidfd = rwk_pidfd_open(info.pid)
-            guard pidfd >= 0 else { continue }
-            defer { close(pidfd) }
-            guard RunFile.isSupervisor(info.pid) else { continue }
-            if info.reload == "restart" {
-                _ = rwk_pidfd_send_signal(pidfd, SIGHUP)
-                Output.info("told the supervisor of \(info.profile) (pid \(info.pid)) to reload")
-            } else {
-                Output.warning("profile \(info.profile) (pid \(info.pid)) uses \(name) but does not reload on its own; restart it, or set reload = \"restart\"")
+        var told = 0
+        if RunSupervisors.trustedDirectory(dir) {
+            for file in AuditCommand.files(in: dir, suffix: ".json") {
+                guard let info = RunFile.read(dir + "/" + file), info.keys.contains(name) else { continue }
+                // Pin the process with a pidfd, then check it is still our supervisor: no pid-reuse race.
+                let pidfd = rwk_pidfd_open(info.pid)
+                guard pidfd >= 0 else { continue }
+                defer { close(pidfd) }
+                guard RunSupervisors.isSupervisor(info.pid) else { continue }
+                if info.reload == "restart" {
+                    if rwk_pidfd_send_signal(pidfd, SIGHUP) == 0 {
+                        told += 1
+                        Output.info("told the supervisor of \(info.profile) (pid \(info.pid)) to reload")
+                    }
+                } else {
+                    Output.warning("profile \(info.profile) (pid \(info.pid)) uses \(name) but does not reload on its own; restart it, or set reload = \"restart\"")
+                }
             }
         }
+        Output.info("notified \(told) running supervisor\(told == 1 ? "" : "s") that reload on their own")
     }
 }
 
-/// `<home>/run/<profile>.json`, written by a running supervisor.
-enum RunFile {
-    struct Info { var pid: pid_t; var profile: String; var reload: String; var keys: [String] }
-
-    /// A deliberately small reader for the one-line document the supervisor writes.
-    static func parse(_ text: String) -> Info? {
-        func field(_ key: String) -> Substring? {
-            guard let r = text.range(of: "\"\(key)\":") else { return nil }
-            return text[r.upperBound...]
-        }
-        func string(_ key: String) -> String? {
-            guard let rest = field(key), rest.first == "\"" else { return nil }
-            return rest.dropFirst().split(separator: "\"", maxSplits: 1).first.map(String.init)
-        }
-        guard let pidText = field("pid")?.prefix(while: { $0.isNumber }), let pid = pid_t(pidText),
-              let profile = string("profile"), let keysText = field("keys"), keysText.first == "[",
-              let end = keysText.firstIndex(of: "]") else { return nil }
-        let keys = keysText[keysText.index(after: keysText.startIndex)..<end].split(separator: ",").map {
-            String($0.trimmingCharacters(in: "\""))
-        }
-        return Info(pid: pid, profile: profile, reload: string("reload") ?? "none", keys: keys)
-    }
-
+/// Checks on the supervisors found in `<home>/run`.
+enum RunSupervisors {
     /// True when `pid` is a run-with-keys process of our own uid.
     static func isSupervisor(_ pid: pid_t) -> Bool {
         guard let cmdline = try? Sys.readFile("/proc/\(pid)/cmdline", limit: 1 << 16),
@@ -116,25 +102,5 @@ enum RunFile {
     static func trustedDirectory(_ dir: String) -> Bool {
         var st = stat()
         return lstat(dir, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR && st.st_uid == geteuid() && st.st_mode & 0o022 == 0
-    }
-
-    /// A run file: a regular file of ours, not a link or a FIFO.
-    static func read(_ path: String) -> String? {
-        let (fd, _) = Sys.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(),
-              let bytes = try? Sys.readAll(fd, path: path, limit: 1 << 16) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: Character) -> Substring {
-        var s = self
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return s
     }
 }

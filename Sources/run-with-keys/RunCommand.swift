@@ -32,6 +32,8 @@ final class Preparation {
     var unlocked: UnlockedKey?
     /// What the bot may never open (filesystem = "hide-keys").
     var keyMaterial: [String]
+    /// The vault file as it was just before the first decrypt.
+    var vaultStamp: FileStamp?
     private var warnedContainment = false
 
     convenience init(_ global: GlobalOptions, profile: Profile) { self.init(global.plain, profile: profile) }
@@ -76,6 +78,7 @@ final class Preparation {
         if let key = unlocked {
             doc = try store.open(with: key)
         } else {
+            vaultStamp = FileStamp.of(store.path)   // before the decrypt: see SupervisorOptions.vaultStamp
             let (d, key) = try store.open(keys)
             doc = d
             unlocked = key
@@ -144,6 +147,7 @@ struct RunCommand: ParsableCommand {
         let arguments = s.arguments
         options.reload = { try prep.plan(arguments: arguments).0 }
         options.watchVault = prep.store.path
+        options.vaultStamp = prep.vaultStamp
         options.launchLog = LaunchLog(path: s.launchLog ?? global.homeDirectory + "/launches.log")
         options.runDirectory = global.homeDirectory + "/run"
         let supervisor: Supervisor

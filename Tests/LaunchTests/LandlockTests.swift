@@ -60,9 +60,19 @@ struct LandlockTests {
         #expect(Landlock.filesystemRights(abi: 7) == (1 << 16) - 1)
     }
 
-    @Test func identityCommandPathTokensSkipProgramsAndRoot() {
-        let tokens = Landlock.pathTokens(in: "/bin/cat '/srv/keys/id.txt' --store=~/.password-store | /usr/bin/age -d /", userHome: "/home/u")
+    @Test func identityCommandPathTokensSkipProgramsTheBotCantChangeAndRoot() {
+        // /bin/cat and /usr/bin/age belong to root: a bot of another uid can't rewrite them.
+        let tokens = Landlock.pathTokens(in: "/bin/cat '/srv/keys/id.txt' --store=~/.password-store | /usr/bin/age -d /",
+                                         userHome: "/home/u", botUid: 4242)
         #expect(tokens == ["/srv/keys/id.txt", "/home/u/.password-store"])
+        // A program the bot's uid owns (or any, for a root bot) is hidden: it could be rewritten.
+        var template = Array("/tmp/landlock-tokens.XXXXXX".utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        let script = root + "/getkey.sh"
+        writeFile(script, "#!/bin/sh\n", mode: 0o700)
+        defer { unlink(script); rmdir(root) }
+        #expect(Landlock.pathTokens(in: script, userHome: "/home/u", botUid: geteuid()) == [script])
+        #expect(Landlock.pathTokens(in: "/bin/cat", userHome: "/home/u", botUid: 0) == ["/bin/cat"])
     }
 
     @Test func containmentWithoutLandlockIsMissingAndRequireRefuses() throws {

@@ -1,0 +1,43 @@
+import Glibc
+import CLaunch
+import Vault
+import Launch
+
+/// The launch log, the run file `rotate` reads, and the systemd watchdog.
+extension Supervisor {
+    func startWatchdog() {
+        guard let usec = Sys.getenv("WATCHDOG_USEC").flatMap({ Int64($0) }), usec > 0 else { return }
+        let ms = max(1, usec / 2000)
+        arm(timers.watchdog, ms: ms, intervalMs: ms)
+    }
+
+    func record(_ event: LaunchRecord.Event, status: ExitStatus? = nil) {
+        guard let log = options.launchLog else { return }
+        let r = LaunchRecord(time: Clock.system.now(), event: event, profile: settings.profileName, keys: plan.secretNames,
+                             pid: tree?.pid ?? 0, uid: plan.request.credentials?.uid ?? getuid(), status: status?.description,
+                             exitCode: status?.shellCode, restarts: max(0, attempt - 1))
+        do { try log.append(r) } catch { logger.warning("launch log: \(error)") }
+    }
+
+    var runFilePath: String? { options.runDirectory.map { RunFile.path(in: $0, profile: settings.profileName) } }
+
+    /// Registers (or updates) this supervisor for `rotate`; after the first
+    /// registration, looks for a rotate that came before it.
+    func writeRunFile() {
+        guard let path = runFilePath else { return }
+        let file = RunFile(pid: getpid(), botPid: tree?.pid ?? 0, profile: settings.profileName,
+                           reload: settings.reload.rawValue, keys: plan.secretNames)
+        do { try file.write(to: path) } catch {
+            logger.warning("run file: \(error)")
+            return
+        }
+        if !registered {
+            registered = true
+            recheckVaultAfterRegistering()
+        }
+    }
+
+    func removeRunFile() {
+        if let path = runFilePath { unlink(path) }
+    }
+}

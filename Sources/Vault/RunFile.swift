@@ -1,0 +1,81 @@
+import Glibc
+
+/// `<home>/run/<profile>.json`: a running supervisor's registration. The
+/// supervisor writes it once its bot runs (and removes it when it exits);
+/// `rotate` reads it to find the supervisors whose bots use a key. One line of
+/// JSON: `{"pid":…,"bot_pid":…,"profile":"…","reload":"…","keys":["…"]}`.
+public struct RunFile: Sendable, Equatable {
+    /// The supervisor's pid.
+    public var pid: pid_t
+    /// Its bot's pid, as the host sees it.
+    public var botPid: pid_t
+    public var profile: String
+    /// `[restart] reload`: "none", "restart".
+    public var reload: String
+    /// The secret names the bot uses.
+    public var keys: [String]
+
+    public init(pid: pid_t, botPid: pid_t, profile: String, reload: String, keys: [String]) {
+        self.pid = pid
+        self.botPid = botPid
+        self.profile = profile
+        self.reload = reload
+        self.keys = keys
+    }
+
+    /// `<directory>/<profile>.json`.
+    public static func path(in directory: String, profile: String) -> String { directory + "/" + profile + ".json" }
+
+    /// The one-line document.
+    public var json: String {
+        "{\"pid\":\(pid),\"bot_pid\":\(botPid),\"profile\":\(LaunchLog.json(profile)),"
+            + "\"reload\":\(LaunchLog.json(reload)),\"keys\":[\(keys.map(LaunchLog.json).joined(separator: ","))]}\n"
+    }
+
+    /// Parses a document written by `json`; nil when it is not one.
+    public static func parse(_ bytes: [UInt8]) -> RunFile? {
+        var file = RunFile(pid: 0, botPid: 0, profile: "", reload: "none", keys: [])
+        var hasPid = false, hasProfile = false
+        let ok = bytes.withUnsafeBytes { buf -> Bool in
+            var r = JSONReader(buf)
+            do {
+                try r.object { (r: inout JSONReader, key: String) throws(VaultError) in
+                    switch key {
+                    case "pid": file.pid = pid_t(truncatingIfNeeded: try r.integer()); hasPid = true
+                    case "bot_pid": file.botPid = pid_t(truncatingIfNeeded: try r.integer())
+                    case "profile": file.profile = try r.string(); hasProfile = true
+                    case "reload": file.reload = try r.string()
+                    case "keys": file.keys = try r.stringArray()
+                    default: try r.skipValue()
+                    }
+                }
+            } catch { return false }
+            return true
+        }
+        return ok && hasPid && hasProfile && file.pid > 0 ? file : nil
+    }
+
+    /// Writes the file atomically (a temp file renamed over it), mode 0600,
+    /// creating the directory (0700) when needed.
+    /// - Throws: `VaultError` when the directory or the file can't be written.
+    public func write(to path: String) throws(VaultError) {
+        try Sys.makeDirectories(Sys.directory(of: path))
+        let tmp = path + ".tmp"
+        let (fd, e) = Sys.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw VaultError(.io, "can't write \(tmp): \(Sys.errnoString(e))") }
+        Sys.writeAll(fd, json)
+        close(fd)
+        guard rename(tmp, path) == 0 else { throw VaultError(.io, "can't rename \(tmp): \(Sys.errnoString())") }
+    }
+
+    /// Reads a run file: a regular file of ours (not a link or a FIFO), else nil.
+    public static func read(_ path: String) -> RunFile? {
+        let (fd, _) = Sys.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(),
+              let bytes = try? Sys.readAll(fd, path: path, limit: 1 << 16) else { return nil }
+        return parse(bytes)
+    }
+}
