@@ -63,6 +63,7 @@ public final class EnvironmentBlock {
             b.append(UInt8(0))
         }
         storage = b.finish()
+        storage.inheritedByChildren()   // the fork child reads it for execve
         self.offsets = offsets
         pointers = .allocate(capacity: offsets.count + 1)
         storage.withUnsafeBytes { base in

@@ -11,7 +11,8 @@ enum Sodium {
 /// secret values.
 ///
 /// The memory comes from `sodium_malloc`: guard pages on both sides, a canary,
-/// `mlock`ed where the rlimit allows, and excluded from core dumps. It is kept
+/// `mlock`ed where the rlimit allows, excluded from core dumps, and zeroed in
+/// forked children (MADV_WIPEONFORK; see `inheritedByChildren`). It is kept
 /// `PROT_NONE` while nobody is inside `withUnsafeBytes`/`withUnsafeMutableBytes`,
 /// and `sodium_free` wipes it. The type is non-copyable, so the bytes exist
 /// exactly once; there is deliberately no way to turn it into a `String`,
@@ -39,7 +40,17 @@ public struct SecretBytes: ~Copyable {
         }
         sodium_memzero(p, count)
         base = p
+        // A forked child (the bot's namespace init, which lives as long as the
+        // bot, or a child before its exec) gets zeros here, not a copy.
+        _ = rwk_wipe_on_fork(base, count, 0)
         sodium_mprotect_noaccess(base)
+    }
+
+    /// Lets a forked child inherit these bytes after all (MADV_KEEPONFORK):
+    /// only for what the child itself must read before its exec, the bot's
+    /// environment block.
+    public func inheritedByChildren() {
+        if count > 0 { _ = rwk_wipe_on_fork(base, count, 1) }
     }
 
     /// A copy of `bytes`. Meant for bytes that already live in guarded memory
