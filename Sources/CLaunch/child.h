@@ -12,10 +12,11 @@ struct child {
     int report_fd;      /* write end, close-on-exec */
     int sock_fd;        /* socketpair end for the no_exec listener, or -1 */
     int landlock_fd;    /* the ruleset, moved out of the fd map's way; or -1 */
+    int key_dir_fd;     /* reload = "signal": O_PATH on the init's /proc/PID/fd, for cfg->key_dir_target; or -1 */
     pid_t parent;       /* the pid our parent has as we see it (1 under the tree's init) */
     uid_t outer_uid;    /* the supervisor's euid and egid: what a new user namespace maps */
     gid_t outer_gid;
-    int kept[RWK_MAX_FD_PAIRS + 3]; /* every dst the child keeps, sorted by step_close_fds */
+    int kept[RWK_MAX_FD_PAIRS + 4]; /* every dst the child keeps, sorted by step_close_fds */
     int nkept;
 };
 

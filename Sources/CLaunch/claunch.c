@@ -171,6 +171,9 @@ static void step_fd_map(struct child *c) {
 
     for (size_t i = 0; i < n; i++)
         if (pair_at(cfg, i, &src, &dst) && dst > top) top = dst;
+    /* One more pair under reload = "signal": the init's fd directory. */
+    int kd_dst = c->key_dir_fd >= 0 ? cfg->key_dir_target : -1;
+    if (kd_dst > top) top = kd_dst;
     c->report_fd = move_above(c, c->report_fd, top);
     c->sock_fd = move_above(c, c->sock_fd, top);
     /* Not closed by move_above's close() in the parent: this is the child's copy. */
@@ -182,12 +185,20 @@ static void step_fd_map(struct child *c) {
         tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, top + 1);
         if (tmp[i] < 0) rwk_child_fail(c, RWK_STAGE_FD_MAP, errno, (int)i - 3);
     }
+    int kd_tmp = -1;
+    if (kd_dst >= 0 && (kd_tmp = fcntl(c->key_dir_fd, F_DUPFD_CLOEXEC, top + 1)) < 0)
+        rwk_child_fail(c, RWK_STAGE_FD_MAP, errno, -4);
     c->nkept = 0;
     for (size_t i = 0; i < n; i++) {
         if (!pair_at(cfg, i, &src, &dst)) continue;
         if (dup2(tmp[i], dst) < 0) rwk_child_fail(c, RWK_STAGE_FD_MAP, errno, (int)i - 3);
         close(tmp[i]);
         if (dst >= 3) c->kept[c->nkept++] = dst;
+    }
+    if (kd_dst >= 0) {
+        if (dup2(kd_tmp, kd_dst) < 0) rwk_child_fail(c, RWK_STAGE_FD_MAP, errno, -4);
+        close(kd_tmp);
+        c->kept[c->nkept++] = kd_dst;
     }
 }
 
@@ -355,6 +366,8 @@ static int validate(const struct rwk_spawn_config *cfg) {
     if (cfg->ctty_fd >= 0 && cfg->session != RWK_SESSION_NEW) return -1;
     if (cfg->tree < RWK_TREE_NONE || cfg->tree > RWK_TREE_USERNS) return -1;
     if (cfg->landlock_fd < -1) return -1;
+    if (cfg->ninit_fds && (!cfg->tree || !cfg->init_fds || cfg->ninit_fds > RWK_MAX_FD_PAIRS
+                           || cfg->key_dir_target < 3)) return -1;
     /* Each dst at most once, counting stdin/stdout/stderr as dsts 0-2. */
     for (size_t i = 0; i < cfg->nfds; i++) {
         int dst = cfg->fds[i].dst;
@@ -429,6 +442,7 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
     }
 
     struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .landlock_fd = cfg->landlock_fd,
+                       .key_dir_fd = -1,
                        .parent = getpid(), .outer_uid = geteuid(), .outer_gid = getegid() };
     sigset_t all, old;
     sigfillset(&all);

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "child.h"
+#include "rwk_landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +51,9 @@ int rwk_tree_recv(int control_fd, struct rwk_tree_msg *msg) {
     return -1;
 }
 
-int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd) {
+/* One message and the fd that may ride along; `flags` 0 or MSG_DONTWAIT.
+ * 1 got one, 0 EOF (or nothing pending with MSG_DONTWAIT, errno EAGAIN), -1 error. */
+static int recv_fd(int control, struct rwk_tree_msg *msg, int *fd, int flags) {
     *fd = -1;
     struct iovec iov = { .iov_base = msg, .iov_len = sizeof *msg };
     union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
@@ -58,9 +61,9 @@ int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd) {
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
                          .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
     ssize_t n;
-    do n = recvmsg(control, &mh, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-    if (n == 0) return 0;
-    if (n < 0) return -1;
+    do n = recvmsg(control, &mh, MSG_CMSG_CLOEXEC | flags); while (n < 0 && errno == EINTR);
+    if (n == 0) { errno = 0; return 0; }
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) && flags ? 0 : -1;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS
         && cm->cmsg_len == CMSG_LEN(sizeof(int)))
@@ -69,7 +72,9 @@ int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd) {
     return 1;
 }
 
-static int send_fd(int control, int32_t type, int32_t value, int fd) {
+int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd) { return recv_fd(control, msg, fd, 0); }
+
+int rwk_tree_send_fd(int control, int32_t type, int32_t value, int fd) {
     struct rwk_tree_msg m = { type, value };
     struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
     union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
@@ -189,7 +194,7 @@ int rwk_tree_probe(int tree) {
  * other fd; -1 when that fails. Any of them may sit low now, so each is first
  * lifted above the range. A -1 entry stays -1. */
 static int keep_only(int *fds, int n) {
-    int lifted[4];
+    int lifted[RWK_MAX_FD_PAIRS + 5];
     for (int i = 0; i < n; i++)
         if (fds[i] >= 0 && (lifted[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, n)) < 0) return -1;
     for (int i = 0; i < n; i++) {
@@ -198,6 +203,22 @@ static int keep_only(int *fds, int n) {
         fds[i] = i;
     }
     return (int)syscall(SYS_close_range, (unsigned)n, ~0U, 0U);
+}
+
+/* reload = "signal": the bot must be able to look into our fd directory.
+ * We take the bot's user (with a privilege drop) and become dumpable: nothing
+ * secret of the supervisor's is left in our memory (guarded memory is wiped
+ * on fork, the environment block unmapped), only the key files the bot may
+ * read anyway. A credential change clears the parent-death signal: re-arm it. */
+static int become_readable(struct child *c) {
+    const struct rwk_spawn_config *cfg = c->cfg;
+    if (cfg->set_ids) {
+        if (syscall(SYS_setgroups, cfg->ngroups, cfg->groups) < 0) return -1;
+        if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) < 0) return -1;
+        if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) return -1;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return -1;
+    }
+    return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
 void rwk_tree_init(struct child *c, int control) {
@@ -217,6 +238,22 @@ void rwk_tree_init(struct child *c, int control) {
     sigaddset(&chld, SIGCHLD);
     int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
+
+    /* reload = "signal": the bot gets a handle on our fd directory, where its
+     * key files live, and our Landlock domain, so that it may look in there
+     * (Landlock keeps a sandboxed process from ptrace-class access, such as
+     * /proc/PID/fd, to processes outside its domain). */
+    size_t nkeys = cfg->ninit_fds;
+    if (nkeys) {
+        c->key_dir_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (c->key_dir_fd < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
+        if (c->landlock_fd >= 0) {
+            if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) rwk_child_fail(c, RWK_STAGE_NO_NEW_PRIVS, errno, 0);
+            int r = rwk_landlock_restrict_self(c->landlock_fd);
+            if (r < 0) rwk_child_fail(c, RWK_STAGE_LANDLOCK, -r, 0);
+            c->landlock_fd = -1;   /* the bot inherits the domain */
+        }
+    }
 
     /* In a user namespace the bot waits for its id maps (EOF on `go`): the
      * init writes them only after its copy of the secrets is gone. */
@@ -242,32 +279,40 @@ void rwk_tree_init(struct child *c, int control) {
     drop_environment(cfg->envp);
     if (go[0] >= 0) close(go[0]);
     int pidfd = (int)syscall(SYS_pidfd_open, bot, 0);
-    int report = c->report_fd;
 
-    /* Hold nothing of the supervisor's: the bot has its own copies (the
-     * memfds with keys among them), and our copy of the report pipe would
-     * hide its exec. The report pipe stays until the maps are written. */
+    /* Hold nothing of the supervisor's but the key files (reload = "signal"):
+     * the bot has its own copies of the rest, and our copy of the report pipe
+     * would hide its exec. Ours end up as 0 control, 1 signalfd, 2 the bot's
+     * pidfd, 3… the key files; the report pipe stays until the maps are written. */
     if (pidfd < 0) { kill(bot, SIGKILL); _exit(125); }
-    int keep[4] = { control, sfd, pidfd, go[1] };
-    int report_keep[5] = { control, sfd, pidfd, go[1], report };
+    int keep[RWK_MAX_FD_PAIRS + 5];
+    int n = 0;
+    keep[n++] = control;
+    keep[n++] = sfd;
+    keep[n++] = pidfd;
+    for (size_t i = 0; i < nkeys; i++) keep[n++] = cfg->init_fds[i];
     if (go[1] >= 0) {
-        if (keep_only(report_keep, 5) < 0) { kill(bot, SIGKILL); _exit(125); }
-        c->report_fd = report_keep[4];
+        keep[n++] = go[1];
+        keep[n++] = c->report_fd;
+        if (keep_only(keep, n) < 0) { kill(bot, SIGKILL); _exit(125); }
+        c->report_fd = keep[n - 1];
         if (map_own_ids(c->outer_uid, c->outer_gid) < 0) {
             int e = errno;
             kill(bot, SIGKILL);
             rwk_child_fail(c, RWK_STAGE_TREE_INIT, e, 0);
         }
-        for (int i = 0; i < 4; i++) keep[i] = report_keep[i];
-        close(keep[3]);   /* EOF: the bot goes on */
-        keep[3] = -1;
-        close(c->report_fd);
+        close(keep[n - 2]);   /* EOF: the bot goes on */
+        close(keep[n - 1]);
+        n -= 2;
+    } else if (keep_only(keep, n) < 0) {
+        kill(bot, SIGKILL);
+        _exit(125);
     }
-    if (keep_only(keep, 3) < 0) { kill(bot, SIGKILL); _exit(125); }
     control = keep[0];
     sfd = keep[1];
     pidfd = keep[2];
-    if (send_fd(control, RWK_TREE_MSG_BOT, bot, pidfd) < 0) {
+    if (nkeys && become_readable(c) < 0) { kill(bot, SIGKILL); _exit(125); }
+    if (rwk_tree_send_fd(control, RWK_TREE_MSG_BOT, bot, pidfd) < 0) {
         kill(bot, SIGKILL);   /* without its pidfd the supervisor can't manage the bot */
         _exit(125);
     }
@@ -282,10 +327,17 @@ void rwk_tree_init(struct child *c, int control) {
         }
         if (fds[1].revents & POLLIN) {
             struct rwk_tree_msg m;
-            int got;
-            while ((got = rwk_tree_recv(control, &m)) == 1)
+            int got, fd;
+            while ((got = recv_fd(control, &m, &fd, MSG_DONTWAIT)) == 1) {
                 if (m.type == RWK_TREE_MSG_SIGNAL && m.value > 0 && m.value < 65)
                     kill(-1, m.value);   /* every process of the namespace but us */
+                else if (m.type == RWK_TREE_MSG_KEY && fd >= 0 && m.value >= 0 && (size_t)m.value < nkeys)
+                    (void)syscall(SYS_dup3, fd, 3 + m.value, O_CLOEXEC);   /* atomic: the path now opens the new value */
+                else if (m.type == RWK_TREE_MSG_RELOAD && m.value > 0 && m.value < 65 && !bot_reaped)
+                    kill(bot, m.value);
+                if (fd >= 0) close(fd);
+            }
+            if (got == 0 && errno != EAGAIN && errno != EWOULDBLOCK) _exit(137);   /* EOF */
             if (got < 0) _exit(137);     /* the supervisor is gone, and so is the tree */
         } else if (fds[1].revents & (POLLHUP | POLLERR)) {
             _exit(137);

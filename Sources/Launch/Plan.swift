@@ -26,6 +26,9 @@ public struct PlannedVariable: Sendable, Equatable {
         case secretFile(String, fd: Int32)
         /// The value is readable on fd N; the variable holds N.
         case secretFd(String, fd: Int32)
+        /// reload = "signal": a sealed memfd held by the namespace's init; the
+        /// variable holds a path that always opens the current value.
+        case reloadableFile(String, path: String)
     }
     public var name: String
     public var source: Source
@@ -36,10 +39,13 @@ public final class PlannedSecret {
     public let secret: String
     public let variable: String
     public let value: SecretBytes
-    init(secret: String, variable: String, value: consuming SecretBytes) {
+    /// reload = "signal": its index in `SpawnRequest.initFds`.
+    public let initSlot: Int?
+    init(secret: String, variable: String, value: consuming SecretBytes, initSlot: Int? = nil) {
         self.secret = secret
         self.variable = variable
         self.value = value
+        self.initSlot = initSlot
     }
 }
 
@@ -174,9 +180,21 @@ public final class LaunchPlan {
         }
         for pair in profile.env.set { put(pair.name, .text(pair.value), .set) }
 
+        // reload = "signal" delivers new values into key files in place: an
+        // environment variable can't change in a running process, and an fd
+        // key's fd is the bot's own. So every key must be a file.
+        let inPlace = profile.restart.reload == .signal
+        if inPlace, let key = profile.keys.first(where: { $0.mode != .file }) {
+            throw PlanError("\(profile.path): reload = \"signal\" puts new values into key files, but \(key.variable) is "
+                            + (key.mode == .env ? "an environment variable, which can't change in a running process"
+                                                : "an fd key, whose fd belongs to the bot"),
+                            hints: ["declare it as \(key.variable) = { secret = \"\(key.secret)\", as = \"file\" }, or use reload = \"restart\""])
+        }
         var secrets: [PlannedSecret] = []
         var memfds: [Int32] = []
         var fdMap: [FdMapping] = []
+        var initFds: [Int32] = []
+        let keyDirectory: Int32? = inPlace ? 3 : nil   // no other fd is mapped in this mode
         var closeOnError = true
         defer { if closeOnError { for fd in memfds { close(fd) } } }
         let fixed = Set(profile.keys.compactMap { if case .fd(let n) = $0.mode { return n } else { return nil } })
@@ -187,7 +205,9 @@ public final class LaunchPlan {
         }
         func inject(_ key: KeySpec, variable: String, value: borrowing SecretBytes) throws(PlanError) {
             let index = secrets.count
-            secrets.append(PlannedSecret(secret: key.secret, variable: variable, value: value.slice(0..<value.count)))
+            let slot = inPlace ? initFds.count : nil
+            secrets.append(PlannedSecret(secret: key.secret, variable: variable, value: value.slice(0..<value.count),
+                                         initSlot: slot))
             switch key.mode {
             case .env:
                 put(variable, .secret(index), .secret(key.secret))
@@ -199,7 +219,11 @@ public final class LaunchPlan {
                     }
                 } catch { throw PlanError("can't create the memfd for \(variable): \(error)") }
                 memfds.append(fd)
-                if case .fd(let n) = key.mode {
+                if let slot, let dir = keyDirectory {
+                    initFds.append(fd)
+                    let path = "/proc/self/fd/\(dir)/\(3 + slot)"
+                    put(variable, .text(path), .reloadableFile(key.secret, path: path))
+                } else if case .fd(let n) = key.mode {
                     fdMap.append(FdMapping(fd, to: n, rewind: true))
                     put(variable, .text(String(n)), .secretFd(key.secret, fd: n))
                 } else {
@@ -270,9 +294,18 @@ public final class LaunchPlan {
                                         + (sandbox.bind == [] ? " and listen(2)" : "") + " are not refused: they sidestep the port rules")
         }
         // 7. The process tree: nothing the bot starts may outlive us.
-        let (treeMode, treeStatus) = TreeSupport.resolve(wanted: sandbox.pidNamespace,
-                                                         dropsPrivileges: request.credentials != nil)
+        let (treeMode, treeStatus) = TreeSupport.resolve(wanted: sandbox.pidNamespace || inPlace,
+                                                         dropsPrivileges: request.credentials != nil, needsInit: inPlace)
         request.tree = treeMode
+        if inPlace {
+            guard treeMode != .none else {
+                throw PlanError("\(profile.path): reload = \"signal\" needs the bot's own PID namespace, whose init holds the key files"
+                                + (treeStatus.missing.map { ": \($0)" } ?? ""),
+                                hints: [treeStatus.hint ?? "", "or use reload = \"restart\""].filter { !$0.isEmpty })
+            }
+            request.initFds = initFds
+            request.keyDirectoryTarget = keyDirectory
+        }
         containment.set(treeStatus)
         try containment.enforce(required: sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) })
         var landlockFd: Int32?
@@ -297,20 +330,21 @@ public final class LaunchPlan {
         for arg in command {
             var result = ""
             var rest = Substring(arg)
-            while let open = rest.range(of: "{file:") {
+            while let open = rest.firstRange(of: "{file:") {
                 guard let close = rest[open.upperBound...].firstIndex(of: "}") else { break }
                 let name = String(rest[open.upperBound..<close])
-                let fd: Int32? = variables.first { $0.name == name }.flatMap {
+                let path: String? = variables.first { $0.name == name }.flatMap {
                     switch $0.source {
-                    case .secretFile(_, let fd), .secretFd(_, let fd): return fd
+                    case .secretFile(_, let fd), .secretFd(_, let fd): return "/proc/self/fd/\(fd)"
+                    case .reloadableFile(_, let path): return path
                     default: return nil
                     }
                 }
-                guard let fd else {
+                guard let path else {
                     throw PlanError("\(profile.path): command refers to {file:\(name)}, which is not a key injected as a file",
                                     hints: ["declare it in [keys] as \(name) = { secret = \"…\", as = \"file\" }"])
                 }
-                result += rest[..<open.lowerBound] + "/proc/self/fd/\(fd)"
+                result += rest[..<open.lowerBound] + path
                 rest = rest[rest.index(after: close)...]
             }
             out.append(result + rest)

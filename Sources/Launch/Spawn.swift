@@ -84,6 +84,10 @@ public func spawn(_ request: SpawnRequest,
     case .userNamespace: cfg.tree = Int32(RWK_TREE_USERNS)
     }
 
+    cfg.init_fds = arena.array(request.initFds)
+    cfg.ninit_fds = request.initFds.count
+    cfg.key_dir_target = request.keyDirectoryTarget ?? -1
+
     var result = rwk_spawn_result()
     if rwk_spawn(&cfg, &result) < 0 { throw failure(result, request) }
     var guardian: ExecGuard?

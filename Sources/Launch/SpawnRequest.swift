@@ -89,6 +89,13 @@ public struct SpawnRequest: Sendable {
     public var parentDeathSignal: Int32?
     /// How the bot's process tree is kept from outliving us (see `TreeMode`).
     public var tree: TreeMode = .none
+    /// reload = "signal" (needs `tree`): sealed memfds the namespace's init
+    /// holds as its fds 3, 4, … (the bot opens them by path, see
+    /// `keyDirectoryTarget`); a reload swaps in new ones.
+    public var initFds: [Int32] = []
+    /// reload = "signal": the bot's fd for an O_PATH handle on the init's
+    /// /proc/PID/fd; key i is at /proc/self/fd/<this>/<3+i>.
+    public var keyDirectoryTarget: Int32?
 
     public init(executable: String, arguments: [String]? = nil) {
         self.executable = executable

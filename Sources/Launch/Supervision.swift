@@ -6,8 +6,9 @@ import Profile
 public struct Supervision: Sendable, Equatable {
     /// `[restart] policy`.
     public enum Policy: Sendable, Equatable { case no, onFailure, always }
-    /// `[restart] reload`: `none` (SIGHUP is forwarded) or `restart` (new keys, new bot).
-    public enum Reload: String, Sendable, Equatable { case none, restart }
+    /// `[restart] reload`: `none` (SIGHUP is forwarded), `restart` (new keys,
+    /// new bot) or `signal` (new values in the key files, then `reloadSignal`).
+    public enum Reload: String, Sendable, Equatable { case none, restart, signal }
 
     /// The profile's name, for logs, the launch log and the run file.
     public var profileName: String
@@ -25,6 +26,7 @@ public struct Supervision: Sendable, Equatable {
     public var stopSignal: Int32
     public var stopTimeoutMs: Int64
     public var reload: Reload
+    public var reloadSignal: Int32
     /// `[output] redact`.
     public var redact: Bool
 
@@ -41,7 +43,12 @@ public struct Supervision: Sendable, Equatable {
         successExitCodes = Set(r.successExitCodes)
         stopSignal = r.stopSignal
         stopTimeoutMs = r.stopTimeout.milliseconds
-        reload = r.reload == .restart ? .restart : .none
+        switch r.reload {
+        case .none: reload = .none
+        case .restart: reload = .restart
+        case .signal: reload = .signal
+        }
+        reloadSignal = r.reloadSignal
         redact = profile.output.redact
     }
 }

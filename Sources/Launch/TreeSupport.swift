@@ -17,11 +17,13 @@ public enum TreeSupport {
     ///   - wanted: the profile's `pid_namespace`.
     ///   - dropsPrivileges: the bot switches to another user; a user namespace
     ///     maps only our own uid, so it is no fallback then.
-    public static func resolve(wanted: Bool, dropsPrivileges: Bool = false) -> (TreeMode, Containment.Status) {
+    ///   - needsInit: reload = "signal": the namespace's init holds the key
+    ///     files, so being PID 1 already is not enough.
+    public static func resolve(wanted: Bool, dropsPrivileges: Bool = false, needsInit: Bool = false) -> (TreeMode, Containment.Status) {
         guard wanted else {
             return (.none, Containment.Status(feature: .tree, active: false, detail: "off (pid_namespace = false): only the parent-death signal"))
         }
-        if getpid() == 1 {
+        if getpid() == 1 && !needsInit {
             return (.none, Containment.Status(feature: .tree, active: true, detail: "run-with-keys is PID 1 of its PID namespace, which ends with it"))
         }
         var tried: [String] = []

@@ -171,13 +171,13 @@ public struct RestartSpec: Sendable, Equatable {
     public enum Policy: String, Sendable, CaseIterable {
         case no, onFailure = "on-failure", always
     }
-    /// What SIGHUP or a vault change does. `none`: SIGHUP is forwarded to the bot; `restart`: re-decrypt
-    /// and restart; `signal`: re-decrypt and forward SIGHUP.
-    /// "none": SIGHUP is forwarded to the bot. "restart": on SIGHUP or a vault
-    /// change, re-decrypt and restart the bot with the new keys (only when the
-    /// keys this profile uses changed).
+    /// What SIGHUP or a vault change does (only when the keys this profile uses changed).
+    /// - "none": SIGHUP is forwarded to the bot; vault changes are ignored.
+    /// - "restart": re-decrypt, stop the bot, start it with the new keys.
+    /// - "signal": re-decrypt, put the new values into the bot's key files in
+    ///   place (every key must be `as = "file"`), then send `reload_signal`.
     public enum Reload: String, Sendable, CaseIterable {
-        case none, restart
+        case none, restart, signal
     }
     public var policy: Policy = .no
     public var delay: Seconds = .seconds(1)
@@ -188,6 +188,8 @@ public struct RestartSpec: Sendable, Equatable {
     public var stopSignal: Int32 = SIGTERM
     public var stopTimeout: Seconds = .seconds(10)
     public var reload: Reload = .none
+    /// Key `reload_signal`: what a bot with reload = "signal" gets once its key files hold new values.
+    public var reloadSignal: Int32 = SIGHUP
     public var successExitCodes: [Int32] = [0]  // key success_exit_codes; always contains 0
     public init() {}
 }

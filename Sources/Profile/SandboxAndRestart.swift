@@ -122,7 +122,7 @@ extension Profile {
     static func parseRestart(_ section: Section) throws(ProfileError) -> RestartSpec {
         try section.checkKeys([
             "policy", "delay", "max_delay", "stable_after", "burst", "interval",
-            "stop_signal", "stop_timeout", "reload", "success_exit_codes",
+            "stop_signal", "stop_timeout", "reload", "reload_signal", "success_exit_codes",
         ])
         var restart = RestartSpec()
         restart.policy = try section.choice("policy", RestartSpec.Policy.self) ?? restart.policy
@@ -143,7 +143,13 @@ extension Profile {
         guard restart.interval.milliseconds > 0 else {
             throw section.error(.invalidValue, "interval", "must be longer than 0s")
         }
-        restart.stopSignal = try stopSignal(section) ?? restart.stopSignal
+        restart.stopSignal = try signal(section, "stop_signal") ?? restart.stopSignal
+        if let sig = try signal(section, "reload_signal") {
+            guard restart.reload == .signal else {
+                throw section.error(.invalidValue, "reload_signal", "has no effect unless reload = \"signal\"")
+            }
+            restart.reloadSignal = sig
+        }
         if let codes = section.table["success_exit_codes"] {
             guard let array = codes.array else {
                 throw section.wrongType("success_exit_codes", expected: "an array of integers")
@@ -159,13 +165,13 @@ extension Profile {
         return restart
     }
 
-    static func stopSignal(_ section: Section) throws(ProfileError) -> Int32? {
-        guard let value = section.table["stop_signal"] else { return nil }
+    static func signal(_ section: Section, _ key: String) throws(ProfileError) -> Int32? {
+        guard let value = section.table[key] else { return nil }
         guard let raw = value.string ?? value.int.map(String.init) else {
-            throw section.wrongType("stop_signal", expected: "a signal name or number")
+            throw section.wrongType(key, expected: "a signal name or number")
         }
         guard let n = Signals.number(named: raw) else {
-            throw section.error(.invalidValue, "stop_signal", "unknown signal \"\(raw)\"",
+            throw section.error(.invalidValue, key, "unknown signal \"\(raw)\"",
                                 hint: "use a name such as \"SIGTERM\" or \"INT\", or a number")
         }
         return n

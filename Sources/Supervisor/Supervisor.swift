@@ -109,7 +109,7 @@ public final class Supervisor {
         }
         _ = rwk_set_child_subreaper()
         _ = rwk_set_dumpable(0)
-        if settings.reload == .restart, let vault = options.watchVault { try watch(vault) }
+        if settings.reload != .none, let vault = options.watchVault { try watch(vault) }
     }
 
     deinit {
@@ -194,7 +194,7 @@ public final class Supervisor {
             switch sig {
             case SIGCHLD: reap()
             case SIGTERM, SIGINT: requestStop(signal: sig)   // SIGINT reaches the bot as SIGINT (Ctrl-C)
-            case SIGHUP where settings.reload == .restart: reload(reason: "SIGHUP")
+            case SIGHUP where settings.reload != .none: scheduleReload(reason: "SIGHUP")
             case SIGWINCH where output.isPTY: output.followWindowSize()
             default: tree?.forward(sig)
             }

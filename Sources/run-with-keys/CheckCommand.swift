@@ -32,6 +32,7 @@ struct CheckCommand: ParsableCommand {
         case .secret(let s): return "secret \(s)"
         case .secretFile(let s, let fd): return "secret \(s) (sealed memfd, /proc/self/fd/\(fd))"
         case .secretFd(let s, let fd): return "secret \(s) (sealed memfd on fd \(fd))"
+        case .reloadableFile(let s, let path): return "secret \(s) (sealed memfd, \(path), replaced in place on reload)"
         }
     }
 
@@ -120,6 +121,7 @@ struct CheckCommand: ParsableCommand {
             case .secret(let s): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("env"))]
             case .secretFile(let s, let fd): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("file")), ("fd", String(fd))]
             case .secretFd(let s, let fd): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("fd")), ("fd", String(fd))]
+            case .reloadableFile(let s, let path): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("file")), ("path", JSONText.string(path)), ("reloadable", "true")]
             }
             return JSONText.object(f)
         }

@@ -72,7 +72,7 @@ struct RotateCommand: ParsableCommand {
                 guard pidfd >= 0 else { continue }
                 defer { close(pidfd) }
                 guard RunSupervisors.isSupervisor(info.pid) else { continue }
-                if info.reload == "restart" {
+                if info.reload != "none" {
                     if rwk_pidfd_send_signal(pidfd, SIGHUP) == 0 {
                         told += 1
                         Output.info("told the supervisor of \(info.profile) (pid \(info.pid)) to reload")

@@ -125,6 +125,18 @@ struct rwk_spawn_config {
      * the namespace; the init dies with us (parent-death SIGKILL, and the
      * hang-up of its control socket). */
     int tree;
+
+    /* reload = "signal" (needs cfg->tree): the init, not the bot, holds the
+     * key files: init_fds[i] (a sealed memfd of ours) becomes its fd 3+i, and
+     * RWK_TREE_MSG_KEY swaps in a new one. The bot gets, at key_dir_target, an
+     * O_PATH handle on the init's /proc/PID/fd, so the path
+     * /proc/self/fd/<key_dir_target>/<3+i> always opens the current value. For
+     * that the init is dumpable (it holds no secret of ours: guarded memory is
+     * wiped on fork, the environment unmapped), runs as the bot's user, and
+     * enters the bot's Landlock domain itself, so the bot inherits it. */
+    const int *init_fds;
+    size_t ninit_fds;
+    int key_dir_target;
 };
 
 /* Messages on the control socket (SOCK_SEQPACKET) between us and the init. */
@@ -136,6 +148,8 @@ enum {
     RWK_TREE_MSG_BOT = 'P',     /* init -> us, once: the bot forked; value its pid inside, SCM_RIGHTS its pidfd */
     RWK_TREE_MSG_EXIT = 'X',    /* init -> us, once: the bot was reaped; value its raw wait status */
     RWK_TREE_MSG_SIGNAL = 'S',  /* us -> init: kill(-1, value): every process of the namespace but the init */
+    RWK_TREE_MSG_KEY = 'K',     /* us -> init: SCM_RIGHTS a sealed memfd, the new value of init fd 3+value */
+    RWK_TREE_MSG_RELOAD = 'R',  /* us -> init: the keys are in place; send signal `value` to the bot */
 };
 
 struct rwk_spawn_result {
@@ -186,6 +200,8 @@ int rwk_tree_probe(int tree);
 
 /* Sends `msg` on the control socket: 0, or -1 and errno. */
 int rwk_tree_send(int control_fd, int32_t type, int32_t value);
+/* The same with an fd riding along (SCM_RIGHTS). */
+int rwk_tree_send_fd(int control_fd, int32_t type, int32_t value, int fd);
 /* Receives one message without blocking: 1 got one, 0 none pending, -1 EOF or error. */
 int rwk_tree_recv(int control_fd, struct rwk_tree_msg *msg);
 

@@ -1,0 +1,94 @@
+"""reload = "signal" (issue 10): after `rotate`, the running bot (same pid)
+reads the new value from its key file and gets reload_signal once for a burst
+of changes, none for unchanged keys; it can never write or resize its key
+files; env keys are refused. And a rotate racing the start-up reaches the bot."""
+from __future__ import annotations
+
+import json
+import time
+
+from supervise_helpers import bot, read_json, supervise, vault_with, wait_until, write_profile  # noqa: F401
+
+
+def lines(path) -> list[dict]:
+    try:
+        return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def start_inplace(rwk, supervise, tmp_path, **restart):
+    first = rwk.secret(24)
+    vault_with(rwk, app__key=first, other__key=rwk.secret(24))
+    out = tmp_path / "out" / "seen.jsonl"
+    out.parent.mkdir()
+    write_profile(rwk, "inplace", bot("inplace", out, "APP_KEY_FILE"),
+                  keys={"APP_KEY_FILE": {"secret": "app/key", "as": "file"}},
+                  restart={"reload": "signal", **restart})
+    s = supervise("inplace")
+    seen = wait_until(lambda: lines(out), 15, "the bot's first read")
+    assert seen[0]["value"] == first and seen[0]["pid"] == s.bot_pid()
+    return s, out, seen[0]
+
+
+def test_rotate_reaches_the_running_bot_with_one_signal_per_burst(rwk, supervise, tmp_path):
+    s, out, first = start_inplace(rwk, supervise, tmp_path)
+    values = [rwk.secret(24) for _ in range(3)]
+    for v in values:                       # a burst: three rotations within a second
+        rwk.run("rotate", "app/key", input=v, check=True)
+        time.sleep(0.1)
+    last = wait_until(lambda: (lambda l: l[-1] if l and l[-1]["value"] == values[-1] else None)(lines(out)),
+                      10, "the bot to read the newest value")
+    assert last["pid"] == first["pid"] == s.bot_pid(), "the bot was restarted"
+    time.sleep(1.5)                        # nothing more may come from the burst
+    assert lines(out)[-1]["signals"] == 1, lines(out)
+    assert s.count("start") == 1 and len(s.of("reload-signal")) == 1
+
+    # A key this profile doesn't use: no signal.
+    rwk.run("rotate", "other/key", input=rwk.secret(24), check=True)
+    time.sleep(2)
+    assert lines(out)[-1]["signals"] == 1 and len(s.of("reload-signal")) == 1
+    # The same value again: unchanged, no signal.
+    rwk.run("set", "app/key", input=values[-1], check=True)
+    time.sleep(2)
+    assert lines(out)[-1]["signals"] == 1, lines(out)
+
+
+def test_the_bot_can_never_write_or_resize_its_key_file(rwk, supervise, tmp_path):
+    s, out, first = start_inplace(rwk, supervise, tmp_path)
+    tamper = wait_until(lambda: (out.parent / (out.name + ".tamper")).exists()
+                        and json.loads((out.parent / (out.name + ".tamper")).read_text()), 10, "the tamper report")
+    results = dict(tamper)
+    assert all(r != "ok" for r in results.values()), results
+    v2 = rwk.secret(24)
+    rwk.run("rotate", "app/key", input=v2, check=True)
+    wait_until(lambda: lines(out)[-1]["value"] == v2, 10, "the new value")
+
+
+def test_env_keys_are_refused_with_reload_signal(rwk):
+    vault_with(rwk, app__key=rwk.secret(24))
+    write_profile(rwk, "envsig", ["/bin/true"], keys={"APP_KEY": "app/key"}, restart={"reload": "signal"})
+    r = rwk.run("check", "envsig")
+    assert r.returncode == 125
+    err = r.stderr.decode()
+    assert 'reload = "signal" puts new values into key files, but APP_KEY is an environment variable' in err, err
+    assert 'as = "file"' in err
+
+
+def test_a_rotate_racing_the_start_up_reaches_the_bot(rwk, supervise, tmp_path):
+    """The rotate lands while the supervisor decrypts and registers: either it
+    signals the registered supervisor, or the supervisor sees the changed vault
+    once registered. Either way the bot ends up with the new value."""
+    vault_with(rwk, app__key=rwk.secret(24))
+    for i in range(5):
+        out = tmp_path / f"seen{i}.json"
+        write_profile(rwk, f"race{i}", bot("keyfile", out, "APP_KEY"), keys={"APP_KEY": "app/key"},
+                      restart={"policy": "on-failure", "reload": "restart", "stop_timeout": "2s"})
+        new = rwk.secret(24)
+        s = supervise(f"race{i}")
+        time.sleep(0.005 * i)              # land at different points of the start-up
+        r = rwk.run("rotate", "app/key", input=new, check=True)
+        assert "notified" in r.stderr.decode()
+        wait_until(lambda: (read_json(out) or {}).get("value") == new, 15, "the bot to run with the rotated key")
+        s.signal(15)
+        s.wait(10)
