@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -218,7 +219,12 @@ static int become_readable(struct child *c) {
         if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) return -1;
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return -1;
     }
-    return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) return -1;
+    /* procfs gives /proc/PID its owner when a path walk revalidates it; the
+     * bot's jump through its O_PATH handle (opened while we were root and not
+     * dumpable) does not. A walk now makes the cached inode ours. */
+    struct stat st;
+    return stat("/proc/self/fd", &st);
 }
 
 void rwk_tree_init(struct child *c, int control) {
@@ -255,10 +261,12 @@ void rwk_tree_init(struct child *c, int control) {
         }
     }
 
-    /* In a user namespace the bot waits for its id maps (EOF on `go`): the
-     * init writes them only after its copy of the secrets is gone. */
+    /* The bot waits (EOF on `go`) for what the init does only after its copy
+     * of the secrets is gone: the id maps of a user namespace, and for reload
+     * = "signal" becoming readable to the bot. */
     int go[2] = { -1, -1 };
-    if (cfg->tree == RWK_TREE_USERNS && pipe2(go, O_CLOEXEC) < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
+    if ((cfg->tree == RWK_TREE_USERNS || nkeys) && pipe2(go, O_CLOEXEC) < 0)
+        rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
 
     pid_t bot = rwk_raw_clone(0);
     if (bot < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
@@ -296,7 +304,8 @@ void rwk_tree_init(struct child *c, int control) {
         keep[n++] = c->report_fd;
         if (keep_only(keep, n) < 0) { kill(bot, SIGKILL); _exit(125); }
         c->report_fd = keep[n - 1];
-        if (map_own_ids(c->outer_uid, c->outer_gid) < 0) {
+        if ((cfg->tree == RWK_TREE_USERNS && map_own_ids(c->outer_uid, c->outer_gid) < 0)
+            || (nkeys && become_readable(c) < 0)) {
             int e = errno;
             kill(bot, SIGKILL);
             rwk_child_fail(c, RWK_STAGE_TREE_INIT, e, 0);
@@ -311,7 +320,6 @@ void rwk_tree_init(struct child *c, int control) {
     control = keep[0];
     sfd = keep[1];
     pidfd = keep[2];
-    if (nkeys && become_readable(c) < 0) { kill(bot, SIGKILL); _exit(125); }
     if (rwk_tree_send_fd(control, RWK_TREE_MSG_BOT, bot, pidfd) < 0) {
         kill(bot, SIGKILL);   /* without its pidfd the supervisor can't manage the bot */
         _exit(125);

@@ -5,7 +5,13 @@ files; env keys are refused. And a rotate racing the start-up reaches the bot.""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
+
+import pytest
 
 from supervise_helpers import bot, read_json, supervise, vault_with, wait_until, write_profile  # noqa: F401
 
@@ -92,3 +98,34 @@ def test_a_rotate_racing_the_start_up_reaches_the_bot(rwk, supervise, tmp_path):
         wait_until(lambda: (read_json(out) or {}).get("value") == new, 15, "the bot to run with the rotated key")
         s.signal(15)
         s.wait(10)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the bot as nobody")
+def test_a_bot_of_another_user_reads_its_reloaded_key_file(rwk, supervise):
+    """With a privilege drop the init takes the bot's user, so the bot may look
+    into the init's fd directory; it still can't change the files."""
+    work = Path(tempfile.mkdtemp(prefix="rwk-inplace-"))
+    try:
+        shutil.copytree(Path(__file__).parent / "supbots", work / "bots")
+        (work / "out").mkdir()
+        for p in [work, work / "out"]:
+            p.chmod(0o777 if p.name == "out" else 0o755)
+        out = work / "out" / "seen.jsonl"
+        first = rwk.secret(24)
+        vault_with(rwk, app__key=first)
+        write_profile(rwk, "asnobody", ["/usr/bin/python3", "-B", str(work / "bots" / "inplace.py"), str(out), "KEY_FILE"],
+                      keys={"KEY_FILE": {"secret": "app/key", "as": "file"}}, restart={"reload": "signal"})
+        prof = rwk.home / "profiles" / "asnobody.toml"
+        prof.write_text('user = "nobody"\n' + prof.read_text())
+        s = supervise("asnobody")
+        seen = wait_until(lambda: lines(out), 15, "the bot's first read")
+        assert seen[0]["value"] == first, seen
+        assert os.stat(f"/proc/{seen[0]['pid']}").st_uid == 65534
+        v2 = rwk.secret(24)
+        rwk.run("rotate", "app/key", input=v2, check=True)
+        last = wait_until(lambda: (lambda l: l[-1] if l[-1]["value"] == v2 else None)(lines(out)), 10, "the new value")
+        assert last["pid"] == seen[0]["pid"] and last["signals"] == 1
+        tamper = dict(json.loads((out.parent / (out.name + ".tamper")).read_text()))
+        assert all(r != "ok" for r in tamper.values()), tamper
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
