@@ -259,7 +259,12 @@ public final class Supervisor {
             }
             if let g = bot.execGuard { try add(g.fd, .execGuard) }
         } catch {
+            // Unwatched, the bot's exit would go unnoticed: stop it now.
             logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
+            bot.killAll()
+            bot.botGone()
+            feed(.spawnFailed(code: 125, firstAttempt: attempt == 1))
+            return
         }
         logger.info("started", metadata: ["event": "start", "pid": "\(bot.pid)", "attempt": "\(attempt)"])
         record(.start)
