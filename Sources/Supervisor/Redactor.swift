@@ -1,5 +1,6 @@
 import Age
 import Glibc
+import Launch
 
 // Streaming redaction of secret values in the bot's stdout/stderr.
 //
@@ -24,37 +25,67 @@ import Glibc
 
 /// The secrets to redact, collected before building a `Redactor`.
 ///
-/// For each value three forms are matched, all shown as `[redacted:NAME]`:
-/// the raw bytes; their JSON string escape (`"` `\` → `\"` `\\`, control
-/// characters → `\n` `\r` `\t` `\b` `\f` or `\u00xx`) when it differs; and,
-/// when the value contains `/`, the same escape with `/` → `\/`. Non-ASCII
-/// characters escaped as `\uXXXX` (Python's default `ensure_ascii`) are not
-/// covered. Empty values are ignored. Very short values (1–3 bytes) are
-/// redacted too, but they shrink the scanner's window and will also mask
-/// innocent text that happens to contain them.
+/// Each value is matched in every form in `RedactionForm` (the raw bytes, the
+/// JSON string escapes common serializers emit by default, and the pty's
+/// `\r\n` rendering of a multi-line value); every form is shown as
+/// `[redacted:NAME]`. A form is stored only when its bytes differ from the
+/// forms already stored for that value. Values shorter than
+/// `minimumLength` bytes (empty ones included) are not registered at all.
 public struct RedactionPatterns: ~Copyable {
     struct Entry { let name: String; let offset: Int; let count: Int }
+
+    /// Values shorter than this many bytes are not redacted: a 3-byte value
+    /// turns ordinary words in the output into `[redacted:…]` noise, and
+    /// shrinks the scanner's window (and so its speed). `run` and `check`
+    /// warn about each such key (`shortValueWarning`).
+    public static let minimumLength = 6
+
+    /// Whether a value of `count` bytes is too short to be redacted (`minimumLength`).
+    public static func isTooShort(_ count: Int) -> Bool { count < minimumLength }
+
+    /// The warning `run` and `check` print for a value that `add` will not
+    /// register: the secret's name and its length in bytes, never the value.
+    public static func shortValueWarning(name: String, count: Int) -> String {
+        "secret \(name) is \(count) bytes, too short to redact without masking ordinary output; it is passed through unredacted"
+    }
+
+    /// The hint that goes with `shortValueWarning`.
+    public static let shortValueHint =
+        "use a value of at least \(minimumLength) bytes, or set redact = false under [output] to say that no redaction is expected"
 
     var bytes = SecretBuilder(capacity: 256)
     var entries: [Entry] = []
 
     public init() {}
 
-    /// Forms stored so far (raw and escaped), duplicates included.
+    /// Forms stored so far, over all names. Within one value every stored form
+    /// is distinct; two names with the same value each store theirs (the
+    /// `Redactor` keeps the first).
     public var count: Int { entries.count }
 
+    /// Registers `value` under `name` in each form of `RedactionForm` that
+    /// applies to it, skipping duplicates. Does nothing for values shorter
+    /// than `minimumLength` bytes. The forms are written straight into guarded
+    /// memory: a scratch `SecretBytes` (wiped when `add` returns), then the
+    /// pattern store.
     public mutating func add(name: String, value: borrowing SecretBytes) {
-        guard value.count > 0 else { return }
-        let (escapes, slashes) = value.withUnsafeBytes { jsonEscapeNeeds($0) }
-        append(name: name) { $0.append(value) }
-        if escapes { appendEscaped(name: name, value: value, escapeSlash: false) }
-        if slashes { appendEscaped(name: name, value: value, escapeSlash: true) }
-    }
-
-    private mutating func appendEscaped(name: String, value: borrowing SecretBytes, escapeSlash: Bool) {
-        append(name: name) { builder in
-            builder.appendInPlace(maxCount: value.count * 6) { dst in
-                value.withUnsafeBytes { jsonEscape($0, into: dst, escapeSlash: escapeSlash) }
+        guard !Self.isTooShort(value.count) else { return }
+        let forms = RedactionForm.allCases
+        let slot = value.count * RedactionForm.maxExpansion
+        var scratch = SecretBytes(count: slot * forms.count)
+        scratch.withUnsafeMutableBytes { out in
+            value.withUnsafeBytes { v in
+                var written: [(offset: Int, count: Int)] = []   // lengths only, in `scratch`
+                for (k, form) in forms.enumerated() {
+                    let dst = UnsafeMutableRawBufferPointer(rebasing: out[(k * slot)..<((k + 1) * slot)])
+                    guard let n = form.write(v, into: dst) else { continue }
+                    let duplicate = written.contains {
+                        $0.count == n && memcmp(out.baseAddress! + $0.offset, dst.baseAddress!, n) == 0
+                    }
+                    if duplicate { continue }
+                    written.append((k * slot, n))
+                    append(name: name) { $0.append(UnsafeRawBufferPointer(rebasing: dst[0..<n])) }
+                }
             }
         }
     }
@@ -66,6 +97,20 @@ public struct RedactionPatterns: ~Copyable {
     }
 
     consuming func finish() -> SecretBytes { bytes.finish() }
+}
+
+extension RedactionPatterns {
+    /// The injected secrets of `plan` that are too short to redact
+    /// (`isTooShort`): one entry per secret name, in the profile's order, with
+    /// the value's length in bytes. Empty when the profile has `redact = false`.
+    public static func tooShort(in plan: LaunchPlan) -> [(name: String, count: Int)] {
+        guard plan.profile.output.redact else { return [] }
+        var found: [(name: String, count: Int)] = []
+        for s in plan.secrets where isTooShort(s.value.count) && !found.contains(where: { $0.name == s.secret }) {
+            found.append((s.secret, s.value.count))
+        }
+        return found
+    }
 }
 
 /// Masks secrets in a byte stream, holding back bytes that may be the start
@@ -316,46 +361,182 @@ public final class Redactor {
     }
 }
 
-// MARK: - JSON escaping
+// MARK: - Forms
 
-/// Whether JSON would escape anything in `value` besides `/`, and whether it contains `/`.
-func jsonEscapeNeeds(_ value: UnsafeRawBufferPointer) -> (escapes: Bool, slashes: Bool) {
-    var escapes = false
-    var slashes = false
-    for byte in value {
-        if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { escapes = true }
-        if byte == UInt8(ascii: "/") { slashes = true }
+/// The shapes in which a secret value can reach the bot's output. Each form
+/// of a value is its own pattern. The JSON forms are the contents of a JSON
+/// string (RFC 8259 §7) without the surrounding quotes, as the named
+/// serializers write them with their default settings.
+public enum RedactionForm: CaseIterable, Sendable {
+    /// The value's bytes as they are.
+    case raw
+    /// Minimal JSON escaping (RFC 8259 §7): `"` `\` → `\"` `\\`; backspace,
+    /// form feed, LF, CR, tab → `\b` `\f` `\n` `\r` `\t`; the other controls
+    /// below U+0020 → `\u00xx` with lowercase hex; everything else, `/` and
+    /// non-ASCII included, as it is. JavaScript's `JSON.stringify`, Python's
+    /// `json.dumps(…, ensure_ascii=False)`, Rust's serde_json.
+    case json
+    /// `json` with uppercase hex in `\u00XX` (Java's Jackson).
+    case jsonUppercaseHex
+    /// Python's `json.dumps` default (`ensure_ascii=True`, see the `json`
+    /// module docs): `json`, plus every character outside U+0020…U+007E (DEL
+    /// and all non-ASCII) as `\uxxxx` with lowercase hex, characters above
+    /// U+FFFF as a UTF-16 surrogate pair (`😀` → `\ud83d\ude00`). Not made
+    /// for a value that is not valid UTF-8.
+    case pythonASCII
+    /// Go's `encoding/json` default (HTML-safe; see `HTMLEscape` in its docs):
+    /// `json`, plus `<` `>` `&` → `\u003c` `\u003e` `\u0026` and U+2028,
+    /// U+2029 → `\u2028` `\u2029`; other non-ASCII as it is; each byte that
+    /// is not part of valid UTF-8 → `\ufffd`, as Go writes it. (Go before
+    /// 1.22 wrote backspace and form feed as `\u0008` `\u000c`; not covered.)
+    case goHTMLSafe
+    /// `json` with `/` → `\/` (Swift's `JSONEncoder` default); non-ASCII as it is.
+    case jsonEscapedSlash
+    /// PHP's `json_encode` default: `json` with `/` → `\/`, and non-ASCII as
+    /// `\uxxxx` lowercase (surrogate pairs above U+FFFF); DEL as it is. Not
+    /// made for a value that is not valid UTF-8 (`json_encode` fails on it).
+    case phpDefault
+    /// The raw bytes with each LF written as CR LF: what a pty prints when
+    /// its output processing (`OPOST|ONLCR`) is on. The supervisor's pty has
+    /// it off, but the bot can switch it back on.
+    case ptyCRLF
+
+    /// The most bytes any form writes per byte of the value (`\u00XX` for a
+    /// control byte; 12 for a 4-byte UTF-8 character as a surrogate pair).
+    public static let maxExpansion = 6
+
+    /// Writes this form of `value` into `dst` (at least `maxExpansion` bytes
+    /// per byte of `value`) and returns the number of bytes written, or nil
+    /// when the form does not exist for this value (invalid UTF-8).
+    func write(_ value: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer) -> Int? {
+        switch self {
+        case .raw:
+            if value.count > 0 { dst.baseAddress!.copyMemory(from: value.baseAddress!, byteCount: value.count) }
+            return value.count
+        case .ptyCRLF:
+            var n = 0
+            for byte in value {
+                if byte == 0x0A { dst[n] = 0x0D; n += 1 }
+                dst[n] = byte; n += 1
+            }
+            return n
+        case .json: return jsonEscape(value, into: dst, JSONStyle())
+        case .jsonUppercaseHex: return jsonEscape(value, into: dst, JSONStyle(uppercaseHex: true))
+        case .pythonASCII:
+            return jsonEscape(value, into: dst, JSONStyle(asciiOnly: true, escapeDEL: true, invalidUTF8: .noForm))
+        case .goHTMLSafe: return jsonEscape(value, into: dst, JSONStyle(htmlSafe: true, invalidUTF8: .replacementCharacter))
+        case .jsonEscapedSlash: return jsonEscape(value, into: dst, JSONStyle(escapeSlash: true))
+        case .phpDefault: return jsonEscape(value, into: dst, JSONStyle(escapeSlash: true, asciiOnly: true, invalidUTF8: .noForm))
+        }
     }
-    return (escapes, slashes)
 }
 
-/// Writes the JSON string escape of `value` (without quotes) into `dst`,
-/// which holds at least 6 bytes per input byte; returns the bytes written.
-func jsonEscape(_ value: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, escapeSlash: Bool) -> Int {
-    let hex: StaticString = "0123456789abcdef"
+// MARK: - JSON escaping
+
+/// What a JSON serializer escapes beyond RFC 8259's minimum.
+struct JSONStyle {
+    /// What happens to bytes that are not part of valid UTF-8.
+    enum Invalid { case passThrough, replacementCharacter, noForm }
+    /// `/` → `\/`.
+    var escapeSlash = false
+    /// `\u00XX` instead of `\u00xx`.
+    var uppercaseHex = false
+    /// Non-ASCII → `\uxxxx` (UTF-16 code units).
+    var asciiOnly = false
+    /// DEL (0x7F) → `\u007f`.
+    var escapeDEL = false
+    /// `<` `>` `&` U+2028 U+2029 → `\u003c` `\u003e` `\u0026` `\u2028` `\u2029`.
+    var htmlSafe = false
+    var invalidUTF8 = Invalid.passThrough
+}
+
+/// Writes the JSON string escape of `value` (without quotes) in `style` into
+/// `dst`, which holds at least `RedactionForm.maxExpansion` bytes per input
+/// byte; returns the bytes written, or nil for invalid UTF-8 when the style
+/// says `.noForm`.
+func jsonEscape(_ value: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, _ style: JSONStyle) -> Int? {
+    let hex: StaticString = style.uppercaseHex ? "0123456789ABCDEF" : "0123456789abcdef"
+    let decodes = style.asciiOnly || style.htmlSafe || style.invalidUTF8 != .passThrough
     var n = 0
     func put(_ byte: UInt8) { dst[n] = byte; n += 1 }
-    for byte in value {
-        let short: UInt8?
-        switch byte {
-        case UInt8(ascii: "\""): short = UInt8(ascii: "\"")
-        case UInt8(ascii: "\\"): short = UInt8(ascii: "\\")
-        case UInt8(ascii: "/") where escapeSlash: short = UInt8(ascii: "/")
-        case 0x08: short = UInt8(ascii: "b")
-        case 0x0C: short = UInt8(ascii: "f")
-        case 0x0A: short = UInt8(ascii: "n")
-        case 0x0D: short = UInt8(ascii: "r")
-        case 0x09: short = UInt8(ascii: "t")
-        default: short = nil
+    func putUnit(_ unit: UInt32) {
+        put(UInt8(ascii: "\\")); put(UInt8(ascii: "u"))
+        for shift in stride(from: 12, through: 0, by: -4) { put(hex.utf8Start[Int(unit >> UInt32(shift) & 0xF)]) }
+    }
+    var i = 0
+    while i < value.count {
+        let byte = value[i]
+        if byte < 0x80 {
+            let short: UInt8?
+            switch byte {
+            case UInt8(ascii: "\""): short = UInt8(ascii: "\"")
+            case UInt8(ascii: "\\"): short = UInt8(ascii: "\\")
+            case UInt8(ascii: "/") where style.escapeSlash: short = UInt8(ascii: "/")
+            case 0x08: short = UInt8(ascii: "b")
+            case 0x0C: short = UInt8(ascii: "f")
+            case 0x0A: short = UInt8(ascii: "n")
+            case 0x0D: short = UInt8(ascii: "r")
+            case 0x09: short = UInt8(ascii: "t")
+            default: short = nil
+            }
+            if let short {
+                put(UInt8(ascii: "\\")); put(short)
+            } else if byte < 0x20 || (byte == 0x7F && style.escapeDEL)
+                        || (style.htmlSafe && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&"))) {
+                putUnit(UInt32(byte))
+            } else {
+                put(byte)
+            }
+            i += 1
+            continue
         }
-        if let short {
-            put(UInt8(ascii: "\\")); put(short)
-        } else if byte < 0x20 {
-            for c in "\\u00".utf8 { put(c) }
-            put(hex.utf8Start[Int(byte >> 4)]); put(hex.utf8Start[Int(byte & 0xF)])
+        guard decodes else { put(byte); i += 1; continue }
+        guard let (scalar, length) = decodeUTF8(value, at: i) else {
+            switch style.invalidUTF8 {
+            case .noForm: return nil
+            case .replacementCharacter: putUnit(0xFFFD)
+            case .passThrough: put(byte)
+            }
+            i += 1
+            continue
+        }
+        if style.asciiOnly {
+            if scalar >= 0x10000 {
+                putUnit(0xD800 + ((scalar - 0x10000) >> 10))
+                putUnit(0xDC00 + ((scalar - 0x10000) & 0x3FF))
+            } else {
+                putUnit(scalar)
+            }
+        } else if style.htmlSafe && (scalar == 0x2028 || scalar == 0x2029) {
+            putUnit(scalar)
         } else {
-            put(byte)
+            for k in 0..<length { put(value[i + k]) }
         }
+        i += length
     }
     return n
+}
+
+/// The Unicode scalar encoded at `value[i...]` and its length in bytes, or nil
+/// if the bytes there are not valid UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF, no truncated sequence).
+func decodeUTF8(_ value: UnsafeRawBufferPointer, at i: Int) -> (scalar: UInt32, length: Int)? {
+    let lead = value[i]
+    let length: Int, minimum: UInt32
+    var scalar: UInt32
+    switch lead {
+    case 0x00...0x7F: return (UInt32(lead), 1)
+    case 0xC2...0xDF: length = 2; minimum = 0x80; scalar = UInt32(lead & 0x1F)
+    case 0xE0...0xEF: length = 3; minimum = 0x800; scalar = UInt32(lead & 0x0F)
+    case 0xF0...0xF4: length = 4; minimum = 0x10000; scalar = UInt32(lead & 0x07)
+    default: return nil
+    }
+    guard i + length <= value.count else { return nil }
+    for k in 1..<length {
+        let next = value[i + k]
+        guard next & 0xC0 == 0x80 else { return nil }
+        scalar = scalar << 6 | UInt32(next & 0x3F)
+    }
+    guard scalar >= minimum, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else { return nil }
+    return (scalar, length)
 }
