@@ -16,12 +16,16 @@ import Launch
 // may jump without skipping a possible match start. On ordinary output most
 // windows jump by nearly m, so the expected cost is well under one table
 // look-up per byte; only starts with a shift of 0 are compared against the
-// patterns. The worst case (output built to resemble the secrets) is
-// O(n · Σ|pattern|).
+// patterns whose window ends on the same hash. The worst case (output built
+// to resemble the secrets) is O(n · Σ|pattern|).
 //
-// The shift table and the first-byte table are derived from the secrets, so
-// they live in the same guarded `SecretBytes` as the pattern bytes and the
-// hold-back buffer: one mprotect pair per `feed`.
+// The shift table, the first-byte table and the window-end hashes are derived
+// from the secrets, so they live in the same guarded `SecretBytes` as the
+// pattern bytes and the hold-back buffer: one mprotect pair per `feed`.
+//
+// Each secret is registered in several forms (`RedactionForm`: raw, and the
+// escapes JSON serializers print by default); values shorter than
+// `RedactionPatterns.minimumLength` are not registered.
 
 /// The secrets to redact, collected before building a `Redactor`.
 ///
