@@ -133,9 +133,10 @@ public final class Redactor {
     private let maxLength: Int
     /// Offsets in `store` of the first-byte table and of the hold-back buffer.
     private let firstByteTable: Int
-    /// Offset in `store` of each pattern's window-end hash (2 bytes per pattern):
-    /// the shift-table index its first `window` bytes end on. A start with shift 0
-    /// is compared only against the patterns whose hash is the window's.
+    /// Offset in `store` of the window-end index: per pattern, the shift-table
+    /// index its first `window` bytes end on and the pattern's number (two
+    /// UInt16s), sorted by the former. A start with shift 0 is compared only
+    /// against the patterns whose hash is the window's, found by binary search.
     private let endHashes: Int
     private let held: Int
     private var pendingCount = 0
@@ -150,7 +151,8 @@ public final class Redactor {
         maxLength = kept.map(\.count).max() ?? 0
         firstByteTable = block == 2 ? Redactor.pairTableSize : 256
         endHashes = firstByteTable + 256
-        var at = endHashes + 2 * kept.count
+        precondition(kept.count <= Int(UInt16.max), "redactor: too many patterns")
+        var at = endHashes + 4 * kept.count
         offsets = .allocate(capacity: kept.count)
         lengths = .allocate(capacity: kept.count)
         for (i, entry) in kept.enumerated() {
@@ -298,9 +300,16 @@ public final class Redactor {
         let here = t + s
         var best = -1
         var bestLength = 0
-        let ends = mem + endHashes
-        let (lo, hi) = (UInt8(truncatingIfNeeded: hash), UInt8(truncatingIfNeeded: hash >> 8))
-        for i in 0..<lengths.count where ends[2 * i] == lo && ends[2 * i + 1] == hi {
+        let ends = UnsafeRawPointer(mem + endHashes)
+        func endHash(_ k: Int) -> Int { Int(ends.loadUnaligned(fromByteOffset: 4 * k, as: UInt16.self)) }
+        var (k, upper) = (0, lengths.count)
+        while k < upper {   // first entry with endHash >= hash
+            let mid = (k + upper) / 2
+            if endHash(mid) < hash { k = mid + 1 } else { upper = mid }
+        }
+        while k < lengths.count && endHash(k) == hash {
+            let i = Int(ends.loadUnaligned(fromByteOffset: 4 * k + 2, as: UInt16.self))
+            k += 1
             let pattern = mem + offsets[i]
             let length = lengths[i]
             guard pattern[0] == here[0] else { continue }
@@ -318,7 +327,7 @@ public final class Redactor {
 
     /// Whether the `count` bytes at `p` begin some pattern longer than `count`.
     private func isPrefix(_ mem: UnsafeMutablePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-        for i in 0..<lengths.count where lengths[i] > count && memcmp(p, mem + offsets[i], count) == 0 {
+        for i in 0..<lengths.count where lengths[i] > count && mem[offsets[i]] == p[0] && memcmp(p, mem + offsets[i], count) == 0 {
             return true
         }
         return false
@@ -360,8 +369,8 @@ public final class Redactor {
     }
 
     /// Wu–Manber shift table over each pattern's first `window` bytes, the
-    /// first-byte table used for the last, partial window, and each pattern's
-    /// window-end hash.
+    /// first-byte table used for the last, partial window, and the sorted
+    /// window-end index.
     private func buildTables(_ mem: UnsafeMutablePointer<UInt8>) {
         let (m, b) = (window, block)
         mem.initialize(repeating: UInt8(m - b + 1), count: firstByteTable)
@@ -371,12 +380,20 @@ public final class Redactor {
             for q in (b - 1)..<m {
                 let h = b == 2 ? Redactor.pairHash(p[q - 1], p[q]) : Int(p[q])
                 mem[h] = min(mem[h], UInt8(m - 1 - q))
-                if q == m - 1 {
-                    mem[endHashes + 2 * i] = UInt8(truncatingIfNeeded: h)
-                    mem[endHashes + 2 * i + 1] = UInt8(truncatingIfNeeded: h >> 8)
-                }
+                if q == m - 1 { insertEnd(UnsafeMutableRawPointer(mem + endHashes), UInt16(h), pattern: UInt16(i), count: i) }
             }
         }
+    }
+
+    /// Inserts (hash, pattern) into the sorted window-end index `ends`, which holds `count` entries.
+    private func insertEnd(_ ends: UnsafeMutableRawPointer, _ hash: UInt16, pattern: UInt16, count: Int) {
+        var k = count
+        while k > 0 && ends.loadUnaligned(fromByteOffset: 4 * (k - 1), as: UInt16.self) > hash {
+            ends.storeBytes(of: ends.loadUnaligned(fromByteOffset: 4 * (k - 1), as: UInt32.self), toByteOffset: 4 * k, as: UInt32.self)
+            k -= 1
+        }
+        ends.storeBytes(of: hash, toByteOffset: 4 * k, as: UInt16.self)
+        ends.storeBytes(of: pattern, toByteOffset: 4 * k + 2, as: UInt16.self)
     }
 }
 
