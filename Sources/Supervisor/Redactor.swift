@@ -1,5 +1,6 @@
 import Age
 import Glibc
+import Launch
 
 // Streaming redaction of secret values in the bot's stdout/stderr.
 //
@@ -15,46 +16,80 @@ import Glibc
 // may jump without skipping a possible match start. On ordinary output most
 // windows jump by nearly m, so the expected cost is well under one table
 // look-up per byte; only starts with a shift of 0 are compared against the
-// patterns. The worst case (output built to resemble the secrets) is
-// O(n · Σ|pattern|).
+// patterns whose window ends on the same hash. The worst case (output built
+// to resemble the secrets) is O(n · Σ|pattern|).
 //
-// The shift table and the first-byte table are derived from the secrets, so
-// they live in the same guarded `SecretBytes` as the pattern bytes and the
-// hold-back buffer: one mprotect pair per `feed`.
+// The shift table, the first-byte table and the window-end hashes are derived
+// from the secrets, so they live in the same guarded `SecretBytes` as the
+// pattern bytes and the hold-back buffer: one mprotect pair per `feed`.
+//
+// Each secret is registered in several forms (`RedactionForm`: raw, and the
+// escapes JSON serializers print by default); values shorter than
+// `RedactionPatterns.minimumLength` are not registered.
 
 /// The secrets to redact, collected before building a `Redactor`.
 ///
-/// For each value three forms are matched, all shown as `[redacted:NAME]`:
-/// the raw bytes; their JSON string escape (`"` `\` → `\"` `\\`, control
-/// characters → `\n` `\r` `\t` `\b` `\f` or `\u00xx`) when it differs; and,
-/// when the value contains `/`, the same escape with `/` → `\/`. Non-ASCII
-/// characters escaped as `\uXXXX` (Python's default `ensure_ascii`) are not
-/// covered. Empty values are ignored. Very short values (1–3 bytes) are
-/// redacted too, but they shrink the scanner's window and will also mask
-/// innocent text that happens to contain them.
+/// Each value is matched in every form in `RedactionForm` (the raw bytes, the
+/// JSON string escapes common serializers emit by default, and the pty's
+/// `\r\n` rendering of a multi-line value); every form is shown as
+/// `[redacted:NAME]`. A form is stored only when its bytes differ from the
+/// forms already stored for that value. Values shorter than
+/// `minimumLength` bytes (empty ones included) are not registered at all.
 public struct RedactionPatterns: ~Copyable {
     struct Entry { let name: String; let offset: Int; let count: Int }
+
+    /// Values shorter than this many bytes are not redacted: a 3-byte value
+    /// turns ordinary words in the output into `[redacted:…]` noise, and
+    /// shrinks the scanner's window (and so its speed). `run` and `check`
+    /// warn about each such key (`shortValueWarning`).
+    public static let minimumLength = 6
+
+    /// Whether a value of `count` bytes is too short to be redacted (`minimumLength`).
+    public static func isTooShort(_ count: Int) -> Bool { count < minimumLength }
+
+    /// The warning `run` and `check` print for a value that `add` will not
+    /// register: the secret's name and its length in bytes, never the value.
+    public static func shortValueWarning(name: String, count: Int) -> String {
+        "secret \(name) is \(count) bytes, too short to redact without masking ordinary output; it is passed through unredacted"
+    }
+
+    /// The hint that goes with `shortValueWarning`.
+    public static let shortValueHint =
+        "use a value of at least \(minimumLength) bytes, or set redact = false under [output] to say that no redaction is expected"
 
     var bytes = SecretBuilder(capacity: 256)
     var entries: [Entry] = []
 
     public init() {}
 
-    /// Forms stored so far (raw and escaped), duplicates included.
+    /// Forms stored so far, over all names. Within one value every stored form
+    /// is distinct; two names with the same value each store theirs (the
+    /// `Redactor` keeps the first).
     public var count: Int { entries.count }
 
+    /// Registers `value` under `name` in each form of `RedactionForm` that
+    /// applies to it, skipping duplicates. Does nothing for values shorter
+    /// than `minimumLength` bytes. The forms are written straight into guarded
+    /// memory: a scratch `SecretBytes` (wiped when `add` returns), then the
+    /// pattern store.
     public mutating func add(name: String, value: borrowing SecretBytes) {
-        guard value.count > 0 else { return }
-        let (escapes, slashes) = value.withUnsafeBytes { jsonEscapeNeeds($0) }
-        append(name: name) { $0.append(value) }
-        if escapes { appendEscaped(name: name, value: value, escapeSlash: false) }
-        if slashes { appendEscaped(name: name, value: value, escapeSlash: true) }
-    }
-
-    private mutating func appendEscaped(name: String, value: borrowing SecretBytes, escapeSlash: Bool) {
-        append(name: name) { builder in
-            builder.appendInPlace(maxCount: value.count * 6) { dst in
-                value.withUnsafeBytes { jsonEscape($0, into: dst, escapeSlash: escapeSlash) }
+        guard !Self.isTooShort(value.count) else { return }
+        let forms = RedactionForm.allCases
+        let slot = value.count * RedactionForm.maxExpansion
+        var scratch = SecretBytes(count: slot * forms.count)
+        scratch.withUnsafeMutableBytes { out in
+            value.withUnsafeBytes { v in
+                var written: [(offset: Int, count: Int)] = []   // lengths only, in `scratch`
+                for (k, form) in forms.enumerated() {
+                    let dst = UnsafeMutableRawBufferPointer(rebasing: out[(k * slot)..<((k + 1) * slot)])
+                    guard let n = form.write(v, into: dst) else { continue }
+                    let duplicate = written.contains {
+                        $0.count == n && memcmp(out.baseAddress! + $0.offset, dst.baseAddress!, n) == 0
+                    }
+                    if duplicate { continue }
+                    written.append((k * slot, n))
+                    append(name: name) { $0.append(UnsafeRawBufferPointer(rebasing: dst[0..<n])) }
+                }
             }
         }
     }
@@ -68,11 +103,25 @@ public struct RedactionPatterns: ~Copyable {
     consuming func finish() -> SecretBytes { bytes.finish() }
 }
 
+extension RedactionPatterns {
+    /// The injected secrets of `plan` that are too short to redact
+    /// (`isTooShort`): one entry per secret name, in the profile's order, with
+    /// the value's length in bytes. Empty when the profile has `redact = false`.
+    public static func tooShort(in plan: LaunchPlan) -> [(name: String, count: Int)] {
+        guard plan.profile.output.redact else { return [] }
+        var found: [(name: String, count: Int)] = []
+        for s in plan.secrets where isTooShort(s.value.count) && !found.contains(where: { $0.name == s.secret }) {
+            found.append((s.secret, s.value.count))
+        }
+        return found
+    }
+}
+
 /// Masks secrets in a byte stream, holding back bytes that may be the start
 /// of one. Not thread-safe and not re-entrant: call `feed` and `flush` from
 /// the supervisor's one thread, and not from inside `emit`.
 public final class Redactor {
-    /// One guarded region: [shift table | first-byte table | patterns | hold-back buffer].
+    /// One guarded region: [shift table | first-byte table | window-end hashes | patterns | hold-back buffer].
     private var store: SecretBytes
     /// Per pattern: offset in `store` and length. Lengths and names are not secret.
     private let offsets: UnsafeMutableBufferPointer<Int>
@@ -84,6 +133,11 @@ public final class Redactor {
     private let maxLength: Int
     /// Offsets in `store` of the first-byte table and of the hold-back buffer.
     private let firstByteTable: Int
+    /// Offset in `store` of the window-end index: per pattern, the shift-table
+    /// index its first `window` bytes end on and the pattern's number (two
+    /// UInt16s), sorted by the former. A start with shift 0 is compared only
+    /// against the patterns whose hash is the window's, found by binary search.
+    private let endHashes: Int
     private let held: Int
     private var pendingCount = 0
 
@@ -96,7 +150,9 @@ public final class Redactor {
         block = window >= 2 ? 2 : 1
         maxLength = kept.map(\.count).max() ?? 0
         firstByteTable = block == 2 ? Redactor.pairTableSize : 256
-        var at = firstByteTable + 256
+        endHashes = firstByteTable + 256
+        precondition(kept.count <= Int(UInt16.max), "redactor: too many patterns")
+        var at = endHashes + 4 * kept.count
         offsets = .allocate(capacity: kept.count)
         lengths = .allocate(capacity: kept.count)
         for (i, entry) in kept.enumerated() {
@@ -207,7 +263,7 @@ public final class Redactor {
             let h = block == 2 ? Redactor.pairHash(t[j - 1], t[j]) : Int(t[j])
             let jump = Int(shift[h])
             if jump != 0 { s += jump; continue }
-            switch candidate(mem, t, n, at: s, final: final) {
+            switch candidate(mem, t, n, at: s, hash: h, final: final) {
             case .none:
                 s += 1
             case .match(let i):
@@ -239,12 +295,21 @@ public final class Redactor {
     /// The longest pattern at `t[s...]`, or `.undecided` if a longer one may
     /// still match once more bytes arrive.
     private func candidate(_ mem: UnsafeMutablePointer<UInt8>, _ t: UnsafePointer<UInt8>, _ n: Int,
-                           at s: Int, final: Bool) -> Candidate {
+                           at s: Int, hash: Int, final: Bool) -> Candidate {
         let available = n - s
         let here = t + s
         var best = -1
         var bestLength = 0
-        for i in 0..<lengths.count {
+        let ends = UnsafeRawPointer(mem + endHashes)
+        func endHash(_ k: Int) -> Int { Int(ends.loadUnaligned(fromByteOffset: 4 * k, as: UInt16.self)) }
+        var (k, upper) = (0, lengths.count)
+        while k < upper {   // first entry with endHash >= hash
+            let mid = (k + upper) / 2
+            if endHash(mid) < hash { k = mid + 1 } else { upper = mid }
+        }
+        while k < lengths.count && endHash(k) == hash {
+            let i = Int(ends.loadUnaligned(fromByteOffset: 4 * k + 2, as: UInt16.self))
+            k += 1
             let pattern = mem + offsets[i]
             let length = lengths[i]
             guard pattern[0] == here[0] else { continue }
@@ -262,7 +327,7 @@ public final class Redactor {
 
     /// Whether the `count` bytes at `p` begin some pattern longer than `count`.
     private func isPrefix(_ mem: UnsafeMutablePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-        for i in 0..<lengths.count where lengths[i] > count && memcmp(p, mem + offsets[i], count) == 0 {
+        for i in 0..<lengths.count where lengths[i] > count && mem[offsets[i]] == p[0] && memcmp(p, mem + offsets[i], count) == 0 {
             return true
         }
         return false
@@ -280,12 +345,15 @@ public final class Redactor {
 
     // MARK: - Building
 
-    /// Two bytes hashed to 12 bits, as in Wu–Manber's paper. A 4 KiB table
-    /// instead of 64 KiB keeps the guarded region to a few pages, which is
-    /// what each `feed`'s mprotect pair costs.
+    /// Two bytes hashed to 12 bits, as in Wu–Manber's paper: the first byte's
+    /// low 6 bits shifted over the second byte (xor), so pairs of printable
+    /// ASCII reach the whole table (a shift of 4 left two thirds of it unused
+    /// and doubled the compares at shift-0 windows). A 4 KiB table instead of
+    /// 64 KiB keeps the guarded region to a few pages, which is what each
+    /// `feed`'s mprotect pair costs.
     private static let pairTableSize = 4096
     @inline(__always)
-    private static func pairHash(_ a: UInt8, _ b: UInt8) -> Int { (Int(a) << 4 ^ Int(b)) & 0xFFF }
+    private static func pairHash(_ a: UInt8, _ b: UInt8) -> Int { (Int(a) << 6 ^ Int(b)) & 0xFFF }
 
     /// Entries with distinct bytes, first occurrence kept (its name wins).
     private static func distinct(_ entries: [RedactionPatterns.Entry],
@@ -300,8 +368,9 @@ public final class Redactor {
         return kept
     }
 
-    /// Wu–Manber shift table over each pattern's first `window` bytes, and the
-    /// first-byte table used for the last, partial window.
+    /// Wu–Manber shift table over each pattern's first `window` bytes, the
+    /// first-byte table used for the last, partial window, and the sorted
+    /// window-end index.
     private func buildTables(_ mem: UnsafeMutablePointer<UInt8>) {
         let (m, b) = (window, block)
         mem.initialize(repeating: UInt8(m - b + 1), count: firstByteTable)
@@ -311,51 +380,199 @@ public final class Redactor {
             for q in (b - 1)..<m {
                 let h = b == 2 ? Redactor.pairHash(p[q - 1], p[q]) : Int(p[q])
                 mem[h] = min(mem[h], UInt8(m - 1 - q))
+                if q == m - 1 { insertEnd(UnsafeMutableRawPointer(mem + endHashes), UInt16(h), pattern: UInt16(i), count: i) }
             }
+        }
+    }
+
+    /// Inserts (hash, pattern) into the sorted window-end index `ends`, which holds `count` entries.
+    private func insertEnd(_ ends: UnsafeMutableRawPointer, _ hash: UInt16, pattern: UInt16, count: Int) {
+        var k = count
+        while k > 0 && ends.loadUnaligned(fromByteOffset: 4 * (k - 1), as: UInt16.self) > hash {
+            ends.storeBytes(of: ends.loadUnaligned(fromByteOffset: 4 * (k - 1), as: UInt32.self), toByteOffset: 4 * k, as: UInt32.self)
+            k -= 1
+        }
+        ends.storeBytes(of: hash, toByteOffset: 4 * k, as: UInt16.self)
+        ends.storeBytes(of: pattern, toByteOffset: 4 * k + 2, as: UInt16.self)
+    }
+}
+
+// MARK: - Forms
+
+/// The shapes in which a secret value can reach the bot's output. Each form
+/// of a value is its own pattern. The JSON forms are the contents of a JSON
+/// string (RFC 8259 §7) without the surrounding quotes, as the named
+/// serializers write them with their default settings.
+public enum RedactionForm: CaseIterable, Sendable {
+    /// The value's bytes as they are.
+    case raw
+    /// Minimal JSON escaping (RFC 8259 §7): `"` `\` → `\"` `\\`; backspace,
+    /// form feed, LF, CR, tab → `\b` `\f` `\n` `\r` `\t`; the other controls
+    /// below U+0020 → `\u00xx` with lowercase hex; everything else, `/` and
+    /// non-ASCII included, as it is. JavaScript's `JSON.stringify`, Python's
+    /// `json.dumps(…, ensure_ascii=False)`, Rust's serde_json.
+    case json
+    /// `json` with uppercase hex in `\u00XX` (Java's Jackson).
+    case jsonUppercaseHex
+    /// Python's `json.dumps` default (`ensure_ascii=True`, see the `json`
+    /// module docs): `json`, plus every character outside U+0020…U+007E (DEL
+    /// and all non-ASCII) as `\uxxxx` with lowercase hex, characters above
+    /// U+FFFF as a UTF-16 surrogate pair (`😀` → `\ud83d\ude00`). Not made
+    /// for a value that is not valid UTF-8.
+    case pythonASCII
+    /// Go's `encoding/json` default (HTML-safe; see `HTMLEscape` in its docs):
+    /// `json`, plus `<` `>` `&` → `\u003c` `\u003e` `\u0026` and U+2028,
+    /// U+2029 → `\u2028` `\u2029`; other non-ASCII as it is; each byte that
+    /// is not part of valid UTF-8 → `\ufffd`, as Go writes it. (Go before
+    /// 1.22 wrote backspace and form feed as `\u0008` `\u000c`; not covered.)
+    case goHTMLSafe
+    /// `json` with `/` → `\/` (Swift's `JSONEncoder` default); non-ASCII as it is.
+    case jsonEscapedSlash
+    /// PHP's `json_encode` default: `json` with `/` → `\/`, and non-ASCII as
+    /// `\uxxxx` lowercase (surrogate pairs above U+FFFF); DEL as it is. Not
+    /// made for a value that is not valid UTF-8 (`json_encode` fails on it).
+    case phpDefault
+    /// The raw bytes with each LF written as CR LF: what a pty prints when
+    /// its output processing (`OPOST|ONLCR`) is on. The supervisor's pty has
+    /// it off, but the bot can switch it back on.
+    case ptyCRLF
+
+    /// The most bytes any form writes per byte of the value (`\u00XX` for a
+    /// control byte; 12 for a 4-byte UTF-8 character as a surrogate pair).
+    public static let maxExpansion = 6
+
+    /// Writes this form of `value` into `dst` (at least `maxExpansion` bytes
+    /// per byte of `value`) and returns the number of bytes written, or nil
+    /// when the form does not exist for this value (invalid UTF-8).
+    func write(_ value: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer) -> Int? {
+        switch self {
+        case .raw:
+            if value.count > 0 { dst.baseAddress!.copyMemory(from: value.baseAddress!, byteCount: value.count) }
+            return value.count
+        case .ptyCRLF:
+            var n = 0
+            for byte in value {
+                if byte == 0x0A { dst[n] = 0x0D; n += 1 }
+                dst[n] = byte; n += 1
+            }
+            return n
+        case .json: return jsonEscape(value, into: dst, JSONStyle())
+        case .jsonUppercaseHex: return jsonEscape(value, into: dst, JSONStyle(uppercaseHex: true))
+        case .pythonASCII:
+            return jsonEscape(value, into: dst, JSONStyle(asciiOnly: true, escapeDEL: true, invalidUTF8: .noForm))
+        case .goHTMLSafe: return jsonEscape(value, into: dst, JSONStyle(htmlSafe: true, invalidUTF8: .replacementCharacter))
+        case .jsonEscapedSlash: return jsonEscape(value, into: dst, JSONStyle(escapeSlash: true))
+        case .phpDefault: return jsonEscape(value, into: dst, JSONStyle(escapeSlash: true, asciiOnly: true, invalidUTF8: .noForm))
         }
     }
 }
 
 // MARK: - JSON escaping
 
-/// Whether JSON would escape anything in `value` besides `/`, and whether it contains `/`.
-func jsonEscapeNeeds(_ value: UnsafeRawBufferPointer) -> (escapes: Bool, slashes: Bool) {
-    var escapes = false
-    var slashes = false
-    for byte in value {
-        if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { escapes = true }
-        if byte == UInt8(ascii: "/") { slashes = true }
-    }
-    return (escapes, slashes)
+/// What a JSON serializer escapes beyond RFC 8259's minimum.
+struct JSONStyle {
+    /// What happens to bytes that are not part of valid UTF-8.
+    enum Invalid { case passThrough, replacementCharacter, noForm }
+    /// `/` → `\/`.
+    var escapeSlash = false
+    /// `\u00XX` instead of `\u00xx`.
+    var uppercaseHex = false
+    /// Non-ASCII → `\uxxxx` (UTF-16 code units).
+    var asciiOnly = false
+    /// DEL (0x7F) → `\u007f`.
+    var escapeDEL = false
+    /// `<` `>` `&` U+2028 U+2029 → `\u003c` `\u003e` `\u0026` `\u2028` `\u2029`.
+    var htmlSafe = false
+    var invalidUTF8 = Invalid.passThrough
 }
 
-/// Writes the JSON string escape of `value` (without quotes) into `dst`,
-/// which holds at least 6 bytes per input byte; returns the bytes written.
-func jsonEscape(_ value: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, escapeSlash: Bool) -> Int {
-    let hex: StaticString = "0123456789abcdef"
+/// Writes the JSON string escape of `value` (without quotes) in `style` into
+/// `dst`, which holds at least `RedactionForm.maxExpansion` bytes per input
+/// byte; returns the bytes written, or nil for invalid UTF-8 when the style
+/// says `.noForm`.
+func jsonEscape(_ value: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, _ style: JSONStyle) -> Int? {
+    let hex: StaticString = style.uppercaseHex ? "0123456789ABCDEF" : "0123456789abcdef"
+    let decodes = style.asciiOnly || style.htmlSafe || style.invalidUTF8 != .passThrough
     var n = 0
     func put(_ byte: UInt8) { dst[n] = byte; n += 1 }
-    for byte in value {
-        let short: UInt8?
-        switch byte {
-        case UInt8(ascii: "\""): short = UInt8(ascii: "\"")
-        case UInt8(ascii: "\\"): short = UInt8(ascii: "\\")
-        case UInt8(ascii: "/") where escapeSlash: short = UInt8(ascii: "/")
-        case 0x08: short = UInt8(ascii: "b")
-        case 0x0C: short = UInt8(ascii: "f")
-        case 0x0A: short = UInt8(ascii: "n")
-        case 0x0D: short = UInt8(ascii: "r")
-        case 0x09: short = UInt8(ascii: "t")
-        default: short = nil
+    func putUnit(_ unit: UInt32) {
+        put(UInt8(ascii: "\\")); put(UInt8(ascii: "u"))
+        for shift in stride(from: 12, through: 0, by: -4) { put(hex.utf8Start[Int(unit >> UInt32(shift) & 0xF)]) }
+    }
+    var i = 0
+    while i < value.count {
+        let byte = value[i]
+        if byte < 0x80 {
+            let short: UInt8?
+            switch byte {
+            case UInt8(ascii: "\""): short = UInt8(ascii: "\"")
+            case UInt8(ascii: "\\"): short = UInt8(ascii: "\\")
+            case UInt8(ascii: "/") where style.escapeSlash: short = UInt8(ascii: "/")
+            case 0x08: short = UInt8(ascii: "b")
+            case 0x0C: short = UInt8(ascii: "f")
+            case 0x0A: short = UInt8(ascii: "n")
+            case 0x0D: short = UInt8(ascii: "r")
+            case 0x09: short = UInt8(ascii: "t")
+            default: short = nil
+            }
+            if let short {
+                put(UInt8(ascii: "\\")); put(short)
+            } else if byte < 0x20 || (byte == 0x7F && style.escapeDEL)
+                        || (style.htmlSafe && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&"))) {
+                putUnit(UInt32(byte))
+            } else {
+                put(byte)
+            }
+            i += 1
+            continue
         }
-        if let short {
-            put(UInt8(ascii: "\\")); put(short)
-        } else if byte < 0x20 {
-            for c in "\\u00".utf8 { put(c) }
-            put(hex.utf8Start[Int(byte >> 4)]); put(hex.utf8Start[Int(byte & 0xF)])
+        guard decodes else { put(byte); i += 1; continue }
+        guard let (scalar, length) = decodeUTF8(value, at: i) else {
+            switch style.invalidUTF8 {
+            case .noForm: return nil
+            case .replacementCharacter: putUnit(0xFFFD)
+            case .passThrough: put(byte)
+            }
+            i += 1
+            continue
+        }
+        if style.asciiOnly {
+            if scalar >= 0x10000 {
+                putUnit(0xD800 + ((scalar - 0x10000) >> 10))
+                putUnit(0xDC00 + ((scalar - 0x10000) & 0x3FF))
+            } else {
+                putUnit(scalar)
+            }
+        } else if style.htmlSafe && (scalar == 0x2028 || scalar == 0x2029) {
+            putUnit(scalar)
         } else {
-            put(byte)
+            for k in 0..<length { put(value[i + k]) }
         }
+        i += length
     }
     return n
+}
+
+/// The Unicode scalar encoded at `value[i...]` and its length in bytes, or nil
+/// if the bytes there are not valid UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF, no truncated sequence).
+func decodeUTF8(_ value: UnsafeRawBufferPointer, at i: Int) -> (scalar: UInt32, length: Int)? {
+    let lead = value[i]
+    let length: Int, minimum: UInt32
+    var scalar: UInt32
+    switch lead {
+    case 0x00...0x7F: return (UInt32(lead), 1)
+    case 0xC2...0xDF: length = 2; minimum = 0x80; scalar = UInt32(lead & 0x1F)
+    case 0xE0...0xEF: length = 3; minimum = 0x800; scalar = UInt32(lead & 0x0F)
+    case 0xF0...0xF4: length = 4; minimum = 0x10000; scalar = UInt32(lead & 0x07)
+    default: return nil
+    }
+    guard i + length <= value.count else { return nil }
+    for k in 1..<length {
+        let next = value[i + k]
+        guard next & 0xC0 == 0x80 else { return nil }
+        scalar = scalar << 6 | UInt32(next & 0x3F)
+    }
+    guard scalar >= minimum, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else { return nil }
+    return (scalar, length)
 }

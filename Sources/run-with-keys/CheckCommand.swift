@@ -4,6 +4,7 @@ import Vault
 import Profile
 import Hygiene
 import Launch
+import Supervisor
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +24,11 @@ struct CheckCommand: ParsableCommand {
             throw CLIError(e.message, hints: e.hints)   // check reports every failure as 125
         }
         Output.out(json ? Self.json(plan, findings) : Self.text(plan, findings, vault: prep.store.path))
+    }
+
+    /// One warning per injected secret too short to be redacted.
+    static func shortValueWarnings(_ plan: LaunchPlan) -> [String] {
+        RedactionPatterns.tooShort(in: plan).map { RedactionPatterns.shortValueWarning(name: $0.name, count: $0.count) }
     }
 
     static func describe(_ v: PlannedVariable) -> String {
@@ -71,6 +77,7 @@ struct CheckCommand: ParsableCommand {
             + "stop \(Signals.name(of: r.stopSignal)) then SIGKILL after \(r.stopTimeout), reload \(r.reload.rawValue)\n"
         out += "output:   redact \(p.output.redact ? "on" : "off")\n"
         for f in findings { out += "warning:  \(f.description); \(f.remedy)\n" }
+        for w in shortValueWarnings(plan) { out += "warning:  \(w); \(RedactionPatterns.shortValueHint)\n" }
         out += "check: ok\n"
         return out
     }
@@ -146,7 +153,7 @@ struct CheckCommand: ParsableCommand {
                 ("interval_ms", String(r.interval.milliseconds)), ("stop_signal", JSONText.string(Signals.name(of: r.stopSignal))),
                 ("stop_timeout_ms", String(r.stopTimeout.milliseconds)), ("reload", JSONText.string(r.reload.rawValue))])),
             ("redact", p.output.redact ? "true" : "false"),
-            ("warnings", JSONText.array(findings.map { JSONText.string($0.description) })),
+            ("warnings", JSONText.array((findings.map(\.description) + shortValueWarnings(plan)).map(JSONText.string))),
         ]) + "\n"
     }
 }

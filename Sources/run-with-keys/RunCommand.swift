@@ -91,6 +91,11 @@ final class Preparation {
         }
         if warn { for f in findings { Output.warning("\(f.description); \(f.remedy)") } }
         let plan = try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments, keyMaterial: keyMaterial)
+        if warn {   // values too short to redact: one line per key, one hint
+            let short = RedactionPatterns.tooShort(in: plan)
+            for s in short { Output.warning(RedactionPatterns.shortValueWarning(name: s.name, count: s.count)) }
+            if !short.isEmpty { Output.hint(RedactionPatterns.shortValueHint) }
+        }
         if !warnedContainment {   // once, not at every reload
             warnedContainment = true
             let required = profile.sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) }

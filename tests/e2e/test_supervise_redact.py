@@ -185,3 +185,120 @@ def test_pty_multiline_secret_is_masked(rwk):
     for line in PEM.splitlines():
         if len(line) >= 12 and "PRIVATE KEY" not in line:
             assert line.encode() not in out, f"a PEM line reached the terminal: {line!r}\n{out!r}"
+
+
+# ---- the escape forms serializers print by default (Sources/Supervisor/Redactor.swift, RedactionForm)
+
+# `/ & < > " \`, a tab, a CR, an ESC, a newline, é and an astral character.
+SPECIAL = '/&<>"\\\t\r\x1b\n\u00e9\U0001F600'
+
+# Each line: a label, then the value as one serializer prints it by default. Go isn't
+# installed here, so its HTML-safe output is made the way encoding/json makes it: the
+# ensure_ascii=False JSON text with < > & U+2028 U+2029 replaced by \u003c \u003e \u0026
+# \u2028 \u2029 (json.HTMLEscape's rules; Go's other escapes equal Python's).
+FORMS_BOT = r'''
+import json, os, re, sys
+value = os.environb[b"APP_KEY"].decode("utf-8")
+def go(s):
+    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        s = s.replace(a, b)
+    return s
+lines = [
+    ("python-default", json.dumps({"k": value})),
+    ("python-utf8", json.dumps(value, ensure_ascii=False)),
+    ("go", go(json.dumps(value, ensure_ascii=False))),
+    ("jackson", re.sub(r"\\u00[0-9a-f]{2}", lambda m: m.group(0).upper().replace("\\U", "\\u"), json.dumps(value, ensure_ascii=False))),
+    ("swift", json.dumps(value, ensure_ascii=False).replace("/", "\\/")),
+    ("php", json.dumps(value).replace("/", "\\/")),
+    ("raw", value),
+]
+for label, text in lines:
+    sys.stdout.buffer.write(label.encode() + b": " + text.encode("utf-8") + b"\n")
+sys.stdout.buffer.flush()
+'''
+
+
+def test_default_serializer_escapes_are_masked(rwk, supervise):
+    value = rwk.secret(8) + SPECIAL + rwk.secret(8)
+    vault_with(rwk, app__key=value)
+    write_profile(rwk, "forms", [bot("printer")[0], "-c", FORMS_BOT], keys={"APP_KEY": "app/key"})
+    s = supervise("forms")
+    assert s.wait(20) == 0, s.stderr_text()
+    out = s.stdout
+    # What the bot would have printed without redaction differs from the raw value in
+    # every line but the last, so each line below proves one form is matched.
+    assert out.split(b"\n") == [
+        b'python-default: {"k": "[redacted:app/key]"}',
+        b'python-utf8: "[redacted:app/key]"',
+        b'go: "[redacted:app/key]"',
+        b'jackson: "[redacted:app/key]"',
+        b'swift: "[redacted:app/key]"',
+        b'php: "[redacted:app/key]"',
+        b"raw: [redacted:app/key]",
+        b"",
+    ], out
+    for piece in (value[:8], value[-8:], "\\u00e9\\ud83d", "\\u0026\\u003c"):
+        assert piece.encode() not in out
+
+
+def test_multiline_secret_on_a_pty_with_onlcr_switched_back_on_is_masked(rwk):
+    """The supervisor's pty has output processing off, but the bot can turn
+    OPOST|ONLCR back on; then each "\\n" of the value reaches the supervisor as
+    "\\r\\n"."""
+    vault_with(rwk, app__key=PEM)
+    code = ("import os,sys,termios\n"
+            "a = termios.tcgetattr(1); a[1] |= termios.OPOST | termios.ONLCR\n"
+            "termios.tcsetattr(1, termios.TCSANOW, a)\n"
+            "sys.stdout.write('probe\\n'); sys.stdout.flush()\n"
+            "sys.stdout.write(os.environ['APP_KEY']); sys.stdout.write('end\\n')\n")
+    write_profile(rwk, "onlcr", [bot("printer")[0], "-c", code], keys={"APP_KEY": "app/key"})
+    child = spawn_on_pty(rwk, "onlcr")
+    chunks = []
+    try:
+        child.expect_exact("end")
+        chunks.append(child.before)
+        child.expect(pexpect.EOF)
+        chunks.append(child.before)
+    finally:
+        child.close()
+    out = b"".join(chunks)
+    # ONLCR took effect on the bot's pty: "\r\n" from it, and the outer pty adds its own "\r".
+    assert b"probe\r\r\n" in out, out
+    assert out.count(b"[redacted:app/key]") == 1, out
+    for line in PEM.splitlines():
+        if len(line) >= 12 and "PRIVATE KEY" not in line:
+            assert line.encode() not in out, f"a PEM line reached the terminal: {line!r}\n{out!r}"
+
+
+# ---- values too short to redact (RedactionPatterns.minimumLength = 6 bytes)
+
+
+def test_a_three_byte_secret_is_not_redacted_and_check_and_run_warn_once(rwk, supervise):
+    pin = "zQ%"                   # not tracked: it is printed on purpose
+    key = rwk.secret(12)
+    rwk.init()
+    rwk.set("app/pin", pin)
+    rwk.track(key)
+    rwk.set("app/key", key)
+    code = "import os; print('pin', os.environ['APP_PIN'], 'key', os.environ['APP_KEY'], 'zQ%zQ')"
+    write_profile(rwk, "short", [bot("printer")[0], "-c", code],
+                  keys={"APP_PIN": "app/pin", "APP_KEY": "app/key", "APP_PIN2": "app/pin"})
+    warning = b"secret app/pin is 3 bytes, too short to redact without masking ordinary output; it is passed through unredacted"
+
+    check = rwk.run("check", "short", check=True)
+    warnings = [l for l in check.stdout.splitlines() if l.startswith(b"warning:")]
+    assert len(warnings) == 1 and warning in warnings[0], check.stdout
+    assert b"at least 6 bytes" in warnings[0]
+    as_json = json.loads(rwk.run("check", "--json", "short", check=True).stdout)
+    assert as_json["warnings"] == [warning.decode()], as_json
+
+    s = supervise("short")
+    assert s.wait(20) == 0, s.stderr_text()
+    assert s.stdout == b"pin zQ% key [redacted:app/key] zQ%zQ\n", s.stdout
+    err = s.stderr_text().encode()
+    assert err.count(b"run-with-keys: warning: " + warning + b"\n") == 1, err
+    assert err.count(b"run-with-keys: hint: use a value of at least 6 bytes") == 1, err
+
+    # With redact = false nothing is redacted, so there is nothing to warn about.
+    write_profile(rwk, "short", [bot("printer")[0], "-c", code], keys={"APP_PIN": "app/pin"}, output={"redact": False})
+    assert b"warning:" not in rwk.run("check", "short", check=True).stdout
