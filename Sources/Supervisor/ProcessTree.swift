@@ -68,16 +68,26 @@ final class BotTree {
         execGuard = nil
     }
 
-    /// The init's next message: the bot's wait status, once it reaped the bot.
-    /// nil when none is pending; `.failure` at EOF (the init is gone).
-    func nextTreeMessage() -> Result<Int32, TreeClosed>? {
+    enum TreeMessage {
+        /// The init reaped the bot: its raw wait status.
+        case exit(Int32)
+        /// The bot stopped with this signal, or went on (job control).
+        case stopped(Int32), continued
+    }
+
+    /// The init's next message. nil when none is pending; `.failure` at EOF (the init is gone).
+    func nextTreeMessage() -> Result<TreeMessage, TreeClosed>? {
         guard let t = treeInit else { return nil }
         var m = rwk_tree_msg()
         while true {
             let got = rwk_tree_recv(t.control, &m)
             if got == 1 {
-                if m.type == Int32(RWK_TREE_MSG_EXIT) { return .success(m.value) }
-                continue
+                switch m.type {
+                case Int32(RWK_TREE_MSG_EXIT): return .success(.exit(m.value))
+                case Int32(RWK_TREE_MSG_STOPPED): return .success(.stopped(m.value))
+                case Int32(RWK_TREE_MSG_CONTINUED): return .success(.continued)
+                default: continue
+                }
             }
             return got < 0 ? .failure(TreeClosed()) : nil
         }
