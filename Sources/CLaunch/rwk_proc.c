@@ -144,6 +144,8 @@ void rwk_tty_restore(void) {
     raw_fd = -1;
 }
 
+int rwk_tty_is_raw(void) { return raw_fd >= 0; }
+
 int rwk_tty_save(int fd) {
     if (tcgetattr(fd, &plain_saved) < 0) return -1;
     register_atexit();

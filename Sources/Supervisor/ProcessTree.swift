@@ -152,6 +152,17 @@ enum ProcessTree {
         return pid_t(String(decoding: fields[1], as: UTF8.self))
     }
 
+    /// Field 3 of /proc/PID/stat (R, S, T …); nil when unreadable.
+    static func state(of pid: pid_t) -> UInt8? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0, let close = buf[0..<n].lastIndex(of: UInt8(ascii: ")")), close + 2 < n else { return nil }
+        return buf[close + 2]
+    }
+
     /// __WALL: also children whose exit signal isn't SIGCHLD (clone(2) without it).
     static let waitAll: Int32 = 0x4000_0000
 

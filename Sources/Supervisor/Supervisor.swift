@@ -375,7 +375,6 @@ public final class Supervisor {
         if terminal.mode == .direct {
             terminal.takeBack()
             terminal.botGroup = 0
-            terminal.awaitingContinue = false
         }
         let reason: ExitReason
         switch status {

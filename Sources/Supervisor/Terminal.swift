@@ -40,8 +40,6 @@ final class Terminal {
     private var inputTag: UInt64 = 0, inputOutTag: UInt64 = 0
     /// We sent the tree SIGSTOP and owe it a SIGCONT.
     var treeStopped = false
-    /// After our SIGCONT: the bot's stop reports are stale until it reports going on.
-    var awaitingContinue = false
     /// `.direct`: the bot's process group (its pid in our numbering), 0 when none runs.
     var botGroup: pid_t = 0
 
@@ -95,9 +93,10 @@ final class Terminal {
     func enter() {
         switch mode {
         case .pty:
-            guard rwk_tty_raw(0) == 1 else { return }
-            _ = rwk_copy_winsize(1, master)
-            reading = true
+            if rwk_tty_raw(0) == 1 {
+                _ = rwk_copy_winsize(1, master)
+                reading = true
+            }
             updateInterest()
         case .direct:
             if botGroup > 0 { _ = rwk_tty_give(fd, getpgrp(), botGroup) }
@@ -134,7 +133,13 @@ final class Terminal {
     /// fd 0 is readable: keystrokes into the pty. Returns true when the user typed
     /// the pty's suspend character (the caller suspends).
     func relayInput() -> Bool {
-        guard reading, foreground else { reading = false; updateInterest(); return false }
+        if !reading || !foreground {
+            // A shell's `fg` of a running job sends no SIGCONT: the terminal
+            // having input for us while we are its foreground job is the sign.
+            reading = false
+            if foreground { enter() } else { updateInterest() }
+            if !reading { return false }
+        }
         var buf = [UInt8](repeating: 0, count: 4096)
         let n = read(0, &buf, buf.count)
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return false }
@@ -162,11 +167,14 @@ final class Terminal {
     }
 
     /// Reads fd 0 only while the pty takes input and there is room to buffer;
-    /// EPOLLOUT only while keystrokes wait. Nothing while idle.
+    /// EPOLLOUT only while keystrokes wait. Nothing while idle. In the
+    /// background, fd 0 is watched edge-triggered (once per arrival, never
+    /// read) to notice becoming the foreground job without a SIGCONT.
     private func updateInterest() {
         guard epfd >= 0 else { return }
-        let read = reading && pending.count < Self.pendingLimit
-        _ = rwk_epoll_mod(epfd, 0, read ? 1 /* EPOLLIN */ : 0, inputTag)
+        let events: UInt32 = !reading ? 1 | (1 << 31) /* EPOLLIN|EPOLLET */
+            : pending.count < Self.pendingLimit ? 1 /* EPOLLIN */ : 0
+        _ = rwk_epoll_mod(epfd, 0, events, inputTag)
         _ = rwk_epoll_mod(epfd, inputOut, pending.isEmpty ? 0 : 4 /* EPOLLOUT */, inputOutTag)
     }
 }
@@ -177,6 +185,7 @@ extension Supervisor {
     func suspend(_ sig: Int32) {
         logger.debug("suspending", metadata: ["event": "suspend", "signal": "\(sig)"])
         if let tree, tree.botAlive || tree.treeInit != nil {
+            if terminal.botGroup > 0 { kill(-terminal.botGroup, SIGSTOP) }   // at once, not through the init
             tree.signalAll(SIGSTOP)
             terminal.treeStopped = true
         }
@@ -192,18 +201,29 @@ extension Supervisor {
         if terminal.foreground { terminal.enter() }
         if terminal.treeStopped {
             terminal.treeStopped = false
-            terminal.awaitingContinue = terminal.mode == .direct
+            // The bot's group at once: a report of the stop we caused, read
+            // after this, then finds it running (see botStopped).
+            if terminal.botGroup > 0 { kill(-terminal.botGroup, SIGCONT) }
             tree?.signalAll(SIGCONT)
         }
     }
 
-    /// The bot reported a stop (its parent's wait with WUNTRACED).
+    /// The bot reported a stop (its parent's wait with WUNTRACED): in
+    /// `.direct`, ^Z (or a background read) stopped its group; we follow.
     func botStopped(_ sig: Int32) {
-        guard terminal.mode == .direct, !terminal.awaitingContinue, !terminal.treeStopped else { return }
+        guard terminal.mode == .direct, !terminal.treeStopped, let tree, tree.botAlive,
+              (ProcessTree.state(of: tree.pid) ?? UInt8(ascii: "T")) == UInt8(ascii: "T") else { return }   // stale: our own stop, since continued
+        if sig == SIGTTIN || sig == SIGTTOU, terminal.foreground {
+            // We are the foreground job (a shell's `fg` of a running job sends no
+            // SIGCONT) and the bot wants the terminal: it may have it.
+            terminal.enter()
+            kill(-terminal.botGroup, SIGCONT)
+            return
+        }
         suspend([SIGTSTP, SIGTTIN, SIGTTOU].contains(sig) ? sig : SIGSTOP)
     }
 
-    func botContinued() { terminal.awaitingContinue = false }
+    func botContinued() {}
 
     func handleInput() {
         if terminal.relayInput() { suspend(SIGTSTP) }

@@ -29,10 +29,11 @@ GETPASS = ("import getpass, hashlib\n"
            "print('got', len(c), hashlib.sha256(c.encode()).hexdigest())\n")
 
 
-def profile(rwk, name, command, *, redact):
+def profile(rwk, name, command, *, redact, pidns=True):
     vault_with(rwk, app__key=rwk.secret(16))
     write_profile(rwk, name, command, keys={"APP_KEY": "app/key"}, inherit=("PATH", "TERM"),
-                  output={"redact": redact}, restart={"policy": "no"})
+                  output={"redact": redact}, restart={"policy": "no", "stop_timeout": "500ms"},
+                  sandbox=None if pidns else {"pid_namespace": False})
 
 
 def env(rwk):
@@ -104,8 +105,8 @@ def test_getpass_receives_the_code_without_echo(rwk, redact):
     assert child.exitstatus == 0
 
 
-def repl(rwk, redact):
-    profile(rwk, "repl", [PY, "-q", "-i"], redact=redact)
+def repl(rwk, redact, pidns=True):
+    profile(rwk, "repl", [PY, "-q", "-i"], redact=redact, pidns=pidns)
 
 
 def interrupt_and_continue(child):
@@ -115,6 +116,7 @@ def interrupt_and_continue(child):
     child.send("\x03")
     child.expect_exact("KeyboardInterrupt")
     child.expect_exact(">>> ")
+    time.sleep(1)   # longer than stop_timeout: ^C must not have been taken as a stop
     child.send("print(6 * 7)\r")
     child.expect_exact("42")
     child.expect_exact(">>> ")
@@ -140,9 +142,10 @@ def shell(rwk) -> pexpect.spawn:
     return sh
 
 
+@pytest.mark.parametrize("pidns", [True, False], ids=["pidns", "no-pidns"])
 @pytest.mark.parametrize("redact", [True, False], ids=["redact", "no-redact"])
-def test_ctrl_z_and_fg_suspend_and_resume_both(rwk, redact):
-    repl(rwk, redact)
+def test_ctrl_z_and_fg_suspend_and_resume_both(rwk, redact, pidns):
+    repl(rwk, redact, pidns)
     sh = shell(rwk)
     try:
         sh.sendline(f"{RWK_BIN} run repl")
@@ -157,6 +160,14 @@ def test_ctrl_z_and_fg_suspend_and_resume_both(rwk, redact):
         assert wait_for(lambda: state(sup) != "T" and state(bot) != "T"), (state(sup), state(bot))
         sh.send("print(6 * 7)\r")
         sh.expect_exact("42")
+        # Again, then bg (the job runs on without the terminal; a read stops it again) and fg.
+        sh.send("\x1a")
+        sh.expect("Stopped")
+        sh.expect_exact("PROMPT$ ")
+        sh.sendline("bg; sleep 0.5; jobs -l; fg")
+        assert wait_for(lambda: state(sup) != "T" and state(bot) != "T"), (state(sup), state(bot))
+        sh.send("print(6 * 8)\r")
+        sh.expect_exact("48")
         interrupt_and_continue(sh)
         sh.send("exit()\r")
         sh.expect_exact("PROMPT$ ")

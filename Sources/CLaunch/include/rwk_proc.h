@@ -39,6 +39,8 @@ int rwk_tty_pgrp(int fd);
 int rwk_tty_raw(int fd);
 /* Puts back the modes rwk_tty_raw saved (if it did, and we are in the foreground). */
 void rwk_tty_restore(void);
+/* Whether rwk_tty_raw has the terminal raw now (our own lines then need "\r\n"). */
+int rwk_tty_is_raw(void);
 /* Saves fd's modes for rwk_tty_restore_saved (any process group may read them). */
 int rwk_tty_save(int fd);
 /* Restores the modes rwk_tty_save saved, in the foreground only. */
