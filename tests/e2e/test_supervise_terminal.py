@@ -217,13 +217,40 @@ def by_bot_sigkill(child, sup, bot):
     os.kill(bot, signal.SIGKILL)
 
 
+def by_sigalrm(child, sup, bot):
+    os.kill(sup, signal.SIGALRM)   # would end us with the terminal raw if not caught: passed on to the bot
+
+
+def by_sighup(child, sup, bot):
+    os.kill(sup, signal.SIGHUP)
+
+
 @pytest.mark.parametrize("redact", [True, False], ids=["redact", "no-redact"])
-@pytest.mark.parametrize("end,code", [(by_exit, 0), (by_sigterm, None), (by_bot_sigkill, 137)],
-                         ids=["exit", "sigterm", "bot-sigkill"])
+@pytest.mark.parametrize("end,code", [(by_exit, 0), (by_sigterm, None), (by_bot_sigkill, 137),
+                                      (by_sigalrm, 128 + signal.SIGALRM), (by_sighup, 128 + signal.SIGHUP)],
+                         ids=["exit", "sigterm", "bot-sigkill", "sigalrm", "sighup"])
 def test_terminal_modes_are_restored(rwk, redact, end, code):
     got = modes_test(rwk, redact, end)
     if code is not None:
         assert got == code
+
+
+@pytest.mark.parametrize("redact", [True, False], ids=["redact", "no-redact"])
+def test_terminal_modes_are_restored_when_the_spawn_fails(rwk, redact):
+    profile(rwk, "bad", ["/nonexistent/bot"], redact=redact)
+    child = pexpect.spawn("sh", ["-c", f"read go; {RWK_BIN} run bad; echo rwk-exit=$?; read done"],
+                          env=env(rwk), cwd=str(rwk.root), timeout=20)
+    try:
+        before = termios.tcgetattr(child.child_fd)
+        child.send("\r")
+        child.expect(r"rwk-exit=(\d+)")
+        assert child.match.group(1) == b"127"
+        after = termios.tcgetattr(child.child_fd)
+        child.send("\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert after == before
 
 
 def test_background_job_does_not_touch_the_terminal(rwk):
@@ -240,3 +267,16 @@ def test_background_job_does_not_touch_the_terminal(rwk):
     finally:
         sh.close(force=True)
     assert (rwk.root / "before.txt").read_text() == (rwk.root / "during.txt").read_text()
+
+
+def test_stdin_not_a_terminal_is_the_bots_as_is(rwk):
+    """stdout a terminal, stdin a pipe: nothing read, swallowed or reordered; EOF arrives."""
+    profile(rwk, "cat", [PY, "-c", "import sys; d = sys.stdin.read(); print('read', len(d), d.split())"], redact=True)
+    child = pexpect.spawn("sh", ["-c", f"printf 'one\\ntwo\\nthree\\n' | {RWK_BIN} run cat; echo rwk-exit=$?"],
+                          env=env(rwk), cwd=str(rwk.root), timeout=20)
+    try:
+        child.expect_exact("read 14 ['one', 'two', 'three']")
+        child.expect(r"rwk-exit=(\d+)")
+        assert child.match.group(1) == b"0"
+    finally:
+        child.close(force=True)
