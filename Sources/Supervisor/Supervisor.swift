@@ -327,8 +327,8 @@ public final class Supervisor {
             if p <= 0 { break }
             guard let tree else { continue }
             if status & 0xff == 0x7f || status == 0xffff {   // stopped, continued: job control
-                if tree.treeInit == nil && p == tree.pid && tree.botAlive {
-                    if status == 0xffff { botContinued() } else { botStopped((status >> 8) & 0xff) }
+                if tree.treeInit == nil && p == tree.pid && tree.botAlive && status != 0xffff {
+                    botStopped((status >> 8) & 0xff)
                 }
                 continue
             }
@@ -346,7 +346,7 @@ public final class Supervisor {
             switch message {
             case .success(.exit(let status)): if tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
             case .success(.stopped(let sig)): botStopped(sig)
-            case .success(.continued): botContinued()
+            case .success(.continued): break   // botStopped reads the bot's state itself
             case .failure:   // EOF: the init is gone (its pidfd tells reap); stop watching the socket
                 if let t = tree.treeInit { _ = rwk_epoll_del(epfd, t.control) }
                 return

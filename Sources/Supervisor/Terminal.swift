@@ -223,8 +223,6 @@ extension Supervisor {
         suspend([SIGTSTP, SIGTTIN, SIGTTOU].contains(sig) ? sig : SIGSTOP)
     }
 
-    func botContinued() {}
-
     func handleInput() {
         if terminal.relayInput() { suspend(SIGTSTP) }
     }
