@@ -96,8 +96,12 @@ static void step_session(struct child *c) {
         if (setsid() < 0) rwk_child_fail(c, RWK_STAGE_SETSID, errno, 0);
         if (cfg->ctty_fd >= 0 && ioctl(cfg->ctty_fd, TIOCSCTTY, 0) < 0)
             rwk_child_fail(c, RWK_STAGE_CTTY, errno, 0);
-    } else if (cfg->session == RWK_SESSION_PGRP) {
+    } else if (cfg->session == RWK_SESSION_PGRP || cfg->session == RWK_SESSION_FOREGROUND) {
         if (setpgid(0, 0) < 0) rwk_child_fail(c, RWK_STAGE_SETPGID, errno, 0);
+        /* Every signal is still blocked, SIGTTOU too: no stop. Best effort: a
+         * terminal that is gone or no longer ours leaves the bot in the background. */
+        if (cfg->session == RWK_SESSION_FOREGROUND && cfg->ctty_fd >= 0)
+            (void)tcsetpgrp(cfg->ctty_fd, getpgrp());
     }
 }
 
@@ -363,7 +367,7 @@ static int validate(const struct rwk_spawn_config *cfg) {
     if (cfg->seccomp_filter && (cfg->seccomp_len == 0 || cfg->seccomp_len > BPF_MAXINSNS)) return -1;
     if (cfg->no_exec && (!cfg->exec_notify_filter || cfg->exec_notify_len == 0
                          || cfg->exec_notify_len > BPF_MAXINSNS)) return -1;
-    if (cfg->ctty_fd >= 0 && cfg->session != RWK_SESSION_NEW) return -1;
+    if (cfg->ctty_fd >= 0 && cfg->session != RWK_SESSION_NEW && cfg->session != RWK_SESSION_FOREGROUND) return -1;
     if (cfg->tree < RWK_TREE_NONE || cfg->tree > RWK_TREE_USERNS) return -1;
     if (cfg->landlock_fd < -1) return -1;
     if (cfg->ninit_fds && (!cfg->tree || !cfg->init_fds || cfg->ninit_fds > RWK_MAX_FD_PAIRS

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -76,6 +78,120 @@ int rwk_epoll_add(int epfd, int fd, uint32_t events, uint64_t tag) {
 }
 
 int rwk_epoll_del(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+int rwk_epoll_mod(int epfd, int fd, uint32_t events, uint64_t tag) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = tag;
+    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+/* ---- the terminal */
+
+static struct termios raw_saved, plain_saved;
+static int raw_fd = -1, plain_fd = -1;
+
+static void block_ttou(sigset_t *old) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGTTOU);
+    pthread_sigmask(SIG_BLOCK, &s, old);
+}
+
+static void unblock_ttou(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
+
+int rwk_tty_foreground(int fd) {
+    pid_t fg = tcgetpgrp(fd);
+    return fg > 0 && fg == getpgrp();
+}
+
+int rwk_tty_pgrp(int fd) { return (int)tcgetpgrp(fd); }
+
+static void set_modes(int fd, const struct termios *t) {
+    if (!rwk_tty_foreground(fd)) return;
+    sigset_t old;
+    block_ttou(&old);
+    while (tcsetattr(fd, TCSADRAIN, t) < 0 && errno == EINTR) {}
+    unblock_ttou(&old);
+}
+
+static void restore_at_exit(void) { rwk_tty_restore(); rwk_tty_restore_saved(); }
+
+static void register_atexit(void) {
+    static int done;
+    if (!done) { done = 1; atexit(restore_at_exit); }
+}
+
+int rwk_tty_raw(int fd) {
+    if (raw_fd >= 0) return 1;
+    if (!rwk_tty_foreground(fd)) return 0;
+    struct termios t;
+    if (tcgetattr(fd, &raw_saved) < 0) return -1;
+    register_atexit();
+    t = raw_saved;
+    cfmakeraw(&t);
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    raw_fd = fd;
+    set_modes(fd, &t);
+    return 1;
+}
+
+void rwk_tty_restore(void) {
+    if (raw_fd < 0) return;
+    set_modes(raw_fd, &raw_saved);
+    raw_fd = -1;
+}
+
+int rwk_tty_is_raw(void) { return raw_fd >= 0; }
+
+int rwk_tty_save(int fd) {
+    if (tcgetattr(fd, &plain_saved) < 0) return -1;
+    register_atexit();
+    plain_fd = fd;
+    return 0;
+}
+
+void rwk_tty_restore_saved(void) {
+    if (plain_fd >= 0) set_modes(plain_fd, &plain_saved);
+}
+
+int rwk_tty_copy_modes(int from_fd, int to_fd) {
+    struct termios t;
+    if (tcgetattr(from_fd, &t) < 0) return -1;
+    return tcsetattr(to_fd, TCSANOW, &t);
+}
+
+int rwk_tty_give(int fd, int from, int to) {
+    if (from != 0 && tcgetpgrp(fd) != from) return 0;
+    sigset_t old;
+    block_ttou(&old);
+    int r = tcsetpgrp(fd, to);
+    unblock_ttou(&old);
+    return r;
+}
+
+int rwk_tty_susp_char(int fd) {
+    struct termios t;
+    if (tcgetattr(fd, &t) < 0 || !(t.c_lflag & ISIG) || t.c_cc[VSUSP] == _POSIX_VDISABLE) return -1;
+    return t.c_cc[VSUSP];
+}
+
+void rwk_stop_self(int sig) {
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    if (sig == SIGSTOP) { kill(getpid(), SIGSTOP); return; }
+    struct sigaction dfl, prev;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, &prev);
+    kill(getpid(), sig);                       /* pending: the caller blocks it */
+    pthread_sigmask(SIG_UNBLOCK, &s, &old);    /* delivered here: the default action, a stop */
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sigaction(sig, &prev, NULL);
+}
 
 int rwk_epoll_wait(int epfd, uint64_t *tags, uint32_t *events, int max, int timeout_ms) {
     struct epoll_event evs[32];

@@ -356,9 +356,16 @@ void rwk_tree_init(struct child *c, int control) {
         }
         for (;;) {
             int status = 0;
-            pid_t p = waitpid(-1, &status, WNOHANG | __WALL);
+            pid_t p = waitpid(-1, &status, WNOHANG | __WALL | WUNTRACED | WCONTINUED);
             if (p > 0) {
-                if (p == bot) {
+                /* The bot stopped (Ctrl-Z when it is the terminal's foreground
+                 * job) or went on: the supervisor follows it (job control). */
+                if (p == bot && WIFSTOPPED(status))
+                    (void)rwk_tree_send(control, RWK_TREE_MSG_STOPPED, WSTOPSIG(status));
+                else if (p == bot && WIFCONTINUED(status))
+                    (void)rwk_tree_send(control, RWK_TREE_MSG_CONTINUED, 0);
+                else if (WIFSTOPPED(status) || WIFCONTINUED(status)) {}
+                else if (p == bot) {
                     bot_reaped = 1;
                     (void)rwk_tree_send(control, RWK_TREE_MSG_EXIT, status);
                 }

@@ -136,6 +136,17 @@ public final class LaunchPlan {
         request.controllingTerminal = controllingTerminal
     }
 
+    /// How the bot joins sessions and process groups: a new session (the
+    /// default), or the foreground of our terminal `terminal` (job control).
+    public func setSession(_ session: SpawnRequest.Session, terminal: Int32? = nil) {
+        request.session = session
+        switch session {
+        case .foregroundProcessGroup: request.controllingTerminal = terminal
+        case .inherit, .newProcessGroup: request.controllingTerminal = nil
+        case .newSession: break
+        }
+    }
+
     /// Starts the bot.
     public func spawn() throws(LaunchError) -> SpawnedProcess {
         let request = self.request

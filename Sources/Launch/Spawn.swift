@@ -75,6 +75,7 @@ public func spawn(_ request: SpawnRequest,
     case .inherit: cfg.session = Int32(RWK_SESSION_KEEP)
     case .newSession: cfg.session = Int32(RWK_SESSION_NEW)
     case .newProcessGroup: cfg.session = Int32(RWK_SESSION_PGRP)
+    case .foregroundProcessGroup: cfg.session = Int32(RWK_SESSION_FOREGROUND)
     }
     cfg.ctty_fd = request.controllingTerminal ?? -1
     cfg.pdeath_signal = request.parentDeathSignal ?? 0
@@ -136,7 +137,7 @@ private func validate(_ r: SpawnRequest) throws(LaunchError) {
     let targets = r.fds.map(\.target) + stdio
     if Set(targets).count != targets.count { throw .invalidRequest("two fds mapped to the same number") }
     if r.fds.contains(where: { $0.source < 0 || $0.target < 0 }) { throw .invalidRequest("negative fd") }
-    if r.controllingTerminal != nil && r.session != .newSession {
+    if r.controllingTerminal != nil && r.session != .newSession && r.session != .foregroundProcessGroup {
         throw .invalidRequest("a controlling terminal needs a new session")
     }
 }

@@ -60,7 +60,12 @@ public struct Credentials: Sendable, Equatable {
 /// not part of it: it holds secrets and is passed to `spawn` as pointers into
 /// the caller's guarded memory.
 public struct SpawnRequest: Sendable {
-    public enum Session: Sendable { case inherit, newSession, newProcessGroup }
+    public enum Session: Sendable {
+        case inherit, newSession, newProcessGroup
+        /// A new process group in our session that takes `controllingTerminal`'s
+        /// foreground (the bot then owns the terminal as if the shell ran it).
+        case foregroundProcessGroup
+    }
 
     /// A path (contains "/") or a name looked up in the child environment's PATH.
     public var executable: String
@@ -83,7 +88,8 @@ public struct SpawnRequest: Sendable {
     /// Refuse every execve/execveat after the bot's own (the spawn returns an `ExecGuard`).
     public var noExec = false
     public var session: Session = .newSession
-    /// A pty slave to make the controlling terminal (needs `.newSession`).
+    /// A pty slave to make the controlling terminal (`.newSession`), or our
+    /// terminal whose foreground the bot takes (`.foregroundProcessGroup`).
     public var controllingTerminal: Int32?
     /// Sent to the child when the spawning thread exits (prctl PR_SET_PDEATHSIG).
     public var parentDeathSignal: Int32?

@@ -32,6 +32,8 @@ final class OutputRelay {
     private var staging: [UInt8] = []
 
     var isPTY: Bool { ptySlave >= 0 }
+    /// The bot's stdin is the pty too (an interactive terminal; see Terminal.swift).
+    var ptyStdin = false
     var active: Bool { redactor != nil }
 
     /// Opens the pipes or the pty; with `redact` false, nothing.
@@ -78,7 +80,7 @@ final class OutputRelay {
     /// Points the plan's stdio at our pipes or pty (nothing without redaction).
     func applyStdio(_ plan: LaunchPlan) {
         if ptySlave >= 0 {
-            plan.setStdio(stdin: nil, stdout: ptySlave, stderr: ptySlave, controllingTerminal: ptySlave)
+            plan.setStdio(stdin: ptyStdin ? ptySlave : nil, stdout: ptySlave, stderr: ptySlave, controllingTerminal: ptySlave)
         } else if outWrite >= 0 {
             plan.setStdio(stdin: nil, stdout: outWrite, stderr: errWrite)
         }

@@ -68,16 +68,26 @@ final class BotTree {
         execGuard = nil
     }
 
-    /// The init's next message: the bot's wait status, once it reaped the bot.
-    /// nil when none is pending; `.failure` at EOF (the init is gone).
-    func nextTreeMessage() -> Result<Int32, TreeClosed>? {
+    enum TreeMessage {
+        /// The init reaped the bot: its raw wait status.
+        case exit(Int32)
+        /// The bot stopped with this signal, or went on (job control).
+        case stopped(Int32), continued
+    }
+
+    /// The init's next message. nil when none is pending; `.failure` at EOF (the init is gone).
+    func nextTreeMessage() -> Result<TreeMessage, TreeClosed>? {
         guard let t = treeInit else { return nil }
         var m = rwk_tree_msg()
         while true {
             let got = rwk_tree_recv(t.control, &m)
             if got == 1 {
-                if m.type == Int32(RWK_TREE_MSG_EXIT) { return .success(m.value) }
-                continue
+                switch m.type {
+                case Int32(RWK_TREE_MSG_EXIT): return .success(.exit(m.value))
+                case Int32(RWK_TREE_MSG_STOPPED): return .success(.stopped(m.value))
+                case Int32(RWK_TREE_MSG_CONTINUED): return .success(.continued)
+                default: continue
+                }
             }
             return got < 0 ? .failure(TreeClosed()) : nil
         }
@@ -140,6 +150,17 @@ enum ProcessTree {
         let fields = buf[(close + 2)..<n].split(separator: UInt8(ascii: " "))
         guard fields.count > 1 else { return nil }
         return pid_t(String(decoding: fields[1], as: UTF8.self))
+    }
+
+    /// Field 3 of /proc/PID/stat (R, S, T …); nil when unreadable.
+    static func state(of pid: pid_t) -> UInt8? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0, let close = buf[0..<n].lastIndex(of: UInt8(ascii: ")")), close + 2 < n else { return nil }
+        return buf[close + 2]
     }
 
     /// __WALL: also children whose exit signal isn't SIGCHLD (clone(2) without it).

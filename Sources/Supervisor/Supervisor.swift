@@ -47,7 +47,7 @@ public struct SupervisorOptions {
 public final class Supervisor {
     enum Tag: UInt64 {
         case signal = 1, botExit, treeControl, restartTimer, stopTimer, flushTimer, out, err, inotify,
-             execGuard, watchdog, reloadTimer
+             execGuard, watchdog, reloadTimer, input, inputOut
     }
 
     struct Timers {
@@ -66,6 +66,8 @@ public final class Supervisor {
     let timers: Timers
     var inotifyFD: Int32 = -1
     let output: OutputRelay
+    /// Our terminal: raw mode and keystrokes for the bot's pty, or its foreground; job control.
+    let terminal: Terminal
     /// The current bot and its tree; replaced at each start.
     var tree: BotTree?
     var attempt = 0
@@ -75,7 +77,11 @@ public final class Supervisor {
     var registered = false
 
     static let forwarded: [Int32] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
-    static let handled: [Int32] = [SIGINT, SIGTERM, SIGCHLD] + forwarded
+    /// Job control: suspend the tree with us, and resume it (Terminal.swift).
+    static let jobControl: [Int32] = [SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT]
+    /// Catchable signals whose default action would end us without restoring the terminal.
+    static let otherFatal: [Int32] = [SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR]
+    static let handled: [Int32] = [SIGINT, SIGTERM, SIGCHLD] + forwarded + jobControl + otherFatal
 
     /// - Throws: `LaunchError.system` when epoll, the signalfd, a timer or the output relay can't be set up.
     public init(plan: LaunchPlan, options: SupervisorOptions) throws(LaunchError) {
@@ -102,11 +108,13 @@ public final class Supervisor {
         output = try OutputRelay(redact: settings.redact, secrets: plan.secrets, usePTY: options.usePTYWhenTerminal,
                                  flushDelayMs: options.flushDelayMs, longHoldMs: options.longHoldMs,
                                  longHoldBytes: options.longHoldBytes)
+        terminal = Terminal(redact: settings.redact, output: output)
         for (fd, tag) in [(signalFD, Tag.signal), (timers.restart, .restartTimer), (timers.stop, .stopTimer),
                           (timers.flush, .flushTimer), (timers.watchdog, .watchdog), (timers.reload, .reloadTimer),
                           (output.outRead, .out), (output.errRead, .err)] where fd >= 0 {
             try add(fd, tag)
         }
+        try terminal.register(epfd: epfd, input: Tag.input.rawValue, inputOut: Tag.inputOut.rawValue)
         _ = rwk_set_child_subreaper()
         _ = rwk_set_dumpable(0)
         if settings.reload != .none, let vault = options.watchVault { try watch(vault) }
@@ -152,6 +160,7 @@ public final class Supervisor {
 
     /// Runs until the bot is done for good; returns the exit code.
     public func run() -> Int32 {
+        terminal.enter()
         start(reason: .first)
         var tags = [UInt64](repeating: 0, count: 32), events = [UInt32](repeating: 0, count: 32)
         while life.state != .done {
@@ -184,6 +193,8 @@ public final class Supervisor {
             }
         case .watchdog: if drain(timers.watchdog) > 0 { _ = rwk_sd_notify("WATCHDOG=1") }
         case .reloadTimer: if drain(timers.reload) > 0 { reload(reason: "the vault changed") }
+        case .input: handleInput()
+        case .inputOut: terminal.writePending()
         }
     }
 
@@ -196,6 +207,8 @@ public final class Supervisor {
             case SIGTERM, SIGINT: requestStop(signal: sig)   // SIGINT reaches the bot as SIGINT (Ctrl-C)
             case SIGHUP where settings.reload != .none: scheduleReload(reason: "SIGHUP")
             case SIGWINCH where output.isPTY: output.followWindowSize()
+            case SIGTSTP, SIGTTIN, SIGTTOU: suspend(sig)
+            case SIGCONT: resume()
             default: tree?.forward(sig)
             }
         }
@@ -218,6 +231,10 @@ public final class Supervisor {
         case .spawn(let reason): start(reason: reason)
         case .signalTree(let sig):
             tree?.signalAll(sig)
+            if terminal.treeStopped {   // a stopped tree must run to act on the stop signal
+                terminal.treeStopped = false
+                tree?.signalAll(SIGCONT)
+            }
             arm(timers.stop, ms: max(1, settings.stopTimeoutMs))
         case .killTree: killTree()
         case .disarmStopTimer: arm(timers.stop, ms: 0)
@@ -237,6 +254,7 @@ public final class Supervisor {
             output.rebuild(plan.secrets)
         }
         output.applyStdio(plan)
+        terminal.prepare(plan)
         attempt += 1
         let now = Self.nowMs()
         history.recordStart(atMs: now)
@@ -248,6 +266,7 @@ public final class Supervisor {
         }
         let bot = BotTree(spawned)
         tree = bot
+        if terminal.mode == .direct { terminal.botGroup = bot.pid }
         startedAtMs = now
         do {
             if let t = bot.treeInit {
@@ -309,9 +328,15 @@ public final class Supervisor {
     func reap() {
         while true {
             var status: Int32 = 0
-            let p = waitpid(-1, &status, WNOHANG | ProcessTree.waitAll)
+            let p = waitpid(-1, &status, WNOHANG | ProcessTree.waitAll | WUNTRACED | WCONTINUED)
             if p <= 0 { break }
             guard let tree else { continue }
+            if status & 0xff == 0x7f || status == 0xffff {   // stopped, continued: job control
+                if tree.treeInit == nil && p == tree.pid && tree.botAlive && status != 0xffff {
+                    botStopped((status >> 8) & 0xff)
+                }
+                continue
+            }
             if tree.treeInit == nil && p == tree.pid && tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
             if let t = tree.treeInit, p == t.pid { treeInitExited() }
         }
@@ -324,7 +349,9 @@ public final class Supervisor {
         guard let tree else { return }
         while let message = tree.nextTreeMessage() {
             switch message {
-            case .success(let status): if tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
+            case .success(.exit(let status)): if tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
+            case .success(.stopped(let sig)): botStopped(sig)
+            case .success(.continued): break   // botStopped reads the bot's state itself
             case .failure:   // EOF: the init is gone (its pidfd tells reap); stop watching the socket
                 if let t = tree.treeInit { _ = rwk_epoll_del(epfd, t.control) }
                 return
@@ -350,6 +377,10 @@ public final class Supervisor {
         if tree.treeInit == nil { _ = rwk_epoll_del(epfd, tree.pidfd) }
         if let g = tree.execGuard { _ = rwk_epoll_del(epfd, g.fd) }
         tree.botGone()
+        if terminal.mode == .direct {
+            terminal.takeBack()
+            terminal.botGroup = 0
+        }
         let reason: ExitReason
         switch status {
         case .exited(let c): reason = .exited(c)
@@ -372,6 +403,7 @@ public final class Supervisor {
 
     func finish() {
         output.flush()
+        terminal.restore()
         removeRunFile()
         // Wait for any stragglers (exec'd away from the tree cleanup races).
         while true {

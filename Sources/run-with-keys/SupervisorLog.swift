@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLaunch
 import Glibc
 import Logging
 import Vault
@@ -28,11 +29,13 @@ struct SupervisorLog: LogHandler {
         var all = metadata
         if let extra { all.merge(extra) { $1 } }
         let profile = all.removeValue(forKey: "profile").map { "\($0)" } ?? "-"
+        // Our terminal is raw while the bot has it (Terminal.swift): a line must return the carriage itself.
+        let eol = rwk_tty_is_raw() != 0 ? "\r\n" : "\n"
         switch format {
         case .text:
             let tags = all.sorted { $0.key < $1.key }.filter { $0.key != "event" }.map { "\($0.key)=\($0.value)" }
             let prefix = level >= .warning ? "\(level == .warning ? "warning" : "error"): " : ""
-            Sys.writeAll(2, "run-with-keys[\(profile)]: \(prefix)\(message)" + (tags.isEmpty ? "" : " (\(tags.joined(separator: " ")))") + "\n")
+            Sys.writeAll(2, "run-with-keys[\(profile)]: \(prefix)\(message)" + (tags.isEmpty ? "" : " (\(tags.joined(separator: " ")))") + eol)
         case .json:
             var fields = [("time", JSONText.string(Clock.system.now().description)), ("level", JSONText.string(level.rawValue)),
                           ("profile", JSONText.string(profile)), ("msg", JSONText.string(message.description))]
@@ -40,7 +43,7 @@ struct SupervisorLog: LogHandler {
                 let text = "\(v)"
                 fields.append((k, Int64(text) != nil ? text : JSONText.string(text)))
             }
-            Sys.writeAll(2, JSONText.object(fields) + "\n")
+            Sys.writeAll(2, JSONText.object(fields) + eol)
         }
     }
 }

@@ -69,6 +69,7 @@ enum {
     RWK_SESSION_KEEP = 0,     /* stay in the parent's session and process group */
     RWK_SESSION_NEW = 1,      /* setsid(): new session and process group */
     RWK_SESSION_PGRP = 2,     /* setpgid(0, 0): new process group only */
+    RWK_SESSION_FOREGROUND = 3, /* setpgid(0, 0), then tcsetpgrp(ctty_fd): the terminal's foreground job */
 };
 
 /* Most fd pairs one spawn accepts (the child keeps a fixed-size table on its stack). */
@@ -116,7 +117,8 @@ struct rwk_spawn_config {
     size_t exec_notify_len;
 
     int session;                      /* RWK_SESSION_* */
-    int ctty_fd;                      /* -1: none; else (needs RWK_SESSION_NEW) TIOCSCTTY on this parent fd */
+    int ctty_fd;                      /* -1: none; else (RWK_SESSION_NEW) TIOCSCTTY on this parent fd, or
+                                       * (RWK_SESSION_FOREGROUND) the terminal whose foreground the bot takes */
     int pdeath_signal;                /* 0: none. Fires when the parent THREAD exits (prctl semantics). */
 
     /* RWK_TREE_*. With a namespace, our child is the PID 1 of a new PID
@@ -147,6 +149,8 @@ struct rwk_tree_msg {
 enum {
     RWK_TREE_MSG_BOT = 'P',     /* init -> us, once: the bot forked; value its pid inside, SCM_RIGHTS its pidfd */
     RWK_TREE_MSG_EXIT = 'X',    /* init -> us, once: the bot was reaped; value its raw wait status */
+    RWK_TREE_MSG_STOPPED = 'T', /* init -> us: the bot stopped; value the stop signal */
+    RWK_TREE_MSG_CONTINUED = 'C', /* init -> us: the bot was continued */
     RWK_TREE_MSG_SIGNAL = 'S',  /* us -> init: kill(-1, value): every process of the namespace but the init */
     RWK_TREE_MSG_KEY = 'K',     /* us -> init: SCM_RIGHTS a sealed memfd, the new value of init fd 3+value */
     RWK_TREE_MSG_RELOAD = 'R',  /* us -> init: the keys are in place; send signal `value` to the bot */

@@ -27,9 +27,39 @@ int rwk_open_pty(int *master, int *slave);
 /* Copies the window size of from_fd's terminal to to_fd's (TIOCGWINSZ/TIOCSWINSZ). */
 int rwk_copy_winsize(int from_fd, int to_fd);
 
+/* The terminal (Terminal.swift). Each call that sets modes or the foreground
+ * group blocks SIGTTOU around it, and acts only while our process group is the
+ * terminal's foreground: a background job never stops or touches it. */
+/* Whether fd is a terminal whose foreground process group is ours: 1, else 0. */
+int rwk_tty_foreground(int fd);
+/* The foreground process group of fd's terminal, or -1. */
+int rwk_tty_pgrp(int fd);
+/* Saves fd's modes and sets it raw (cfmakeraw), only in the foreground: 1 done, 0 not, -1 error.
+ * The saved modes are restored by rwk_tty_restore, and at exit(3) (atexit). */
+int rwk_tty_raw(int fd);
+/* Puts back the modes rwk_tty_raw saved (if it did, and we are in the foreground). */
+void rwk_tty_restore(void);
+/* Whether rwk_tty_raw has the terminal raw now (our own lines then need "\r\n"). */
+int rwk_tty_is_raw(void);
+/* Saves fd's modes for rwk_tty_restore_saved (any process group may read them). */
+int rwk_tty_save(int fd);
+/* Restores the modes rwk_tty_save saved, in the foreground only. */
+void rwk_tty_restore_saved(void);
+/* Copies from_fd's terminal modes to to_fd's (a pty the bot will use). */
+int rwk_tty_copy_modes(int from_fd, int to_fd);
+/* tcsetpgrp with SIGTTOU blocked; only when the foreground is `from` (or from is 0: always). */
+int rwk_tty_give(int fd, int from, int to);
+/* The pty's suspend character (VSUSP) when its line discipline would act on it (ISIG on), else -1. */
+int rwk_tty_susp_char(int fd);
+/* Stops this process with `sig` (its default action), though the caller keeps it
+ * blocked for its signalfd; returns once continued (or at once when the kernel
+ * discards the stop: an orphaned process group). */
+void rwk_stop_self(int sig);
+
 /* epoll with a 64-bit tag per fd. */
 int rwk_epoll_add(int epfd, int fd, uint32_t events, uint64_t tag);
 int rwk_epoll_del(int epfd, int fd);
+int rwk_epoll_mod(int epfd, int fd, uint32_t events, uint64_t tag);
 /* Waits; fills tags[i] and events[i]; returns the count, or -1 and errno. */
 int rwk_epoll_wait(int epfd, uint64_t *tags, uint32_t *events, int max, int timeout_ms);
 
