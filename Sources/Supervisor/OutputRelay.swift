@@ -169,7 +169,7 @@ final class OutputRelay {
         outWrite = -1; errWrite = -1; ptySlave = -1
         for stream in [Stream.out, .err] {
             guard let sink = sink(stream), let redactor = stream == .err ? errRedactor : redactor else { continue }
-            sink.drain(stallMs: Self.exitStallMs)
+            sink.drain(stallMs: Self.exitStallMs, final: true)
             let fd = stream == .err ? errRead : outRead
             var settleUntil: Int64 = 0, budget = 1 << 20
             while fd >= 0 && !sink.broken && budget > 0 {
@@ -177,7 +177,7 @@ final class OutputRelay {
                 if n > 0 {
                     budget -= n
                     settleUntil = 0
-                    sink.drain(stallMs: Self.exitStallMs)
+                    sink.drain(stallMs: Self.exitStallMs, final: true)
                     continue
                 }
                 if n == 0 || (errno != EAGAIN && errno != EINTR) { break }   // EOF, or EIO: the pty's slave is closed
@@ -187,7 +187,7 @@ final class OutputRelay {
                 _ = rwk_poll_one(fd, Int32(POLLIN), Int32(settleUntil - now))
             }
             redactor.flush { chunk in sink.append(chunk) }
-            sink.drain(stallMs: Self.exitStallMs)
+            sink.drain(stallMs: Self.exitStallMs, final: true)
         }
     }
 
@@ -322,8 +322,9 @@ final class Sink {
     }
 
     /// Writes everything, waiting for the consumer; gives the rest up when it
-    /// takes nothing for `stallMs`.
-    func drain(stallMs: Int32) {
+    /// takes nothing for `stallMs`. `final` (at exit): a consumer that stalled
+    /// once gets nothing more, so the exit waits for it once, not per read.
+    func drain(stallMs: Int32, final: Bool = false) {
         while true {
             pump()
             if isEmpty || broken { return }
@@ -332,6 +333,7 @@ final class Sink {
             if r <= 0 {
                 pending.removeAll(keepingCapacity: false)
                 head = 0
+                if final { broken = true }
                 return
             }
         }
