@@ -105,6 +105,27 @@ def test_pipeline_into_head_ends_within_a_second(rwk, tmp_path, writer):
     assert code == (128 + signal.SIGPIPE if writer == "yes" else 1), code
 
 
+def test_terminal_hang_up_reaches_the_bot_as_sighup(rwk):
+    """On the pty path our stdout is a terminal: when it goes away (EIO), we close the
+    bot's pty master, and the bot gets the hang-up a terminal would give it."""
+    vault_with(rwk, app__key=rwk.secret(24))
+    write_profile(rwk, "hup", ["/usr/bin/yes", "tty line"], keys={"APP_KEY": "app/key"}, restart={"policy": "no"})
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    proc = start_rwk(rwk, "hup", stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    try:
+        assert os.read(master, 100).startswith(b"tty line")
+        os.close(master)
+        t0 = time.monotonic()
+        code = proc.wait(5)
+        took = time.monotonic() - t0
+    finally:
+        kill_all(proc)
+    assert took < 1.0, f"took {took:.2f}s after the hang-up"
+    assert code == 128 + signal.SIGHUP, code
+
+
 # ---- nothing lost at exit
 
 
