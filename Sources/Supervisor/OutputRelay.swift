@@ -130,24 +130,21 @@ final class OutputRelay {
     /// consumer takes without blocking; stops at the first bytes it won't take.
     /// Returns how long the flush timer must wait for held-back bytes (0: none held).
     func relay(_ stream: Stream) -> Int64 {
-        if let sink = sink(stream), let redactor = stream == .err ? errRedactor : redactor {
-            let fd = stream == .err ? errRead : outRead
-            while fd >= 0 && sink.isEmpty && !sink.broken {
-                let n = readRedacted(fd, redactor, into: sink)
-                if n <= 0 { break }
-                sink.pump()
-                if n < buffer.count { break }
-            }
-            settle(stream)
-        }
+        pull(stream)
+        settle(stream)
         return heldMs()
     }
 
-    /// EPOLLOUT (or EPOLLERR) on a sink: the consumer took some; go on reading once it has taken all.
-    func writable(_ stream: Stream) {
-        guard let sink = sink(stream) else { return }
+    /// EPOLLOUT (or EPOLLERR) on a sink: the consumer took some. Once it has taken
+    /// all, reads on at once: under a steady slow consumer the stream then stays
+    /// paused and the sink watched, with no epoll_ctl per chunk.
+    /// Returns what `relay` returns.
+    func writable(_ stream: Stream) -> Int64 {
+        guard let sink = sink(stream) else { return heldMs() }
         sink.pump()
+        pull(stream)
         settle(stream)
+        return heldMs()
     }
 
     /// Releases held-back bytes, each stream to its own fd.
@@ -194,6 +191,18 @@ final class OutputRelay {
     // MARK: Internals
 
     private func sink(_ stream: Stream) -> Sink? { stream == .err ? errSink : outSink }
+
+    /// Reads, redacts and writes while the consumer takes everything and the bot has more.
+    private func pull(_ stream: Stream) {
+        guard let sink = sink(stream), let redactor = stream == .err ? errRedactor : redactor else { return }
+        let fd = stream == .err ? errRead : outRead
+        while fd >= 0 && sink.isEmpty && !sink.broken {
+            let n = readRedacted(fd, redactor, into: sink)
+            if n <= 0 { break }
+            sink.pump()
+            if n < buffer.count { break }
+        }
+    }
 
     private func heldMs() -> Int64 {
         // One flush timer for both streams: armed while either holds bytes back

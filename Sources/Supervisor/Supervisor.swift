@@ -179,8 +179,8 @@ public final class Supervisor {
         case .flushTimer: if drain(timers.flush) > 0 { output.flush() }
         case .out: arm(timers.flush, ms: output.relay(.out))
         case .err: arm(timers.flush, ms: output.relay(.err))
-        case .outWritable: output.writable(.out)
-        case .errWritable: output.writable(.err)
+        case .outWritable: arm(timers.flush, ms: output.writable(.out))
+        case .errWritable: arm(timers.flush, ms: output.writable(.err))
         case .inotify: vaultChanged()
         case .execGuard:
             if let g = tree?.execGuard {
