@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -39,15 +40,19 @@ def kill_all(proc: subprocess.Popen):
 # ---- a consumer that never reads
 
 
-@pytest.mark.parametrize("bot_ignores_sigterm", [False, True])
-def test_sigterm_is_served_while_the_reader_never_reads(rwk, tmp_path, bot_ignores_sigterm):
-    """stdout is a pipe nobody reads: the bot fills it and blocks (in its own write,
-    or ours would block); SIGTERM still stops it within stop_timeout + 1 s."""
+@pytest.mark.parametrize("bot_ignores_sigterm,kind", [(False, "pipe"), (True, "pipe"), (True, "socket")])
+def test_sigterm_is_served_while_the_reader_never_reads(rwk, tmp_path, bot_ignores_sigterm, kind):
+    """stdout is a pipe (a socket: written with MSG_DONTWAIT) nobody reads: the bot
+    fills it and blocks (in its own write, or ours would block); SIGTERM still stops
+    it within stop_timeout + 1 s."""
     vault_with(rwk, app__key=rwk.secret(24))
     script = ("trap '' TERM; " if bot_ignores_sigterm else "") + "exec yes 'a line of output'"
     write_profile(rwk, "flood", ["/bin/sh", "-c", script], keys={"APP_KEY": "app/key"},
                   restart={"policy": "no", "stop_timeout": "1s"})
-    r, w = os.pipe()
+    if kind == "pipe":
+        r, w = os.pipe()
+    else:
+        r, w = (s.detach() for s in socket.socketpair())
     err = open(tmp_path / "stderr", "wb")
     proc = start_rwk(rwk, "flood", stdout=w, stderr=err)
     os.close(w)
