@@ -8,7 +8,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -191,6 +194,31 @@ void rwk_stop_self(int sig) {
     pthread_sigmask(SIG_UNBLOCK, &s, &old);    /* delivered here: the default action, a stop */
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     sigaction(sig, &prev, NULL);
+}
+
+int rwk_open_output(int fd, int *mode) {
+    struct stat st;
+    *mode = RWK_OUT_BLOCKING;
+    if (fstat(fd, &st) < 0) return fd;
+    if (S_ISSOCK(st.st_mode)) { *mode = RWK_OUT_SOCKET; return fd; }
+    if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) return fd;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int own = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (own < 0) return fd;   /* no /proc, EACCES on someone else's tty, ENXIO: blocking writes */
+    *mode = RWK_OUT_OWN_FD;
+    return own;
+}
+
+long rwk_write_output(int fd, int mode, const void *buf, unsigned long count) {
+    if (mode == RWK_OUT_SOCKET) return (long)send(fd, buf, count, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return (long)write(fd, buf, count);
+}
+
+int rwk_poll_one(int fd, int events, int timeout_ms) {
+    struct pollfd p = { .fd = fd, .events = (short)events, .revents = 0 };
+    int r = poll(&p, 1, timeout_ms);
+    return r <= 0 ? r : (p.revents ? p.revents : 1);
 }
 
 int rwk_epoll_wait(int epfd, uint64_t *tags, uint32_t *events, int max, int timeout_ms) {

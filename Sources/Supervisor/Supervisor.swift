@@ -47,7 +47,7 @@ public struct SupervisorOptions {
 public final class Supervisor {
     enum Tag: UInt64 {
         case signal = 1, botExit, treeControl, restartTimer, stopTimer, flushTimer, out, err, inotify,
-             execGuard, watchdog, reloadTimer, input, inputOut
+             execGuard, watchdog, reloadTimer, input, inputOut, outWritable, errWritable
     }
 
     struct Timers {
@@ -110,11 +110,13 @@ public final class Supervisor {
                                  longHoldBytes: options.longHoldBytes)
         terminal = Terminal(redact: settings.redact, output: output)
         for (fd, tag) in [(signalFD, Tag.signal), (timers.restart, .restartTimer), (timers.stop, .stopTimer),
-                          (timers.flush, .flushTimer), (timers.watchdog, .watchdog), (timers.reload, .reloadTimer),
-                          (output.outRead, .out), (output.errRead, .err)] where fd >= 0 {
+                          (timers.flush, .flushTimer), (timers.watchdog, .watchdog), (timers.reload, .reloadTimer)] {
             try add(fd, tag)
         }
         try terminal.register(epfd: epfd, input: Tag.input.rawValue, inputOut: Tag.inputOut.rawValue)
+        try output.register(epfd: epfd, tags: .init(out: Tag.out.rawValue, err: Tag.err.rawValue,
+                                                     outWritable: Tag.outWritable.rawValue,
+                                                     errWritable: Tag.errWritable.rawValue))
         _ = rwk_set_child_subreaper()
         _ = rwk_set_dumpable(0)
         if settings.reload != .none, let vault = options.watchVault { try watch(vault) }
@@ -186,6 +188,8 @@ public final class Supervisor {
         case .flushTimer: if drain(timers.flush) > 0 { output.flush() }
         case .out: arm(timers.flush, ms: output.relay(.out))
         case .err: arm(timers.flush, ms: output.relay(.err))
+        case .outWritable: arm(timers.flush, ms: output.writable(.out))
+        case .errWritable: arm(timers.flush, ms: output.writable(.err))
         case .inotify: vaultChanged()
         case .execGuard:
             if let g = tree?.execGuard {
@@ -398,11 +402,15 @@ public final class Supervisor {
         }
         record(.exit, status: status)
         arm(timers.watchdog, ms: 0)
+        // What the bot wrote last is read before the life cycle moves on (as far
+        // as the consumer keeps up; finish() takes the rest).
+        arm(timers.flush, ms: output.relay(.out))
+        arm(timers.flush, ms: output.relay(.err))
         feed(.botExited(reason))
     }
 
     func finish() {
-        output.flush()
+        output.finish()
         terminal.restore()
         removeRunFile()
         // Wait for any stragglers (exec'd away from the tree cleanup races).

@@ -59,7 +59,23 @@ void rwk_stop_self(int sig);
 /* epoll with a 64-bit tag per fd. */
 int rwk_epoll_add(int epfd, int fd, uint32_t events, uint64_t tag);
 int rwk_epoll_del(int epfd, int fd);
+/* EPOLL_CTL_MOD: new interest (0: only EPOLLHUP/EPOLLERR) for an fd already added. */
 int rwk_epoll_mod(int epfd, int fd, uint32_t events, uint64_t tag);
+
+/* How the output relay writes one of our fds without blocking (rwk_open_output). */
+enum { RWK_OUT_OWN_FD = 0, RWK_OUT_SOCKET = 1, RWK_OUT_BLOCKING = 2 };
+/* For fd 1 or 2: a FIFO/pipe or character device (tty) is reopened through
+ * /proc/self/fd/N as an open file description of our own, O_WRONLY|O_NONBLOCK|
+ * O_CLOEXEC|O_NOCTTY (never O_NONBLOCK on the inherited description, which the
+ * shell shares); returns that fd and *mode = RWK_OUT_OWN_FD. A socket: returns
+ * fd itself, *mode = RWK_OUT_SOCKET (write with rwk_write_output, MSG_DONTWAIT).
+ * Anything else (regular file: a new description would lose O_APPEND and the
+ * shared offset; a reopen that fails): fd itself, *mode = RWK_OUT_BLOCKING. */
+int rwk_open_output(int fd, int *mode);
+/* write(2), or for RWK_OUT_SOCKET send(2) with MSG_DONTWAIT|MSG_NOSIGNAL. */
+long rwk_write_output(int fd, int mode, const void *buf, unsigned long count);
+/* poll(2) on one fd: its revents, 0 on timeout, -1 and errno on error (EINTR retried by the caller). */
+int rwk_poll_one(int fd, int events, int timeout_ms);
 /* Waits; fills tags[i] and events[i]; returns the count, or -1 and errno. */
 int rwk_epoll_wait(int epfd, uint64_t *tags, uint32_t *events, int max, int timeout_ms);
 
