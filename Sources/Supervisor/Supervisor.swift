@@ -1,13 +1,14 @@
 // Supervisor module: runs one bot and keeps it running.
 //
-// - Supervisor.swift (this file): init, the event loop, dispatch, and the
-//   actions of the life cycle.
-// - Lifecycle.swift: the life cycle as a pure state machine.
+// - Supervisor.swift (this file): init, the event loop, dispatch.
+// - Lifecycle.swift: the life cycle as a pure state machine;
+//   LifecycleActions.swift: what its actions do; Exits.swift: the bot's exit.
 // - RestartPolicy.swift: the restart decision, a pure function of exit,
 //   history and time (backoff, start limit).
 // - ProcessTree.swift: the running bot and its tree (PID-namespace init or
 //   /proc walk), signals and SIGKILL to it.
 // - OutputRelay.swift + Redactor.swift: the bot's output, masked.
+// - Terminal.swift: an interactive terminal and job control.
 // - Reload.swift: SIGHUP and vault changes. Bookkeeping.swift: launch log,
 //   run file, sd_notify watchdog.
 import Glibc
@@ -222,191 +223,6 @@ public final class Supervisor {
         guard life.state != .stopping else { return }
         logger.info("stopping on \(sig == SIGINT ? "SIGINT" : "SIGTERM")", metadata: ["event": "stop", "pid": "\(tree?.pid ?? 0)"])
         feed(.stopRequested(signal: sig, botAlive: tree?.botAlive ?? false, treeEmpty: !ProcessTree.hasChildren()))
-    }
-
-    // MARK: The life cycle's actions
-
-    func feed(_ event: Lifecycle.Event) {
-        for action in life.handle(event) { perform(action) }
-    }
-
-    func perform(_ action: Lifecycle.Action) {
-        switch action {
-        case .spawn(let reason): start(reason: reason)
-        case .signalTree(let sig):
-            tree?.signalAll(sig)
-            if terminal.treeStopped {   // a stopped tree must run to act on the stop signal
-                terminal.treeStopped = false
-                tree?.signalAll(SIGCONT)
-            }
-            arm(timers.stop, ms: max(1, settings.stopTimeoutMs))
-        case .killTree: killTree()
-        case .disarmStopTimer: arm(timers.stop, ms: 0)
-        case .armRestart(let ms): arm(timers.restart, ms: ms)
-        case .disarmRestart: arm(timers.restart, ms: 0)
-        case .notifyStopping: _ = rwk_sd_notify("STOPPING=1")
-        case .decide(let reason): decide(reason)
-        }
-    }
-
-    func start(reason: Lifecycle.SpawnReason) {
-        if reason == .reload {
-            logger.info("restarting with the reloaded keys", metadata: ["event": "reload"])
-        }
-        if let p = pendingPlan.take() {
-            plan = p
-            output.rebuild(plan.secrets)
-        }
-        output.applyStdio(plan)
-        terminal.prepare(plan)
-        attempt += 1
-        let now = Self.nowMs()
-        history.recordStart(atMs: now)
-        let spawned: SpawnedProcess
-        do { spawned = try plan.spawn() } catch {
-            logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
-            feed(.spawnFailed(code: error.exitCode, firstAttempt: attempt == 1))
-            return
-        }
-        let bot = BotTree(spawned)
-        tree = bot
-        if terminal.mode == .direct { terminal.botGroup = bot.pid }
-        startedAtMs = now
-        do {
-            if let t = bot.treeInit {
-                // The bot is the init's child: its exit comes as a message, the init's as its pidfd.
-                try add(t.pidfd, .botExit)
-                try add(t.control, .treeControl)
-            } else {
-                try add(bot.pidfd, .botExit)
-            }
-            if let g = bot.execGuard { try add(g.fd, .execGuard) }
-        } catch {
-            // Unwatched, the bot's exit would go unnoticed: stop it now.
-            logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
-            bot.killAll()
-            bot.botGone()
-            feed(.spawnFailed(code: 125, firstAttempt: attempt == 1))
-            return
-        }
-        logger.info("started", metadata: ["event": "start", "pid": "\(bot.pid)", "attempt": "\(attempt)"])
-        record(.start)
-        if attempt == 1 { _ = rwk_sd_notify("READY=1\nMAINPID=\(getpid())") }
-        startWatchdog()
-        feed(.spawned)
-        writeRunFile()
-    }
-
-    func decide(_ reason: ExitReason) {
-        let decision = decideRestart(config: restartConfig, exit: reason, startedAtMs: startedAtMs, nowMs: Self.nowMs(),
-                                     history: &history, jitter: Double.random(in: 0..<1), stopping: false)
-        switch decision {
-        case .restart(let ms):
-            logger.info("restart in \(ms) ms", metadata: ["event": "restart", "in_ms": "\(ms)", "attempt": "\(attempt + 1)"])
-        case .stop(let code, .startLimit(let burst, let interval)):
-            logger.error("giving up: \(burst) starts within \(Self.duration(interval)); last exit code \(code)",
-                         metadata: ["event": "give-up", "exit_code": "\(code)"])
-            record(.giveUp)
-        case .stop: break
-        }
-        feed(.decided(decision))
-    }
-
-    func killTree() {
-        guard let tree else { return }
-        let count = ProcessTree.descendants().filter { $0 != tree.treeInit?.pid }.count
-        if count > 0 {
-            logger.warning("killing \(count) process\(count == 1 ? "" : "es") after stop_timeout",
-                           metadata: ["event": "kill", "pid": "\(tree.pid)"])
-        }
-        tree.killAll()
-        // A process forked between the /proc walk and the kills would survive it:
-        // look again shortly, for as long as anything is left.
-        if ProcessTree.hasChildren() { arm(timers.stop, ms: 100) }
-    }
-
-    // MARK: Exits
-
-    /// Reaps every child; notices the bot's (or its init's) exit. Once the bot
-    /// is gone, tells the life cycle whether anything of its tree is left.
-    func reap() {
-        while true {
-            var status: Int32 = 0
-            let p = waitpid(-1, &status, WNOHANG | ProcessTree.waitAll | WUNTRACED | WCONTINUED)
-            if p <= 0 { break }
-            guard let tree else { continue }
-            if status & 0xff == 0x7f || status == 0xffff {   // stopped, continued: job control
-                if tree.treeInit == nil && p == tree.pid && tree.botAlive && status != 0xffff {
-                    botStopped((status >> 8) & 0xff)
-                }
-                continue
-            }
-            if tree.treeInit == nil && p == tree.pid && tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
-            if let t = tree.treeInit, p == t.pid { treeInitExited() }
-        }
-        guard [.draining, .restarting, .stopping].contains(life.state), tree?.botAlive != true else { return }
-        feed(ProcessTree.hasChildren() ? .treeNotEmpty : .treeEmpty)
-    }
-
-    /// The init's messages: the bot's wait status once it has reaped the bot.
-    func readTreeMessages() {
-        guard let tree else { return }
-        while let message = tree.nextTreeMessage() {
-            switch message {
-            case .success(.exit(let status)): if tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
-            case .success(.stopped(let sig)): botStopped(sig)
-            case .success(.continued): break   // botStopped reads the bot's state itself
-            case .failure:   // EOF: the init is gone (its pidfd tells reap); stop watching the socket
-                if let t = tree.treeInit { _ = rwk_epoll_del(epfd, t.control) }
-                return
-            }
-        }
-    }
-
-    /// The init was reaped: its namespace is empty now. A bot status it sent
-    /// before exiting is still in the socket; without one, the init was killed
-    /// first, and the kernel SIGKILLed the bot with it.
-    func treeInitExited() {
-        readTreeMessages()
-        guard let tree, let t = tree.treeInit else { return }
-        if tree.botAlive { botExited(.signaled(SIGKILL)) }
-        _ = rwk_epoll_del(epfd, t.pidfd)
-        _ = rwk_epoll_del(epfd, t.control)
-        tree.initGone()
-    }
-
-    func botExited(_ status: ExitStatus) {
-        guard let tree else { return }
-        let ran = Self.nowMs() - startedAtMs
-        if tree.treeInit == nil { _ = rwk_epoll_del(epfd, tree.pidfd) }
-        if let g = tree.execGuard { _ = rwk_epoll_del(epfd, g.fd) }
-        tree.botGone()
-        if terminal.mode == .direct {
-            terminal.takeBack()
-            terminal.botGroup = 0
-        }
-        let reason: ExitReason
-        switch status {
-        case .exited(let c): reason = .exited(c)
-        case .signaled(let s): reason = .signaled(s)
-        }
-        logger.info("bot \(status)", metadata: ["event": "exit", "pid": "\(tree.pid)", "attempt": "\(attempt)",
-                                                   "status": "\(status)", "ran_ms": "\(ran)"])
-        if case .signaled(SIGSYS) = status {
-            logger.error("""
-                the bot was killed by seccomp (SIGSYS): it made a syscall the [sandbox] policy denies; \
-                to find it, run with action = "errno" (the call then fails with EPERM) or under strace -f; \
-                to permit it, add it to [sandbox] allow
-                """,
-                         metadata: ["event": "seccomp-kill", "pid": "\(tree.pid)"])
-        }
-        record(.exit, status: status)
-        arm(timers.watchdog, ms: 0)
-        // What the bot wrote last is read before the life cycle moves on (as far
-        // as the consumer keeps up; finish() takes the rest).
-        arm(timers.flush, ms: output.relay(.out))
-        arm(timers.flush, ms: output.relay(.err))
-        feed(.botExited(reason))
     }
 
     func finish() {

@@ -107,17 +107,24 @@ struct LandlockTests {
         #expect(lines(out.stdout) == ["denied", "x"])
     }
 
-    @Test func anFdMappedOntoTheRulesetNumberDoesNotClobberIt() throws {
+    /// In a process of its own (an exit test): it depends on fd numbers, which
+    /// tests running in parallel in one process reuse under each other.
+    @Test func anFdMappedOntoTheRulesetNumberDoesNotClobberIt() async {
         guard case .abi = Landlock.support else { return }
-        let (_, ruleset) = try Containment.plan(SandboxSpec(), keyMaterial: [], profilePath: "p.toml")
-        let fd = try #require(ruleset).create()
-        defer { close(fd) }
-        let (r, w) = makePipe()
-        defer { close(r); close(w) }
-        var request = sh("echo mapped >&\(fd); cat /etc/hostname >/dev/null && echo ok")
-        request.landlock = fd
-        request.fds = [FdMapping(w, to: fd)]
-        let out = try run(request)
-        #expect(lines(out.stdout) == ["ok"])
+        await #expect(processExitsWith: .success) {
+            let (_, ruleset) = try Containment.plan(SandboxSpec(), keyMaterial: [], profilePath: "p.toml")
+            guard let ruleset else { exit(2) }
+            let fd = try ruleset.create()
+            let (r, w) = makePipe()
+            var request = sh("echo mapped >&\(fd); cat /etc/hostname >/dev/null && echo ok")
+            request.landlock = fd
+            request.fds = [FdMapping(w, to: fd)]
+            let out = try run(request)
+            close(r); close(w); close(fd)
+            if lines(out.stdout) != ["ok"] {
+                print("stdout: \(out.stdout)\nstderr: \(out.stderr)\nstatus: \(out.status)")
+                exit(1)
+            }
+        }
     }
 }

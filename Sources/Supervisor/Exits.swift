@@ -1,0 +1,91 @@
+import Glibc
+import CLaunch
+import Vault
+import Launch
+
+/// The bot's exit, seen as a reaped child (no PID namespace) or as its init's
+/// message, and the init's own exit; then whether anything of the tree is left.
+extension Supervisor {
+    /// Reaps every child; notices the bot's (or its init's) exit. Once the bot
+    /// is gone, tells the life cycle whether anything of its tree is left.
+    func reap() {
+        while true {
+            var status: Int32 = 0
+            let p = waitpid(-1, &status, WNOHANG | ProcessTree.waitAll | WUNTRACED | WCONTINUED)
+            if p <= 0 { break }
+            guard let tree else { continue }
+            if status & 0xff == 0x7f || status == 0xffff {   // stopped, continued: job control
+                if tree.treeInit == nil && p == tree.pid && tree.botAlive && status != 0xffff {
+                    botStopped((status >> 8) & 0xff)
+                }
+                continue
+            }
+            if tree.treeInit == nil && p == tree.pid && tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
+            if let t = tree.treeInit, p == t.pid { treeInitExited() }
+        }
+        guard [.draining, .restarting, .stopping].contains(life.state), tree?.botAlive != true else { return }
+        feed(ProcessTree.hasChildren() ? .treeNotEmpty : .treeEmpty)
+    }
+
+    /// The init's messages: the bot's wait status once it has reaped the bot.
+    func readTreeMessages() {
+        guard let tree else { return }
+        while let message = tree.nextTreeMessage() {
+            switch message {
+            case .success(.exit(let status)): if tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
+            case .success(.stopped(let sig)): botStopped(sig)
+            case .success(.continued): break   // botStopped reads the bot's state itself
+            case .failure:   // EOF: the init is gone (its pidfd tells reap); stop watching the socket
+                if let t = tree.treeInit { _ = rwk_epoll_del(epfd, t.control) }
+                return
+            }
+        }
+    }
+
+    /// The init was reaped: its namespace is empty now. A bot status it sent
+    /// before exiting is still in the socket; without one, the init was killed
+    /// first, and the kernel SIGKILLed the bot with it.
+    func treeInitExited() {
+        readTreeMessages()
+        guard let tree, let t = tree.treeInit else { return }
+        if tree.botAlive { botExited(.signaled(SIGKILL)) }
+        _ = rwk_epoll_del(epfd, t.pidfd)
+        _ = rwk_epoll_del(epfd, t.control)
+        tree.initGone()
+    }
+
+    func botExited(_ status: ExitStatus) {
+        guard let tree else { return }
+        let ran = Self.nowMs() - startedAtMs
+        if tree.treeInit == nil { _ = rwk_epoll_del(epfd, tree.pidfd) }
+        if let g = tree.execGuard { _ = rwk_epoll_del(epfd, g.fd) }
+        tree.botGone()
+        if terminal.mode == .direct {
+            terminal.takeBack()
+            terminal.botGroup = 0
+        }
+        let reason: ExitReason
+        switch status {
+        case .exited(let c): reason = .exited(c)
+        case .signaled(let s): reason = .signaled(s)
+        }
+        logger.info("bot \(status)", metadata: ["event": "exit", "pid": "\(tree.pid)", "attempt": "\(attempt)",
+                                                   "status": "\(status)", "ran_ms": "\(ran)"])
+        if case .signaled(SIGSYS) = status {
+            logger.error("""
+                the bot was killed by seccomp (SIGSYS): it made a syscall the [sandbox] policy denies; \
+                to find it, run with action = "errno" (the call then fails with EPERM) or under strace -f; \
+                to permit it, add it to [sandbox] allow
+                """,
+                         metadata: ["event": "seccomp-kill", "pid": "\(tree.pid)"])
+        }
+        record(.exit, status: status)
+        arm(timers.watchdog, ms: 0)
+        // What the bot wrote last is read before the life cycle moves on (as far
+        // as the consumer keeps up; finish() takes the rest).
+        arm(timers.flush, ms: output.relay(.out))
+        arm(timers.flush, ms: output.relay(.err))
+        feed(.botExited(reason))
+    }
+
+}
