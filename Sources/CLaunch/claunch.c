@@ -371,7 +371,10 @@ static int validate(const struct rwk_spawn_config *cfg) {
     if (cfg->tree < RWK_TREE_NONE || cfg->tree > RWK_TREE_USERNS) return -1;
     if (cfg->landlock_fd < -1) return -1;
     if (cfg->ninit_fds && (!cfg->tree || !cfg->init_fds || cfg->ninit_fds > RWK_MAX_FD_PAIRS
-                           || cfg->key_dir_target < 3)) return -1;
+                           || cfg->key_dir_target < 3 || !cfg->init_filter || cfg->init_filter_len == 0
+                           || cfg->init_filter_len > BPF_MAXINSNS)) return -1;
+    for (size_t i = 0; cfg->ninit_fds && i < cfg->nfds; i++)
+        if (cfg->fds[i].dst == cfg->key_dir_target) return -1;
     /* Each dst at most once, counting stdin/stdout/stderr as dsts 0-2. */
     for (size_t i = 0; i < cfg->nfds; i++) {
         int dst = cfg->fds[i].dst;

@@ -21,6 +21,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -206,6 +208,15 @@ static int keep_only(int *fds, int n) {
     return (int)syscall(SYS_close_range, (unsigned)n, ~0U, 0U);
 }
 
+/* Zeroes 256 KiB of stack below this frame: the init runs on a copy of the
+ * supervisor's stack, where deeper calls (a decrypt's working values) left
+ * bytes behind. */
+__attribute__((noinline)) static void scrub_stack(void) {
+    volatile char pad[256 * 1024];
+    memset((char *)pad, 0, sizeof pad);
+    __asm__ __volatile__("" : : "r"(pad) : "memory");
+}
+
 /* reload = "signal": the bot must be able to look into our fd directory.
  * We take the bot's user (with a privilege drop) and become dumpable: nothing
  * secret of the supervisor's is left in our memory (guarded memory is wiped
@@ -219,6 +230,18 @@ static int become_readable(struct child *c) {
         if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) return -1;
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return -1;
     }
+    /* Readable means reachable: a bot of our uid in our Landlock domain may
+     * open /proc/PID/mem of a dumpable process (Yama permitting). So first
+     * nothing worth reading stays: the supervisor's environment strings (its
+     * own, not the bot's: /proc/PID/environ reads them) and whatever earlier
+     * calls left on the stack below us. And nothing worth taking over: no
+     * new privileges, and a filter that allows only the loop's syscalls. */
+    for (char **e = environ; e && *e; e++) memset(*e, 0, strlen(*e));
+    scrub_stack();
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return -1;
+    struct sock_fprog prog = { .len = (unsigned short)cfg->init_filter_len,
+                               .filter = (struct sock_filter *)cfg->init_filter };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) return -1;
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) return -1;
     /* procfs gives /proc/PID its owner when a path walk revalidates it; the
      * bot's jump through its O_PATH handle (opened while we were root and not

@@ -314,6 +314,10 @@ public final class LaunchPlan {
                                 + (treeStatus.missing.map { ": \($0)" } ?? ""),
                                 hints: [treeStatus.hint ?? "", "or use reload = \"restart\""].filter { !$0.isEmpty })
             }
+            guard !SecretBytes.wipeOnForkFailed else {
+                throw PlanError("\(profile.path): reload = \"signal\" needs MADV_WIPEONFORK (Linux 4.14+): the init that holds the key files would keep copies of the supervisor's secrets",
+                                hints: ["use reload = \"restart\""])
+            }
             request.initFds = initFds
             request.keyDirectoryTarget = keyDirectory
         }

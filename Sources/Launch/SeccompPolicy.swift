@@ -147,6 +147,23 @@ public struct SeccompPolicy: Sendable, Equatable {
                                 argumentRules: kind == .denylist ? argumentRules : [], argumentAction: deny)
     }
 
+    /// What the namespace's init may still do once it is readable to the bot
+    /// (reload = "signal"): its loop (poll, read, recvmsg, send, wait, kill,
+    /// dup3, close) and exit. Anything else kills it, so a bot that reached
+    /// into it through /proc/PID/mem gains nothing it doesn't have.
+    public static let initSyscalls = [
+        "poll", "ppoll", "read", "recvmsg", "recvfrom", "sendmsg", "sendto", "wait4", "waitid", "kill",
+        "dup3", "close", "exit", "exit_group", "rt_sigreturn", "restart_syscall",
+        "prctl", "stat", "newfstatat",   // becoming dumpable, then refreshing its /proc entry
+    ]
+
+    /// The init's allowlist (see `initSyscalls`); everything else, and every foreign ABI, kills it.
+    static func initFilter() throws(LaunchError) -> BPFProgram {
+        let kill = rwk_scmp_act_kill_process()
+        return try Filter.build(defaultAction: kill, badArch: kill,
+                                rules: initSyscalls.map { (Rule($0, origin: "the init's own syscalls"), rwk_scmp_act_allow()) })
+    }
+
     /// The no_exec filter: execve and execveat go to the supervisor's listener
     /// (see `ExecGuard`), everything else is allowed. Foreign ABIs get EPERM,
     /// so an x32 or i386 execve cannot slip past it even without a policy.

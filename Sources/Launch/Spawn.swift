@@ -88,6 +88,11 @@ public func spawn(_ request: SpawnRequest,
     cfg.init_fds = arena.array(request.initFds)
     cfg.ninit_fds = request.initFds.count
     cfg.key_dir_target = request.keyDirectoryTarget ?? -1
+    if !request.initFds.isEmpty {
+        let bpf = try SeccompPolicy.initFilter()
+        cfg.init_filter = UnsafeRawPointer(arena.array(bpf.bytes))
+        cfg.init_filter_len = bpf.instructionCount
+    }
 
     var result = rwk_spawn_result()
     if rwk_spawn(&cfg, &result) < 0 { throw failure(result, request) }

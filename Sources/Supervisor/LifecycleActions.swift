@@ -34,8 +34,9 @@ extension Supervisor {
             logger.info("restarting with the reloaded keys", metadata: ["event": "reload"])
         }
         if let p = pendingPlan.take() {
+            // The old bot's last output may still be unread: mask the old values too.
+            output.rebuild(p.secrets + plan.secrets)
             plan = p
-            output.rebuild(plan.secrets)
         }
         output.applyStdio(plan)
         terminal.prepare(plan)

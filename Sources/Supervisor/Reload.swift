@@ -90,6 +90,9 @@ extension Supervisor {
     /// bot, after the swaps (one socket, in order). The fresh plan becomes the
     /// current one: redaction and later restarts use the new values.
     func deliverInPlace(_ fresh: LaunchPlan, init t: TreeInit, reason: String) {
+        // The bot knows both values now, and output written under the old one may
+        // still be in the pipe: mask both, before any new value reaches the bot.
+        output.rebuild(fresh.secrets + plan.secrets)
         var changed: [String] = [], added: [String] = []
         for s in fresh.secrets {
             guard let slot = s.initSlot else { continue }
@@ -116,7 +119,6 @@ extension Supervisor {
         logger.info("reload (\(reason)): new values in \(changed.joined(separator: ", ")); signal \(settings.reloadSignal) sent to the bot",
                     metadata: ["event": "reload-signal", "pid": "\(tree?.pid ?? 0)", "keys": "\(changed.count)"])
         plan = fresh
-        output.rebuild(plan.secrets)
         record(.reload)
     }
 

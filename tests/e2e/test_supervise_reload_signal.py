@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from supervise_helpers import bot, read_json, supervise, vault_with, wait_until, write_profile  # noqa: F401
+from supervise_helpers import (bot, children, comm, read_json, supervise, vault_with, wait_until,  # noqa: F401
+                               write_profile)
 
 
 def lines(path) -> list[dict]:
@@ -49,6 +50,14 @@ def test_rotate_reaches_the_running_bot_with_one_signal_per_burst(rwk, supervise
     time.sleep(1.5)                        # nothing more may come from the burst
     assert lines(out)[-1]["signals"] == 1, lines(out)
     assert s.count("start") == 1 and len(s.of("reload-signal")) == 1
+
+    # The init is readable to the bot now, so it holds nothing and can do little:
+    # a seccomp allowlist, no new privileges, the supervisor's environment wiped.
+    (init,) = [p for p in children(s.pid) if comm(p) == "rwk-init"]
+    status = Path(f"/proc/{init}/status").read_text()
+    assert "\nSeccomp:\t2" in status and "\nNoNewPrivs:\t1" in status, status
+    environ = Path(f"/proc/{init}/environ").read_bytes()
+    assert str(rwk.home).encode() not in environ and environ.strip(b"\0") == b"", environ[:200]
 
     # A key this profile doesn't use: no signal.
     rwk.run("rotate", "other/key", input=rwk.secret(24), check=True)

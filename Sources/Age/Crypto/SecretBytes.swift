@@ -42,9 +42,13 @@ public struct SecretBytes: ~Copyable {
         base = p
         // A forked child (the bot's namespace init, which lives as long as the
         // bot, or a child before its exec) gets zeros here, not a copy.
-        _ = rwk_wipe_on_fork(base, count, 0)
+        if rwk_wipe_on_fork(base, count, 0) != 0 { Self.wipeOnForkFailed = true }
         sodium_mprotect_noaccess(base)
     }
+
+    /// True once an allocation could not be marked MADV_WIPEONFORK (a kernel
+    /// before 4.14): forked children then hold copies of guarded memory.
+    nonisolated(unsafe) public private(set) static var wipeOnForkFailed = false
 
     /// Lets a forked child inherit these bytes after all (MADV_KEEPONFORK):
     /// only for what the child itself must read before its exec, the bot's

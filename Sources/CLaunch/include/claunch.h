@@ -139,6 +139,8 @@ struct rwk_spawn_config {
     const int *init_fds;
     size_t ninit_fds;
     int key_dir_target;
+    const void *init_filter;          /* struct sock_filter[]: the init's allowlist, loaded before it turns dumpable */
+    size_t init_filter_len;
 };
 
 /* Messages on the control socket (SOCK_SEQPACKET) between us and the init. */
