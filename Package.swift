@@ -49,6 +49,6 @@ let package = Package(
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Age"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Launch", "Age"]),
     ]
 )

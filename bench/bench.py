@@ -82,23 +82,20 @@ def fmt(x: float, unit: str = "ms", digits: int = 2) -> str:
 
 # ------------------------------------------------------------------ 1. launch overhead
 
-def bench_launch(e: Env, runs: int) -> list[list[str]]:
-    e.profile("launch", '''command = ["/bin/true"]
+LAUNCH_PROFILE = '''command = ["/bin/true"]
 [keys]
 A = "bench/a"
 B = "bench/b"
 C = "bench/c"
 D = { secret = "bench/d", as = "file" }
-''')
+'''
+
+
+def bench_launch(e: Env, runs: int) -> list[list[str]]:
+    e.profile("launch", LAUNCH_PROFILE)
     # The same launch with the containment of issue 9 turned off (no Landlock, no
     # PID namespace): the first generation's path, measured in the same run.
-    e.profile("launch-bare", '''command = ["/bin/true"]
-[keys]
-A = "bench/a"
-B = "bench/b"
-C = "bench/c"
-D = { secret = "bench/d", as = "file" }
-[sandbox]
+    e.profile("launch-bare", LAUNCH_PROFILE + '''[sandbox]
 filesystem = "off"
 signals = "off"
 pid_namespace = false

@@ -1,48 +1,11 @@
 import Glibc
+import Launch
 
 // The restart decision (DESIGN §4 rule 3): a pure function of the bot's exit,
 // the restart history and the current monotonic time. No clocks, no randomness
 // (jitter is passed in), no processes — tested with tables.
 
-/// The `[restart]` section of a profile, in milliseconds.
-public struct RestartConfig: Sendable, Equatable {
-    public enum Policy: Sendable, Equatable {
-        /// Never restart; the supervisor exits with the bot's code.
-        case no
-        /// Restart after an unclean exit only (see `ExitReason.isClean(successExitCodes:)`).
-        case onFailure
-        /// Restart after every exit, clean or not.
-        case always
-    }
-
-    public var policy: Policy
-    /// The first restart delay. 0 means restart at once, every time.
-    public var delayMs: Int64
-    /// Upper bound of the exponential backoff.
-    public var maxDelayMs: Int64
-    /// A run that lasted at least this long resets the backoff to `delayMs`.
-    public var stableAfterMs: Int64
-    /// At most `burst` starts within any `intervalMs` window. Either ≤ 0 turns
-    /// the start limit off.
-    public var burst: Int
-    public var intervalMs: Int64
-    /// Exit codes that count as success besides 0, like systemd's SuccessExitStatus=.
-    public var successExitCodes: Set<Int32>
-
-    /// The defaults mirror DESIGN §3: on-failure, 1 s doubling up to 1 min,
-    /// 5 starts per 10 min; a run of 1 min counts as stable.
-    public init(policy: Policy = .onFailure, delayMs: Int64 = 1_000, maxDelayMs: Int64 = 60_000,
-                stableAfterMs: Int64 = 60_000, burst: Int = 5, intervalMs: Int64 = 600_000,
-                successExitCodes: Set<Int32> = []) {
-        self.policy = policy
-        self.delayMs = delayMs
-        self.maxDelayMs = maxDelayMs
-        self.stableAfterMs = stableAfterMs
-        self.burst = burst
-        self.intervalMs = intervalMs
-        self.successExitCodes = successExitCodes
-    }
-}
+// RestartConfig, the settings it decides by, lives in Launch (Supervision.swift).
 
 /// How the bot ended, as reported by waitid/pidfd.
 public enum ExitReason: Sendable, Equatable {

@@ -93,10 +93,7 @@ public final class Supervisor {
         logger[metadataKey: "profile"] = .string(settings.profileName)
         self.logger = logger
         life = Lifecycle(stopSignal: settings.stopSignal)
-        restartConfig = RestartConfig(
-            policy: settings.policy == .no ? .no : (settings.policy == .always ? .always : .onFailure),
-            delayMs: settings.delayMs, maxDelayMs: settings.maxDelayMs, stableAfterMs: settings.stableAfterMs,
-            burst: settings.burst, intervalMs: settings.intervalMs, successExitCodes: settings.successExitCodes)
+        restartConfig = settings.restart
         epfd = try sys("epoll_create1") { rwk_epoll_create() }
         var mask = sigset_t()
         sigemptyset(&mask)

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import Supervisor
+import Launch
 
 private let quick = RestartConfig(policy: .onFailure, delayMs: 100, maxDelayMs: 1_000, stableAfterMs: 10_000,
                                   burst: 0, intervalMs: 0, successExitCodes: [])
