@@ -59,6 +59,7 @@ def kill_supervisor_and_watch(s: Supervised, info: dict, value: str) -> float:
     while time.monotonic() < deadline and (any(alive(p) for p in tree) or holders(value)):
         time.sleep(0.01)
     took = time.monotonic() - t0
+    print(f"\ntree gone {took * 1000:.0f} ms after the supervisor's SIGKILL")
     left = [p for p in tree if alive(p)] + holders(value)
     for p in left:   # never leave a keyed process behind, even when the test fails
         try:
