@@ -262,7 +262,10 @@ def main():
     ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md")
     a = ap.parse_args()
     q = a.quick
-    with tempfile.TemporaryDirectory(prefix="rwk-bench-") as tmp:
+    # Under /var/tmp, not /tmp: with filesystem = "hide-keys" every entry of each
+    # directory above the home gets a Landlock rule, and a shared machine's /tmp
+    # can hold a thousand entries where a user's home holds a few dozen.
+    with tempfile.TemporaryDirectory(prefix="rwk-bench-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None) as tmp:
         e = Env(Path(a.rwk), Path(tmp))
         sections = []
         sections.append(("1. Launch overhead (median of %d runs, hyperfine -N)" % (50 if q else 300),
