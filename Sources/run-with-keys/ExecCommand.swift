@@ -16,7 +16,8 @@ struct ExecCommand: ParsableCommand {
         abstract: "Run a command with the keys named on the command line or in an env file, without a profile.",
         discussion: """
             --key VAR=NAME puts the secret NAME in the variable VAR; --file VAR=NAME hands it over as a sealed \
-            memfd whose path VAR holds (and {file:VAR} in the command becomes). In an --env-file, a value \
+            memfd whose path VAR holds (and {file:VAR} in the command becomes); so does --template VAR=PATH \
+            with a config template whose {{ rwk://NAME }} references are replaced. In an --env-file, a value \
             rwk://NAME refers to the secret NAME and any other value is passed as it is: such a file holds no \
             secret. The command gets only these plus the --inherit variables (default PATH, LANG, TZ, TERM, HOME, \
             USER). --profile NAME takes the sandbox, limits, policy, output, user/group/workdir and vault from a \
@@ -33,6 +34,8 @@ struct ExecCommand: ParsableCommand {
     var files: [String] = []
     @Option(name: .customLong("env-file"), help: ArgumentHelp("A dotenv file: rwk://NAME values are secrets, others plain settings (repeatable).", valueName: "file"))
     var envFiles: [String] = []
+    @Option(name: .customLong("template"), help: ArgumentHelp("Render the config template PATH ({{ rwk://NAME }} references) into a sealed memfd whose path VAR holds (repeatable).", valueName: "VAR=PATH"))
+    var templates: [String] = []
     @Option(name: .customLong("inherit"), help: ArgumentHelp("A variable the command inherits (repeatable; default PATH LANG TZ TERM HOME USER).", valueName: "VAR"))
     var inherit: [String] = []
     @Option(name: .customLong("profile"), help: ArgumentHelp("Take the sandbox, limits, policy and vault from this profile.", valueName: "name"))
@@ -90,6 +93,15 @@ struct ExecCommand: ParsableCommand {
                     p.env.set.append(EnvPair(name: entry.variable, value: entry.value))
                 }
             }
+        }
+        for pair in templates {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty else {
+                throw CLIError("--template \(pair): expected VAR=PATH", hints: ["e.g. --template CONFIG=config.json.tmpl"])
+            }
+            try Self.checkVariable(parts[0], origin: "--template \(pair)")
+            try claim(parts[0], "--template \(pair)")
+            p.templates.append(try TemplateSpec.load(variable: parts[0], source: parts[1]))
         }
         for name in inherit {
             guard Profile.isVariableName(name), !name.hasPrefix("RUN_WITH_KEYS_") else {
