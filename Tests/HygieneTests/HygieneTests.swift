@@ -120,5 +120,8 @@ func profile(_ name: String, keys: [(String, String)], toml extra: String = "") 
         let doc = try document([("a", 1, []), ("b", 400, ["withdraw"])])
         let findings = KeyPolicy.check(p, document: doc, now: t0)
         #expect(findings.contains { $0.secret == "b" && $0.variable == "CONFIG" })
+        let report = Audit.run(document: doc, profiles: [p], launches: [], now: t0)
+        #expect(report.secrets.first { $0.name == "b" }?.profiles == ["tp"])
+        #expect(report.secrets.first { $0.name == "a" }?.profiles == ["tp"])
     }
 }
