@@ -47,8 +47,8 @@ public enum Audit {
         var maxAge: [String: Seconds] = [:]
         var missing: [AuditReport.MissingSecret] = []
         for p in profiles {
-            for k in p.keys {
-                usedBy[k.secret, default: []].append(p.name)
+            for k in p.secretUses {   // keys and templates
+                if usedBy[k.secret]?.last != p.name { usedBy[k.secret, default: []].append(p.name) }
                 if let m = k.maxAge ?? p.policy.maxKeyAge { maxAge[k.secret] = min(maxAge[k.secret] ?? m, m) }
                 if document.secrets[k.secret] == nil { missing.append(.init(profile: p.name, secret: k.secret)) }
             }

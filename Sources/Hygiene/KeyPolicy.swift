@@ -42,13 +42,13 @@ public enum KeyPolicy {
     /// The maximum age when neither the key nor the profile sets one: the usual exchange advice.
     public static let defaultMaxAge = Seconds(milliseconds: 90 * 86_400_000)
 
-    /// Checks the profile's keys against their ages, expiry and the forbidden scopes.
+    /// Checks the profile's keys and template references against their ages, expiry and the forbidden scopes.
     /// A key is stale when strictly more than `max_age` has passed since `updated`
     /// (or `created` when `updated` is missing); keys of unknown age are not judged.
     public static func check(_ profile: Profile, document: VaultDocument, now: Timestamp) -> [KeyFinding] {
         var out: [KeyFinding] = []
         let forbidden = Set(profile.policy.forbidScopes.map { $0.lowercased() })
-        for key in profile.keys {
+        for key in profile.secretUses {
             guard let entry = document.secrets[key.secret] else { continue }
             let maxAge = key.maxAge ?? profile.policy.maxKeyAge ?? defaultMaxAge
             if let since = entry.updated ?? entry.created, (now.seconds - since.seconds) * 1000 > maxAge.milliseconds {

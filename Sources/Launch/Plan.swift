@@ -29,6 +29,9 @@ public struct PlannedVariable: Sendable, Equatable {
         /// reload = "signal": a sealed memfd held by the namespace's init; the
         /// variable holds a path that always opens the current value.
         case reloadableFile(String, path: String)
+        /// A rendered config template (`source`, the secrets it refers to) in a
+        /// sealed memfd at fd N; the variable holds /proc/self/fd/N.
+        case template(source: String, secrets: [String], fd: Int32)
     }
     public var name: String
     public var source: Source
@@ -122,8 +125,8 @@ public final class LaunchPlan {
         if let fd = landlockFd { close(fd) }
     }
 
-    /// The secret names this launch uses, in profile order.
-    public var secretNames: [String] { profile.keys.map(\.secret) }
+    /// The secret names this launch uses (keys and templates), in profile order.
+    public var secretNames: [String] { profile.secretNames }
 
     /// What the supervisor needs of the profile.
     public var supervision: Supervision { Supervision(profile) }
@@ -174,6 +177,12 @@ public final class LaunchPlan {
                             + missing.map { "\"\($0)\"" }.joined(separator: ", "),
                             hints: ["add \(missing.count > 1 ? "them" : "it") with `run-with-keys set \(missing[0])`, or fix the name in \(profile.path)"])
         }
+        for template in profile.templates {
+            if let name = template.references.first(where: { document.secrets[$0] == nil }) {
+                throw PlanError("\(template.source) line \(template.line(of: name) ?? 0): the vault has no secret \"\(name)\"",
+                                hints: ["add it with `run-with-keys set \(name)`, or fix the reference in the template"])
+            }
+        }
 
         // 2. The environment: inherited names, then [env] set, then the keys.
         var entries: [(String, EnvironmentBlock.EntryValue)] = []
@@ -200,6 +209,10 @@ public final class LaunchPlan {
                             + (key.mode == .env ? "an environment variable, which can't change in a running process"
                                                 : "an fd key, whose fd belongs to the bot"),
                             hints: ["declare it as \(key.variable) = { secret = \"\(key.secret)\", as = \"file\" }, or use reload = \"restart\""])
+        }
+        if inPlace, let template = profile.templates.first {
+            throw PlanError("\(profile.path): reload = \"signal\" replaces key files in place, but \(template.variable) is a rendered template",
+                            hints: ["use reload = \"restart\" with [templates]"])
         }
         var secrets: [PlannedSecret] = []
         var memfds: [Int32] = []
@@ -252,6 +265,34 @@ public final class LaunchPlan {
                 var previous = key
                 if case .fd = key.mode { previous.mode = .file }
                 try inject(previous, variable: key.variable + "_PREVIOUS", value: entry.previous!)
+            }
+        }
+        // Config templates: rendered in guarded memory, handed over as sealed memfds.
+        // Their values join the plan's secrets, so that the output is redacted of them
+        // and a change of one counts for reload.
+        for template in profile.templates {
+            let rendered = TemplateEscape.render(template, document: document)
+            let fd: Int32
+            do {
+                fd = try rendered.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(LaunchError) -> Int32 in
+                    try Memfd.sealed(name: "run-with-keys:" + template.variable, contents: b)
+                }
+            } catch { throw PlanError("can't create the memfd for \(template.variable): \(error)") }
+            memfds.append(fd)
+            let n = freeFd()
+            fdMap.append(FdMapping(fd, to: n, rewind: true))
+            put(template.variable, .text("/proc/self/fd/\(n)"),
+                .template(source: template.source, secrets: template.references, fd: n))
+            for name in template.references {
+                let entry = document.secrets[name]!
+                secrets.append(PlannedSecret(secret: name, variable: template.variable, value: entry.value.slice(0..<entry.value.count)))
+                // A bot that prints its config file shows the escaped form: mask that too.
+                var b = SecretBuilder(capacity: entry.value.count * 2 + 16)
+                entry.value.withUnsafeBytes { TemplateEscape.append($0, format: template.format, to: &b) }
+                let escaped = b.finish()
+                if !escaped.constantTimeEquals(entry.value) {
+                    secrets.append(PlannedSecret(secret: name, variable: template.variable, value: escaped))
+                }
             }
         }
         let block = EnvironmentBlock(entries: entries, secrets: secrets)
@@ -350,14 +391,14 @@ public final class LaunchPlan {
                 let name = String(rest[open.upperBound..<close])
                 let path: String? = variables.first { $0.name == name }.flatMap {
                     switch $0.source {
-                    case .secretFile(_, let fd), .secretFd(_, let fd): return "/proc/self/fd/\(fd)"
+                    case .secretFile(_, let fd), .secretFd(_, let fd), .template(_, _, let fd): return "/proc/self/fd/\(fd)"
                     case .reloadableFile(_, let path): return path
                     default: return nil
                     }
                 }
                 guard let path else {
                     throw PlanError("\(profile.path): command refers to {file:\(name)}, which is not a key injected as a file",
-                                    hints: ["declare it in [keys] as \(name) = { secret = \"…\", as = \"file\" }"])
+                                    hints: ["declare it in [keys] as \(name) = { secret = \"…\", as = \"file\" }, or in [templates]"])
                 }
                 result += rest[..<open.lowerBound] + path
                 rest = rest[rest.index(after: close)...]

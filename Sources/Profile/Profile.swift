@@ -17,6 +17,8 @@ public struct Profile: Sendable, Equatable {
     public var identityCommand: String?   // top-level key `identity_command`
     public var env: EnvSpec
     public var keys: [KeySpec]            // in file order
+    /// `[templates]`, in file order: config files rendered with secrets into sealed memfds.
+    public var templates: [TemplateSpec] = []
     public var limits: [LimitSpec]        // in file order; `core = 0` is appended when [limits] does not set it
     public var sandbox: SandboxSpec
     public var restart: RestartSpec

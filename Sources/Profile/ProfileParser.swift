@@ -8,7 +8,7 @@ import Musl
 extension Profile {
     static let topLevelKeys = [
         "description", "command", "workdir", "user", "group", "vault", "identity_command",
-        "env", "keys", "limits", "sandbox", "restart", "output", "policy",
+        "env", "keys", "templates", "limits", "sandbox", "restart", "output", "policy",
     ]
 
     /// Parses and validates profile text. `path` is used in messages and to resolve relative paths.
@@ -34,6 +34,7 @@ extension Profile {
         profile.identityCommand = try top.nonEmptyString("identity_command")
         if let env = try top.section("env") { profile.env = try parseEnv(env) }
         if let keys = try top.section("keys") { profile.keys = try parseKeys(keys, env: profile.env) }
+        if let templates = try top.section("templates") { profile.templates = try parseTemplates(templates, profile: profile) }
         profile.limits = try parseLimits(top.section("limits"))
         if let sandbox = try top.section("sandbox") {
             profile.sandbox = try parseSandbox(sandbox, profileDirectory: directory(of: path))

@@ -15,6 +15,15 @@ public enum Dotenv {
     public static func parse(_ text: borrowing SecretBytes,
                              warn: (String) -> Void = { _ in },
                              _ each: (_ key: String, _ value: consuming SecretBytes) throws(VaultError) -> Void) throws(VaultError) {
+        try parseLines(text, warn: warn) { (key: String, value: consuming SecretBytes, _: Int) throws(VaultError) in
+            try each(key, value)
+        }
+    }
+
+    /// `parse`, with the 1-based line each entry's key is on (for `exec --env-file` errors).
+    public static func parseLines(_ text: borrowing SecretBytes,
+                                  warn: (String) -> Void = { _ in },
+                                  _ each: (_ key: String, _ value: consuming SecretBytes, _ line: Int) throws(VaultError) -> Void) throws(VaultError) {
         try text.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(VaultError) in
             var i = 0, line = 1
             func fail(_ what: String) -> VaultError { VaultError(.input, "dotenv line \(line): \(what)") }
@@ -38,6 +47,7 @@ public enum Dotenv {
                 // more (anything up to '='), but then the base64 lines of an unquoted multi-line key would
                 // become "names" that get printed and stored in the clear; such lines are skipped instead.
                 let keyStart = i
+                let keyLine = line
                 while i < b.count, b[i] != 0x3d, b[i] != 0x23, !isSpace(b[i]), b[i] != 0x0a, b[i] != 0x0d { i += 1 }
                 let keyEnd = i
                 skipSpaces()
@@ -102,7 +112,7 @@ public enum Dotenv {
                     value.append(UnsafeRawBufferPointer(rebasing: b[start..<end]))
                     if i < b.count { i += 1; line += 1 }
                 }
-                try each(key, value.finish())
+                try each(key, value.finish(), keyLine)
             }
         }
     }

@@ -39,7 +39,28 @@ struct CheckCommand: ParsableCommand {
         case .secretFile(let s, let fd): return "secret \(s) (sealed memfd, /proc/self/fd/\(fd))"
         case .secretFd(let s, let fd): return "secret \(s) (sealed memfd on fd \(fd))"
         case .reloadableFile(let s, let path): return "secret \(s) (sealed memfd, \(path), replaced in place on reload)"
+        case .template(let source, _, let fd): return "template \(source) (sealed memfd, /proc/self/fd/\(fd))"
         }
+    }
+
+    /// The memfd path a template's variable holds in the plan.
+    static func templatePath(_ plan: LaunchPlan, _ t: TemplateSpec) -> String {
+        for v in plan.variables where v.name == t.variable {
+            if case .template(_, _, let fd) = v.source { return "/proc/self/fd/\(fd)" }
+        }
+        return "-"
+    }
+
+    /// `templates:` then one line per template: variable, source, format, secrets, memfd path.
+    static func templatesText(_ plan: LaunchPlan) -> String {
+        let templates = plan.profile.templates
+        guard !templates.isEmpty else { return "" }
+        var out = "templates (rendered into sealed memfds; values escaped for the format):\n"
+        for t in templates {
+            out += "  \(t.variable)  \(t.source) (\(t.format.rawValue)) secrets \(t.references.isEmpty ? "-" : t.references.joined(separator: ", "))"
+                + " -> \(templatePath(plan, t))\n"
+        }
+        return out
     }
 
     static func limitText(_ l: LimitSpec) -> String {
@@ -70,6 +91,7 @@ struct CheckCommand: ParsableCommand {
         out += "environment (everything else is cleared):\n"
         let width = plan.variables.map(\.name.count).max() ?? 0
         for v in plan.variables { out += "  \(v.name)\(String(repeating: " ", count: width - v.name.count))  \(describe(v))\n" }
+        out += templatesText(plan)
         out += "limits:   \(p.limits.map(limitText).joined(separator: " "))\n"
         out += "sandbox:  \(sandboxText(p, plan))\n"
         out += containmentText(plan.containment, required: p.sandbox.require.map(\.rawValue))
@@ -129,6 +151,7 @@ struct CheckCommand: ParsableCommand {
             case .secretFile(let s, let fd): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("file")), ("fd", String(fd))]
             case .secretFd(let s, let fd): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("fd")), ("fd", String(fd))]
             case .reloadableFile(let s, let path): f += [("source", JSONText.string("secret")), ("secret", JSONText.string(s)), ("as", JSONText.string("file")), ("path", JSONText.string(path)), ("reloadable", "true")]
+            case .template(let source, let secrets, let fd): f += [("source", JSONText.string("template")), ("template", JSONText.string(source)), ("secrets", JSONText.array(secrets.map(JSONText.string))), ("as", JSONText.string("file")), ("fd", String(fd))]
             }
             return JSONText.object(f)
         }
@@ -138,6 +161,12 @@ struct CheckCommand: ParsableCommand {
             ("workdir", p.workdir.map(JSONText.string) ?? "null"),
             ("user", p.user.map(JSONText.string) ?? "null"),
             ("environment", "[" + vars.joined(separator: ",") + "]"),
+            ("templates", "[" + p.templates.map { t in
+                JSONText.object([("name", JSONText.string(t.variable)), ("source", JSONText.string(t.source)),
+                                 ("format", JSONText.string(t.format.rawValue)),
+                                 ("secrets", JSONText.array(t.references.map(JSONText.string))),
+                                 ("path", JSONText.string(templatePath(plan, t)))])
+            }.joined(separator: ",") + "]"),
             ("limits", JSONText.array(p.limits.map { JSONText.string(limitText($0)) })),
             ("sandbox", JSONText.object([
                 ("seccomp", JSONText.string(sandboxText(p, plan))),

@@ -34,6 +34,8 @@ final class Preparation {
     var keyMaterial: [String]
     /// The vault file as it was just before the first decrypt.
     var vaultStamp: FileStamp?
+    /// Checks on the decrypted vault before the plan is built (see `RunCommand.launch(profile:_:validate:)`).
+    var validate: ((VaultDocument) throws -> Void)?
     private var warnedContainment = false
 
     convenience init(_ global: GlobalOptions, profile: Profile) { self.init(global.plain, profile: profile) }
@@ -60,7 +62,8 @@ final class Preparation {
         // that could rewrite one (or plant one where a name resolves) could have
         // itself started unsandboxed with every key. So the profile's own
         // directory and every directory a name resolves in are hidden too.
-        paths.append(Sys.directory(of: Landlock.canonical(profile.path)))
+        // (`exec` without --profile has none: its path is "<exec>".)
+        if !profile.path.hasPrefix("<") { paths.append(Sys.directory(of: Landlock.canonical(profile.path))) }
         paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
         let userHome = Sys.getenv("HOME") ?? "/root"
         let botUid = profile.user.flatMap { try? Credentials.resolveUser($0, group: profile.group).uid } ?? geteuid()
@@ -83,6 +86,7 @@ final class Preparation {
             doc = d
             unlocked = key
         }
+        try validate?(doc)
         let now = Clock.system.now()
         let findings = KeyPolicy.check(profile, document: doc, now: now)
         if KeyPolicy.refuses(findings, profile: profile) {
@@ -143,9 +147,18 @@ struct RunCommand: ParsableCommand {
     }
 
     static func launch(_ s: LaunchSettings) throws -> Never {
+        try launch(profile: ProfileOptions.load(s.profile, s.globals), s)
+    }
+
+    /// Decrypts, builds the plan and supervises the bot until it is done: the one
+    /// launch path, for `run` and for `exec` (whose profile is built in memory).
+    /// `validate` sees the decrypted vault before the plan is built (exec's
+    /// --env-file references are checked there, with their file and line).
+    static func launch(profile: Profile, _ s: LaunchSettings,
+                       validate: ((VaultDocument) throws -> Void)? = nil) throws -> Never {
         let global = s.globals
-        let profile = try ProfileOptions.load(s.profile, global)
         let prep = Preparation(global, profile: profile, launchLog: s.launchLog)
+        prep.validate = validate
         let (plan, _) = try prep.plan(arguments: s.arguments)
         let logger = SupervisorLog.make(format: s.logFormat)
         var options = SupervisorOptions(logger: logger)

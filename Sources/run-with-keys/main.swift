@@ -15,7 +15,7 @@ struct RunWithKeys: ParsableCommand {
             itself failed before the bot ran; 126 when the bot can't be executed; 127 when it is not found.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, CheckCommand.self, InitCommand.self, SetCommand.self, ImportCommand.self,
+        subcommands: [RunCommand.self, ExecCommand.self, CheckCommand.self, InitCommand.self, SetCommand.self, ImportCommand.self,
                       ListCommand.self, RemoveCommand.self, RotateCommand.self, RecipientsCommand.self, AuditCommand.self],
         defaultSubcommand: RunCommand.self)
 }

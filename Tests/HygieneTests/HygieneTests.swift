@@ -109,3 +109,19 @@ func profile(_ name: String, keys: [(String, String)], toml extra: String = "") 
         #expect(access(dir + "/launches.log.3", F_OK) != 0)
     }
 }
+
+/// Templates count as uses of their secrets: for the key policy and `audit`.
+@Suite struct TemplateUseTests {
+    @Test func templateSecretsAreUses() throws {
+        var p = try profile("tp", keys: [("A", "a")])
+        p.templates = [TemplateSpec(variable: "CONFIG", source: "/x/c.json.tmpl", format: .json,
+                                    parts: [.text("{"), .secret("b", line: 1), .secret("a", line: 2)])]
+        #expect(p.secretNames == ["a", "b"])
+        let doc = try document([("a", 1, []), ("b", 400, ["withdraw"])])
+        let findings = KeyPolicy.check(p, document: doc, now: t0)
+        #expect(findings.contains { $0.secret == "b" && $0.variable == "CONFIG" })
+        let report = Audit.run(document: doc, profiles: [p], launches: [], now: t0)
+        #expect(report.secrets.first { $0.name == "b" }?.profiles == ["tp"])
+        #expect(report.secrets.first { $0.name == "a" }?.profiles == ["tp"])
+    }
+}

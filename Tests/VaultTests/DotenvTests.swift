@@ -56,3 +56,13 @@ import Age
         #expect(!warnings.joined().contains("PASTEDSECRET"))
     }
 }
+
+@Suite struct DotenvLineTests {
+    /// `parseLines` gives the line each entry's key is on, across comments and multi-line values.
+    @Test func lines() throws {
+        let env = "# c\nA=1\n\nB=\"x\ny\"\nexport C=rwk://n\n"
+        var lines: [String: Int] = [:]
+        try Dotenv.parseLines(secret(env)) { (k: String, _: consuming SecretBytes, line: Int) throws(VaultError) in lines[k] = line }
+        #expect(lines == ["A": 2, "B": 4, "C": 6])
+    }
+}

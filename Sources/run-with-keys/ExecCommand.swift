@@ -1,0 +1,195 @@
+import ArgumentParser
+import Glibc
+import Age
+import Vault
+import Profile
+
+/// `run-with-keys exec [OPTIONS] -- CMD [ARGS…]`: an ad-hoc run with no profile.
+///
+/// The options become an in-memory `Profile` (name "exec", path "<exec>", or the
+/// path of `--profile`), which goes through the same preparation, plan and
+/// supervisor as `run`: same injection, sandbox defaults, redaction, exit codes
+/// and key-age policy. No restart.
+struct ExecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run a command with the keys named on the command line or in an env file, without a profile.",
+        discussion: """
+            --key VAR=NAME puts the secret NAME in the variable VAR; --file VAR=NAME hands it over as a sealed \
+            memfd whose path VAR holds (and {file:VAR} in the command becomes); so does --template VAR=PATH \
+            with a config template whose {{ rwk://NAME }} references are replaced. In an --env-file, a value \
+            rwk://NAME refers to the secret NAME and any other value is passed as it is: such a file holds no \
+            secret. The command gets only these plus the --inherit variables (default PATH, LANG, TZ, TERM, HOME, \
+            USER). --profile NAME takes the sandbox, limits, policy, output, user/group/workdir and vault from a \
+            profile; the command, keys and environment still come from here. Exit codes as for `run`.
+            """)
+
+    /// What the command inherits when no --inherit is given.
+    static let defaultInherit = ["PATH", "LANG", "TZ", "TERM", "HOME", "USER"]
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("key"), help: ArgumentHelp("Put the secret NAME in the environment variable VAR (repeatable).", valueName: "VAR=NAME"))
+    var keys: [String] = []
+    @Option(name: .customLong("file"), help: ArgumentHelp("Hand the secret NAME over as a sealed memfd whose path VAR holds (repeatable).", valueName: "VAR=NAME"))
+    var files: [String] = []
+    @Option(name: .customLong("env-file"), help: ArgumentHelp("A dotenv file: rwk://NAME values are secrets, others plain settings (repeatable).", valueName: "file"))
+    var envFiles: [String] = []
+    @Option(name: .customLong("template"), help: ArgumentHelp("Render the config template PATH ({{ rwk://NAME }} references) into a sealed memfd whose path VAR holds (repeatable).", valueName: "VAR=PATH"))
+    var templates: [String] = []
+    @Option(name: .customLong("inherit"), help: ArgumentHelp("A variable the command inherits (repeatable; default PATH LANG TZ TERM HOME USER).", valueName: "VAR"))
+    var inherit: [String] = []
+    @Option(name: .customLong("profile"), help: ArgumentHelp("Take the sandbox, limits, policy and vault from this profile.", valueName: "name"))
+    var profile: String?
+    @Option(name: .customLong("log-format"), help: "Supervisor log format on stderr: text or json.")
+    var logFormat: LogFormat = .text
+    @Option(name: .customLong("launch-log"), help: ArgumentHelp("Launch log (default: <home>/launches.log).", valueName: "path"))
+    var launchLog: String?
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+    var command: [String] = []
+
+    /// Where a secret reference came from, for the error when the vault lacks it.
+    struct Reference {
+        var secret: String
+        var origin: String   // "--key A=k" or "app.env line 3"
+    }
+
+    func run() throws {
+        guard let program = command.first, !program.isEmpty else {
+            throw CLIError("exec needs a command", hints: ["run-with-keys exec --key API_KEY=exchange/key -- ./bot --live"])
+        }
+        let global = self.global.plain
+        let base = try profile.map { try ProfileOptions.load($0, global) }
+        var p = Profile(name: "exec", path: base?.path ?? "<exec>", command: command)
+        if let b = base {
+            p.workdir = b.workdir; p.user = b.user; p.group = b.group
+            p.vault = b.vault; p.identityCommand = b.identityCommand
+            p.limits = b.limits; p.sandbox = b.sandbox; p.output = b.output; p.policy = b.policy
+        }
+        var references: [Reference] = []
+        var seen: [String: String] = [:]   // variable → where it was given
+        func claim(_ variable: String, _ origin: String) throws {
+            if let first = seen[variable] {
+                throw CLIError("\(origin): \(variable) is already given by \(first)", hints: ["give each variable once"])
+            }
+            seen[variable] = origin
+        }
+        for (option, mode, list) in [("--key", KeySpec.Mode.env, keys), ("--file", KeySpec.Mode.file, files)] {
+            for pair in list {
+                let origin = "\(option) \(pair)"
+                let (variable, secret) = try Self.split(pair, option: option)
+                try claim(variable, origin)
+                p.keys.append(KeySpec(variable: variable, secret: secret, mode: mode))
+                references.append(Reference(secret: secret, origin: origin))
+            }
+        }
+        for file in envFiles {
+            for entry in try Self.readEnvFile(file) {
+                let origin = "\(file) line \(entry.line)"
+                try claim(entry.variable, origin)
+                if let secret = entry.secret {
+                    p.keys.append(KeySpec(variable: entry.variable, secret: secret))
+                    references.append(Reference(secret: secret, origin: origin))
+                } else {
+                    p.env.set.append(EnvPair(name: entry.variable, value: entry.value))
+                }
+            }
+        }
+        for pair in templates {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty else {
+                throw CLIError("--template \(pair): expected VAR=PATH", hints: ["e.g. --template CONFIG=config.json.tmpl"])
+            }
+            try Self.checkVariable(parts[0], origin: "--template \(pair)")
+            try claim(parts[0], "--template \(pair)")
+            p.templates.append(try TemplateSpec.load(variable: parts[0], source: parts[1]))
+        }
+        for name in inherit {
+            guard Profile.isVariableName(name), !name.hasPrefix("RUN_WITH_KEYS_") else {
+                throw CLIError("--inherit \(name): not a variable that can be passed to the command",
+                               hints: ["variable names are letters, digits and _; RUN_WITH_KEYS_* never reach the command"])
+            }
+        }
+        p.env.inherit = (inherit.isEmpty ? Self.defaultInherit : inherit).filter { seen[$0] == nil }
+        let refs = references
+        try RunCommand.launch(profile: p, RunCommand.LaunchSettings(globals: global, profile: p.name, logFormat: logFormat,
+                                                                   launchLog: launchLog, arguments: [])) { doc in
+            let missing = refs.filter { doc.secrets[$0.secret] == nil }
+            guard let first = missing.first else { return }
+            throw CLIError("\(first.origin): the vault has no secret \"\(first.secret)\""
+                           + (missing.count > 1 ? " (and \(missing.count - 1) more missing: "
+                              + missing.dropFirst().map { "\($0.origin): \($0.secret)" }.joined(separator: ", ") + ")" : ""),
+                           hints: ["add it with `run-with-keys set \(first.secret)`, or fix the name; `run-with-keys list` shows the names"])
+        }
+    }
+
+    /// `VAR=NAME`, both checked.
+    static func split(_ pair: String, option: String) throws -> (String, String) {
+        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else {
+            throw CLIError("\(option) \(pair): expected VAR=NAME", hints: ["e.g. \(option) API_KEY=exchange/key"])
+        }
+        try checkVariable(parts[0], origin: "\(option) \(pair)")
+        guard Profile.isSecretName(parts[1]) else {
+            throw CLIError("\(option) \(pair): bad secret name \"\(parts[1])\"", hints: ["secret names are 1 to 128 of A-Z a-z 0-9 _ . / -"])
+        }
+        return (parts[0], parts[1])
+    }
+
+    static func checkVariable(_ name: String, origin: String) throws {
+        guard Profile.isVariableName(name) else {
+            throw CLIError("\(origin): bad variable name \"\(name)\"",
+                           hints: ["variable names are letters, digits and _, and do not start with a digit"])
+        }
+        guard !name.hasPrefix("RUN_WITH_KEYS_") else {
+            throw CLIError("\(origin): \(name) cannot be passed to the command",
+                           hints: ["RUN_WITH_KEYS_* variables configure run-with-keys itself and never reach the child"])
+        }
+    }
+
+    /// One line of an --env-file: a plain setting, or (`secret` set) a reference `rwk://NAME`.
+    struct EnvFileEntry {
+        var variable: String
+        var value: String
+        var secret: String?
+        var line: Int
+    }
+
+    /// The prefix of a value that refers to a secret.
+    static let referencePrefix = "rwk://"
+
+    /// Reads a dotenv file with the same parser as `import`. The file holds no
+    /// secret (references only), so plain values may become Strings.
+    static func readEnvFile(_ file: String) throws -> [EnvFileEntry] {
+        let (fd, e) = Sys.open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CLIError("can't read \(file): \(Sys.errnoString(e))", hints: ["check the --env-file path"]) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw CLIError("\(file): not a regular file", hints: ["--env-file takes a dotenv file"])
+        }
+        let text = try Sys.readSecret(fd, what: file, limit: 1 << 20)
+        var entries: [EnvFileEntry] = []
+        do {
+            try Dotenv.parseLines(text, warn: { Output.warning("\(file): \($0)") }) {
+                (key: String, value: consuming SecretBytes, line: Int) throws(VaultError) in
+                let plain = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                var entry = EnvFileEntry(variable: key, value: plain, secret: nil, line: line)
+                if plain.hasPrefix(referencePrefix) { entry.secret = String(plain.dropFirst(referencePrefix.count)) }
+                entries.append(entry)
+            }
+        } catch {
+            throw CLIError("\(file): \(error.message)", hints: error.hints)
+        }
+        for entry in entries {
+            try checkVariable(entry.variable, origin: "\(file) line \(entry.line)")
+            if let secret = entry.secret, !Profile.isSecretName(secret) {
+                throw CLIError("\(file) line \(entry.line): bad secret name \"\(secret)\" after rwk://",
+                               hints: ["secret names are 1 to 128 of A-Z a-z 0-9 _ . / -"])
+            }
+            if entry.value.utf8.contains(0) {
+                throw CLIError("\(file) line \(entry.line): the value of \(entry.variable) contains a NUL byte")
+            }
+        }
+        return entries
+    }
+}
