@@ -67,7 +67,7 @@ extension Profile {
         }
         guard let command = try top.strings("command") else {
             throw top.error(.invalidValue, nil, "missing key \"command\"",
-                            hint: "add command = [\"/path/to/bot\", \"args…\"]")
+                            hint: "add command = [\"/path/to/bot\", \"args…\"] (a profile written by `import --profile` without a command has it commented out: uncomment and edit it)")
         }
         guard let first = command.first else { throw top.error(.invalidValue, "command", "must not be empty") }
         guard !first.isEmpty else { throw top.error(.invalidValue, "command", "the program name must not be empty") }
