@@ -25,9 +25,19 @@ extension Profile {
         let top = Section(table: root, path: [], context: ParseContext(file: path, positions: KeyPositions(text: toml)))
         try top.checkKeys(topLevelKeys)
 
+        // Relative paths in a profile resolve against the profile's own directory, made
+        // absolute now, so that a profile works from any current directory.
+        let profileDirectory = absoluteDirectory(of: path)
         var profile = Profile(name: name, path: path, command: try parseCommand(top))
+        if profile.command[0].contains("/") && !profile.command[0].hasPrefix("/") {
+            profile.command[0] = resolve(expandHome(profile.command[0]), against: profileDirectory)
+        }
         profile.description = try top.string("description")
-        profile.workdir = try top.nonEmptyString("workdir")
+        profile.workdir = try top.nonEmptyString("workdir").map { w in
+            let expanded = expandHome(w)
+            guard !expanded.hasPrefix("/") else { return expanded }
+            return canonical(resolve(expanded, against: profileDirectory))
+        }
         profile.user = try parseAccount(top, "user")
         profile.group = try parseAccount(top, "group")
         profile.vault = try top.nonEmptyString("vault").map(expandHome)
@@ -36,7 +46,7 @@ extension Profile {
         if let keys = try top.section("keys") { profile.keys = try parseKeys(keys, env: profile.env) }
         profile.limits = try parseLimits(top.section("limits"))
         if let sandbox = try top.section("sandbox") {
-            profile.sandbox = try parseSandbox(sandbox, profileDirectory: directory(of: path))
+            profile.sandbox = try parseSandbox(sandbox, profileDirectory: profileDirectory)
         }
         if let restart = try top.section("restart") { profile.restart = try parseRestart(restart) }
         if let output = try top.section("output") {
@@ -98,6 +108,29 @@ extension Profile {
         if home.isEmpty, let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { home = String(cString: dir) }
         if home.hasSuffix("/") { home.removeLast() }
         return home + path.dropFirst()
+    }
+
+    /// The directory a profile file is in, as an absolute path (relative ones against the current directory).
+    static func absoluteDirectory(of path: String) -> String {
+        let dir = directory(of: path)
+        if dir.hasPrefix("/") { return dir }
+        let cwd = ProfileLocator.currentDirectory() ?? "."
+        return dir == "." ? cwd : resolve(dir, against: cwd)
+    }
+
+    /// `path` against `directory`, "." and "./" prefixes dropped ("../" is kept: see `canonical`).
+    static func resolve(_ path: String, against directory: String) -> String {
+        var rest = Substring(path)
+        while rest.hasPrefix("./") { rest = rest.dropFirst(2) }
+        if rest == "." || rest.isEmpty { return directory }
+        return (directory.hasSuffix("/") ? directory : directory + "/") + rest
+    }
+
+    /// realpath(3) when the path exists (so "profiles/.." reads as the repository), else as is.
+    static func canonical(_ path: String) -> String {
+        guard let r = realpath(path, nil) else { return path }
+        defer { free(r) }
+        return String(cString: r)
     }
 
     static func directory(of path: String) -> String {
