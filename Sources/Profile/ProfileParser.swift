@@ -7,12 +7,24 @@ import Musl
 
 extension Profile {
     static let topLevelKeys = [
-        "description", "command", "workdir", "user", "group", "vault", "identity_command",
+        "extends", "description", "command", "workdir", "user", "group", "vault", "identity_command",
         "env", "keys", "limits", "sandbox", "restart", "output", "policy",
     ]
 
     /// Parses and validates profile text. `path` is used in messages and to resolve relative paths.
-    public static func parse(toml: String, path: String, name: String) throws(ProfileError) -> Profile {
+    /// A profile with `extends` is merged over the profile it names (read from disk, with the
+    /// same trust checks; a name resolves in `home`'s profiles, then /etc) before validation.
+    public static func parse(toml: String, path: String, name: String, home: String? = nil) throws(ProfileError) -> Profile {
+        let first = try parseLayer(toml: toml, path: path)
+        let (table, layers) = try Inheritance.resolve(first, home: home ?? ProfileLocator.defaultHome())
+        let context = ParseContext(layers: layers.map { ParseContext.Layer(file: $0.file, directory: absoluteDirectory(of: $0.file), positions: $0.positions) })
+        var profile = try parse(root: table, context: context, path: path, name: name)
+        profile.layers = layers.map(\.file)
+        return profile
+    }
+
+    /// One file's TOML, with its key positions.
+    static func parseLayer(toml: String, path: String) throws(ProfileError) -> Inheritance.Layer {
         guard !toml.utf8.contains(0) else {
             throw ProfileError(kind: .unreadable, message: "\(path): contains a NUL byte")
         }
@@ -22,21 +34,22 @@ extension Profile {
         } catch {
             throw syntaxError(error, path: path)
         }
-        let top = Section(table: root, path: [], context: ParseContext(file: path, positions: KeyPositions(text: toml)))
+        return Inheritance.Layer(file: path, table: root, positions: KeyPositions(text: toml))
+    }
+
+    static func parse(root: TOMLTable, context: ParseContext, path: String, name: String) throws(ProfileError) -> Profile {
+        let top = Section(table: root, path: [], context: context)
         try top.checkKeys(topLevelKeys)
 
-        // Relative paths in a profile resolve against the profile's own directory, made
-        // absolute now, so that a profile works from any current directory.
-        let profileDirectory = absoluteDirectory(of: path)
         var profile = Profile(name: name, path: path, command: try parseCommand(top))
         if profile.command[0].contains("/") && !profile.command[0].hasPrefix("/") {
-            profile.command[0] = resolve(expandHome(profile.command[0]), against: profileDirectory)
+            profile.command[0] = resolve(expandHome(profile.command[0]), against: context.directory(of: ["command"]))
         }
         profile.description = try top.string("description")
         profile.workdir = try top.nonEmptyString("workdir").map { w in
             let expanded = expandHome(w)
             guard !expanded.hasPrefix("/") else { return expanded }
-            return canonical(resolve(expanded, against: profileDirectory))
+            return canonical(resolve(expanded, against: context.directory(of: ["workdir"])))
         }
         profile.user = try parseAccount(top, "user")
         profile.group = try parseAccount(top, "group")
@@ -46,7 +59,7 @@ extension Profile {
         if let keys = try top.section("keys") { profile.keys = try parseKeys(keys, env: profile.env) }
         profile.limits = try parseLimits(top.section("limits"))
         if let sandbox = try top.section("sandbox") {
-            profile.sandbox = try parseSandbox(sandbox, profileDirectory: profileDirectory)
+            profile.sandbox = try parseSandbox(sandbox)
         }
         if let restart = try top.section("restart") { profile.restart = try parseRestart(restart) }
         if let output = try top.section("output") {
