@@ -8,6 +8,8 @@ import Musl
 public struct Profile: Sendable, Equatable {
     public var name: String               // profile name (file stem)
     public var path: String               // file it came from
+    /// The files merged into this profile: `path` first, then what it `extends`, the base last.
+    public var layers: [String]
     public var description: String?
     public var command: [String]          // non-empty; command[0] is a path or a name looked up in the child's PATH
     public var workdir: String?
@@ -28,6 +30,7 @@ public struct Profile: Sendable, Equatable {
     public init(name: String, path: String, command: [String]) {
         self.name = name
         self.path = path
+        self.layers = [path]
         self.command = command
         self.env = EnvSpec()
         self.keys = []

@@ -9,12 +9,18 @@ extension Profile {
     public static let maxFileSize = 1 << 20
 
     /// Reads and validates the profile at `path`. `name` defaults to the file's stem.
-    public static func load(path: String, name: String? = nil) throws(ProfileError) -> Profile {
+    /// `home` is where `extends = "NAME"` looks first (default: run-with-keys' home from the environment).
+    public static func load(path: String, name: String? = nil, home: String? = nil) throws(ProfileError) -> Profile {
+        try parse(toml: readText(path), path: path, name: name ?? stem(of: path), home: home)
+    }
+
+    /// The file's text, after the trust checks.
+    static func readText(_ path: String) throws(ProfileError) -> String {
         let bytes = try readFile(path)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ProfileError(kind: .unreadable, message: "\(path): not valid UTF-8")
         }
-        return try parse(toml: text, path: path, name: name ?? stem(of: path))
+        return text
     }
 
     /// "profiles/bot.toml" -> "bot".

@@ -39,6 +39,19 @@ public enum ProfileLocator {
         return result
     }
 
+    /// run-with-keys' home as the CLI computes it without --home: RUN_WITH_KEYS_HOME, then
+    /// $XDG_CONFIG_HOME/run-with-keys, then ~/.config/run-with-keys.
+    public static func defaultHome() -> String {
+        func env(_ name: String) -> String? {
+            guard let v = getenv(name) else { return nil }
+            let s = String(cString: v)
+            return s.isEmpty ? nil : s
+        }
+        if let h = env("RUN_WITH_KEYS_HOME") { return h }
+        if let x = env("XDG_CONFIG_HOME") { return x + "/run-with-keys" }
+        return (env("HOME") ?? "/root") + "/.config/run-with-keys"
+    }
+
     static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }

@@ -7,12 +7,24 @@ import Musl
 
 extension Profile {
     static let topLevelKeys = [
-        "description", "command", "workdir", "user", "group", "vault", "identity_command",
+        "extends", "description", "command", "workdir", "user", "group", "vault", "identity_command",
         "env", "keys", "templates", "limits", "sandbox", "restart", "output", "policy",
     ]
 
     /// Parses and validates profile text. `path` is used in messages and to resolve relative paths.
-    public static func parse(toml: String, path: String, name: String) throws(ProfileError) -> Profile {
+    /// A profile with `extends` is merged over the profile it names (read from disk, with the
+    /// same trust checks; a name resolves in `home`'s profiles, then /etc) before validation.
+    public static func parse(toml: String, path: String, name: String, home: String? = nil) throws(ProfileError) -> Profile {
+        let first = try parseLayer(toml: toml, path: path)
+        let (table, layers) = try Inheritance.resolve(first, home: home ?? ProfileLocator.defaultHome())
+        let context = ParseContext(layers: layers.map { ParseContext.Layer(file: $0.file, directory: absoluteDirectory(of: $0.file), positions: $0.positions) })
+        var profile = try parse(root: table, context: context, path: path, name: name)
+        profile.layers = layers.map(\.file)
+        return profile
+    }
+
+    /// One file's TOML, with its key positions.
+    static func parseLayer(toml: String, path: String) throws(ProfileError) -> Inheritance.Layer {
         guard !toml.utf8.contains(0) else {
             throw ProfileError(kind: .unreadable, message: "\(path): contains a NUL byte")
         }
@@ -22,12 +34,23 @@ extension Profile {
         } catch {
             throw syntaxError(error, path: path)
         }
-        let top = Section(table: root, path: [], context: ParseContext(file: path, positions: KeyPositions(text: toml)))
+        return Inheritance.Layer(file: path, table: root, positions: KeyPositions(text: toml))
+    }
+
+    static func parse(root: TOMLTable, context: ParseContext, path: String, name: String) throws(ProfileError) -> Profile {
+        let top = Section(table: root, path: [], context: context)
         try top.checkKeys(topLevelKeys)
 
         var profile = Profile(name: name, path: path, command: try parseCommand(top))
+        if profile.command[0].contains("/") && !profile.command[0].hasPrefix("/") {
+            profile.command[0] = resolve(expandHome(profile.command[0]), against: context.directory(of: ["command"]))
+        }
         profile.description = try top.string("description")
-        profile.workdir = try top.nonEmptyString("workdir")
+        profile.workdir = try top.nonEmptyString("workdir").map { w in
+            let expanded = expandHome(w)
+            guard !expanded.hasPrefix("/") else { return expanded }
+            return canonical(resolve(expanded, against: context.directory(of: ["workdir"])))
+        }
         profile.user = try parseAccount(top, "user")
         profile.group = try parseAccount(top, "group")
         profile.vault = try top.nonEmptyString("vault").map(expandHome)
@@ -37,7 +60,7 @@ extension Profile {
         if let templates = try top.section("templates") { profile.templates = try parseTemplates(templates, profile: profile) }
         profile.limits = try parseLimits(top.section("limits"))
         if let sandbox = try top.section("sandbox") {
-            profile.sandbox = try parseSandbox(sandbox, profileDirectory: directory(of: path))
+            profile.sandbox = try parseSandbox(sandbox)
         }
         if let restart = try top.section("restart") { profile.restart = try parseRestart(restart) }
         if let output = try top.section("output") {
@@ -68,7 +91,7 @@ extension Profile {
         }
         guard let command = try top.strings("command") else {
             throw top.error(.invalidValue, nil, "missing key \"command\"",
-                            hint: "add command = [\"/path/to/bot\", \"args…\"]")
+                            hint: "add command = [\"/path/to/bot\", \"args…\"] (a profile written by `import --profile` without a command has it commented out: uncomment and edit it)")
         }
         guard let first = command.first else { throw top.error(.invalidValue, "command", "must not be empty") }
         guard !first.isEmpty else { throw top.error(.invalidValue, "command", "the program name must not be empty") }
@@ -99,6 +122,29 @@ extension Profile {
         if home.isEmpty, let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { home = String(cString: dir) }
         if home.hasSuffix("/") { home.removeLast() }
         return home + path.dropFirst()
+    }
+
+    /// The directory a profile file is in, as an absolute path (relative ones against the current directory).
+    static func absoluteDirectory(of path: String) -> String {
+        let dir = directory(of: path)
+        if dir.hasPrefix("/") { return dir }
+        let cwd = ProfileLocator.currentDirectory() ?? "."
+        return dir == "." ? cwd : resolve(dir, against: cwd)
+    }
+
+    /// `path` against `directory`, "." and "./" prefixes dropped ("../" is kept: see `canonical`).
+    static func resolve(_ path: String, against directory: String) -> String {
+        var rest = Substring(path)
+        while rest.hasPrefix("./") { rest = rest.dropFirst(2) }
+        if rest == "." || rest.isEmpty { return directory }
+        return (directory.hasSuffix("/") ? directory : directory + "/") + rest
+    }
+
+    /// realpath(3) when the path exists (so "profiles/.." reads as the repository), else as is.
+    static func canonical(_ path: String) -> String {
+        guard let r = realpath(path, nil) else { return path }
+        defer { free(r) }
+        return String(cString: r)
     }
 
     static func directory(of path: String) -> String {

@@ -6,7 +6,7 @@ import Musl
 
 /// Parsing of `[sandbox]`, `[restart]` and `[policy]`.
 extension Profile {
-    static func parseSandbox(_ section: Section, profileDirectory: String) throws(ProfileError) -> SandboxSpec {
+    static func parseSandbox(_ section: Section) throws(ProfileError) -> SandboxSpec {
         try section.checkKeys(["seccomp", "deny", "allow", "action", "no_exec", "no_new_privileges", "pid_namespace",
                                "filesystem", "read", "write", "exec", "connect", "bind", "signals", "require"])
         var sandbox = SandboxSpec()
@@ -14,7 +14,7 @@ extension Profile {
         case nil, "default": sandbox.seccomp = .default
         case "none": sandbox.seccomp = .none
         case let file?:
-            sandbox.seccomp = .policyFile(file.hasPrefix("/") ? file : profileDirectory + "/" + file)
+            sandbox.seccomp = .policyFile(file.hasPrefix("/") ? file : section.context.directory(of: section.path + ["seccomp"]) + "/" + file)
         }
         sandbox.deny = try syscallNames(section, "deny")
         sandbox.allow = try syscallNames(section, "allow")
@@ -26,17 +26,16 @@ extension Profile {
         sandbox.noExec = try section.bool("no_exec") ?? false
         sandbox.noNewPrivileges = try section.bool("no_new_privileges") ?? true
         sandbox.pidNamespace = try section.bool("pid_namespace") ?? true
-        try parseLandlock(section, into: &sandbox, profileDirectory: profileDirectory)
+        try parseLandlock(section, into: &sandbox)
         return sandbox
     }
 
     /// The Landlock keys: filesystem, read/write/exec, connect, bind, signals, require.
-    static func parseLandlock(_ section: Section, into sandbox: inout SandboxSpec,
-                              profileDirectory: String) throws(ProfileError) {
+    static func parseLandlock(_ section: Section, into sandbox: inout SandboxSpec) throws(ProfileError) {
         sandbox.filesystem = try section.choice("filesystem", SandboxSpec.Filesystem.self) ?? .hideKeys
-        sandbox.read = try accessPaths(section, "read", profileDirectory: profileDirectory)
-        sandbox.write = try accessPaths(section, "write", profileDirectory: profileDirectory)
-        sandbox.exec = try accessPaths(section, "exec", profileDirectory: profileDirectory)
+        sandbox.read = try accessPaths(section, "read")
+        sandbox.write = try accessPaths(section, "write")
+        sandbox.exec = try accessPaths(section, "exec")
         if sandbox.filesystem != .allowlist {
             for key in ["read", "write", "exec"] where section.contains(key) {
                 throw section.error(.invalidValue, key, "has no effect with filesystem = \"\(sandbox.filesystem.rawValue)\"",
@@ -67,14 +66,14 @@ extension Profile {
         }
     }
 
-    /// A list of paths that must exist now: `~/` expanded, relative ones against the profile's directory.
-    static func accessPaths(_ section: Section, _ key: String, profileDirectory: String) throws(ProfileError) -> [SandboxSpec.AccessPath] {
+    /// A list of paths that must exist now: `~/` expanded, relative ones against the directory of the file that wrote them.
+    static func accessPaths(_ section: Section, _ key: String) throws(ProfileError) -> [SandboxSpec.AccessPath] {
         var out: [SandboxSpec.AccessPath] = []
-        let line = section.context.positions.line(of: section.path + [key])
+        let line = section.context.line(of: section.path + [key])
         for raw in try section.strings(key) ?? [] {
             guard !raw.isEmpty else { throw section.error(.invalidValue, key, "paths must not be empty") }
             var path = expandHome(raw)
-            if !path.hasPrefix("/") { path = profileDirectory + "/" + path }
+            if !path.hasPrefix("/") { path = section.context.directory(of: section.path + [key]) + "/" + path }
             var st = stat()
             guard stat(path, &st) == 0 else {
                 let reason = String(cString: strerror(errno))

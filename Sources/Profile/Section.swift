@@ -1,9 +1,53 @@
 import TOMLKit
 
-/// What every error needs: the file's name and where its keys are.
+/// What every error needs: for each key, the file it was written in, its line, and
+/// the directory its relative paths resolve against. A profile that `extends` another
+/// has several layers: the profile itself first, the profile it extends next, the base last.
 struct ParseContext {
-    let file: String
-    let positions: KeyPositions
+    /// One file of the profile.
+    struct Layer {
+        let file: String
+        let directory: String
+        let positions: KeyPositions
+    }
+    let layers: [Layer]
+
+    init(file: String, positions: KeyPositions) {
+        layers = [Layer(file: file, directory: Profile.absoluteDirectory(of: file), positions: positions)]
+    }
+
+    init(layers: [Layer]) { self.layers = layers }
+
+    /// The profile's own file.
+    var file: String { layers[0].file }
+
+    /// The layer `path` comes from: the first (from the profile towards its base) that
+    /// writes it, else the one that writes its closest enclosing table, else the profile.
+    func origin(of path: [String]) -> Layer {
+        var p = path
+        while true {
+            if let l = layers.first(where: { $0.positions.line(of: p) != nil }) { return l }
+            if p.isEmpty { return layers[0] }
+            p.removeLast()
+        }
+    }
+
+    /// The line of `path` in the file it comes from.
+    func line(of path: [String]) -> Int? { origin(of: path).positions.line(of: path) }
+
+    /// The directory relative paths in `path`'s value resolve against: that of the file it was written in.
+    func directory(of path: [String]) -> String { origin(of: path).directory }
+
+    /// `keys` of the table at `table`: a base's keys first, in its file order, then those each later layer adds.
+    func fileOrder(_ keys: [String], in table: [String]) -> [String] {
+        guard layers.count > 1 else { return layers[0].positions.fileOrder(keys, in: table) }
+        var result: [String] = []
+        for layer in layers.reversed() {
+            let written = keys.filter { !result.contains($0) && layer.positions.line(of: table + [$0]) != nil }
+            result += layer.positions.fileOrder(written, in: table)
+        }
+        return result + keys.filter { !result.contains($0) }
+    }
 }
 
 /// One TOML table of a profile, with typed getters that fail with messages naming the key.
@@ -13,7 +57,7 @@ struct Section {
     let context: ParseContext
 
     /// This table's keys, in file order.
-    var keys: [String] { context.positions.fileOrder(table.keys, in: path) }
+    var keys: [String] { context.fileOrder(table.keys, in: path) }
 
     func contains(_ key: String) -> Bool { table[key] != nil }
 
@@ -21,10 +65,12 @@ struct Section {
 
     /// `<file>: <key path>: <text> (line N)`.
     func error(_ kind: ProfileError.Kind, _ key: String?, _ text: String, hint: String? = nil) -> ProfileError {
-        let line = context.positions.line(of: key.map { path + [$0] } ?? path)
+        let full = key.map { path + [$0] } ?? path
+        let origin = context.origin(of: full)
+        let line = origin.positions.line(of: full)
         let keyPart = key == nil && path.isEmpty ? "" : keyPath(key) + ": "
         let lineSuffix = line.map { " (line \($0))" } ?? ""
-        return ProfileError(kind: kind, message: "\(context.file): \(keyPart)\(text)\(lineSuffix)",
+        return ProfileError(kind: kind, message: "\(origin.file): \(keyPart)\(text)\(lineSuffix)",
                             hint: hint, line: line)
     }
 
@@ -36,12 +82,13 @@ struct Section {
     /// Unknown keys are errors, with the closest valid key as a hint.
     func checkKeys(_ valid: [String]) throws(ProfileError) {
         for key in keys where !valid.contains(key) {
-            let line = context.positions.line(of: path + [key])
+            let origin = context.origin(of: path + [key])
+            let line = origin.positions.line(of: path + [key])
             let where_ = path.isEmpty ? "" : "[\(path.joined(separator: "."))] "
             let hint = Suggest.closest(to: key, in: valid).map { "did you mean \"\($0)\"?" }
                 ?? "valid keys here: " + valid.joined(separator: ", ")
             throw ProfileError(kind: .unknownKey,
-                               message: "\(context.file): \(where_)unknown key \"\(key)\"" + (line.map { " (line \($0))" } ?? ""),
+                               message: "\(origin.file): \(where_)unknown key \"\(key)\"" + (line.map { " (line \($0))" } ?? ""),
                                hint: hint, line: line)
         }
     }

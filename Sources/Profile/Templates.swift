@@ -148,7 +148,6 @@ extension Profile {
     /// `[templates] VAR = { source = "config.json.tmpl" }`.
     static func parseTemplates(_ section: Section, profile: Profile) throws(ProfileError) -> [TemplateSpec] {
         var out: [TemplateSpec] = []
-        let directory = directory(of: profile.path)
         for variable in section.keys {
             try checkVariable(variable, in: section, key: variable)
             if profile.keys.contains(where: { $0.variable == variable })
@@ -164,11 +163,13 @@ extension Profile {
             guard let source = try entry.nonEmptyString("source") else {
                 throw entry.error(.invalidValue, nil, "missing key \"source\"", hint: "add source = \"config.json.tmpl\"")
             }
-            let path = source.hasPrefix("/") ? source : directory + "/" + source
+            // Relative to the directory of the file that wrote it (with `extends`, maybe a base's).
+            let origin = section.context.origin(of: section.path + [variable])
+            let path = source.hasPrefix("/") ? source : origin.directory + "/" + source
             do { out.append(try TemplateSpec.load(variable: variable, source: path)) } catch {
                 var e = error
-                if e.line == nil, let line = section.context.positions.line(of: section.path + [variable]) {
-                    e.message += " (\(profile.path) line \(line))"
+                if e.line == nil, let line = origin.positions.line(of: section.path + [variable]) {
+                    e.message += " (\(origin.file) line \(line))"
                 }
                 throw e
             }

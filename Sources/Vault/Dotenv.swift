@@ -10,6 +10,7 @@ import Age
 /// `x-y`, is skipped with a warning (python-dotenv skips what it can't parse;
 /// it accepts more keys); an unterminated quote is an error, since what
 /// follows may be key material.
+/// A leading UTF-8 byte-order mark is skipped.
 /// Errors and warnings name line numbers, never content.
 public enum Dotenv {
     public static func parse(_ text: borrowing SecretBytes,
@@ -26,6 +27,8 @@ public enum Dotenv {
                                   _ each: (_ key: String, _ value: consuming SecretBytes, _ line: Int) throws(VaultError) -> Void) throws(VaultError) {
         try text.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(VaultError) in
             var i = 0, line = 1
+            // A UTF-8 byte-order mark (Windows editors write one) is not part of the first key.
+            if b.count >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF { i = 3 }
             func fail(_ what: String) -> VaultError { VaultError(.input, "dotenv line \(line): \(what)") }
             func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
             func skipSpaces() { while i < b.count && isSpace(b[i]) { i += 1 } }

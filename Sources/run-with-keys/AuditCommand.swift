@@ -27,7 +27,7 @@ struct AuditCommand: ParsableCommand {
             for file in Self.files(in: dir, suffix: ".toml") {
                 let name = Profile.stem(of: file)
                 guard seen.insert(name).inserted else { continue }  // the first on the search path wins, as for `run`
-                do { profiles.append(try Profile.load(path: dir + "/" + file)) } catch {
+                do { profiles.append(try Profile.load(path: dir + "/" + file, home: global.homeDirectory)) } catch {
                     broken.append(.init(path: dir + "/" + file, error: error.description))
                 }
             }

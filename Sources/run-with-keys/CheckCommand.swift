@@ -83,6 +83,7 @@ struct CheckCommand: ParsableCommand {
     static func text(_ plan: LaunchPlan, _ findings: [KeyFinding], vault: String) -> String {
         let p = plan.profile, r = p.restart
         var out = "profile:  \(p.name) (\(p.path))\n"
+        if p.layers.count > 1 { out += "extends:  \(p.layers.dropFirst().joined(separator: ", then "))  (merged: tables key by key, arrays and values replace)\n" }
         if let d = p.description { out += "about:    \(d)\n" }
         out += "command:  \(([plan.request.executable] + plan.request.arguments.dropFirst()).joined(separator: " "))\n"
         if let w = p.workdir { out += "workdir:  \(w)\n" }
@@ -157,6 +158,7 @@ struct CheckCommand: ParsableCommand {
         }
         return JSONText.object([
             ("profile", JSONText.string(p.name)), ("path", JSONText.string(p.path)),
+            ("extends", JSONText.array(p.layers.dropFirst().map(JSONText.string))),
             ("command", JSONText.array(([plan.request.executable] + plan.request.arguments.dropFirst()).map(JSONText.string))),
             ("workdir", p.workdir.map(JSONText.string) ?? "null"),
             ("user", p.user.map(JSONText.string) ?? "null"),

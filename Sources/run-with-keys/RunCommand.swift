@@ -10,14 +10,14 @@ import Supervisor
 
 /// Options shared by `run` and `check`: which profile, and how to open its vault.
 struct ProfileOptions: ParsableArguments {
-    @Argument(help: "Profile name (./profiles/NAME.toml, <home>/profiles/NAME.toml, /etc/run-with-keys/profiles/NAME.toml) or a path.")
+    @Argument(help: "Profile name (<home>/profiles/NAME.toml, /etc/run-with-keys/profiles/NAME.toml) or a path.")
     var profile: String
 
     func load(_ global: GlobalOptions) throws -> Profile { try Self.load(profile, global.plain) }
 
     static func load(_ profile: String, _ global: Globals) throws -> Profile {
         let path = try ProfileLocator.resolve(profile, home: global.homeDirectory)
-        return try Profile.load(path: path)
+        return try Profile.load(path: path, home: global.homeDirectory)
     }
 }
 
@@ -62,8 +62,10 @@ final class Preparation {
         // that could rewrite one (or plant one where a name resolves) could have
         // itself started unsandboxed with every key. So the profile's own
         // directory and every directory a name resolves in are hidden too.
-        // (`exec` without --profile has none: its path is "<exec>".)
-        if !profile.path.hasPrefix("<") { paths.append(Sys.directory(of: Landlock.canonical(profile.path))) }
+        // With `extends`, every file of the chain (`exec` without --profile has none: its path is "<exec>").
+        for file in (profile.layers.isEmpty ? [profile.path] : profile.layers) where !file.hasPrefix("<") {
+            paths.append(Sys.directory(of: Landlock.canonical(file)))
+        }
         paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
         let userHome = Sys.getenv("HOME") ?? "/root"
         let botUid = profile.user.flatMap { try? Credentials.resolveUser($0, group: profile.group).uid } ?? geteuid()

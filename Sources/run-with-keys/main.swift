@@ -16,7 +16,7 @@ struct RunWithKeys: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, ExecCommand.self, CheckCommand.self, InitCommand.self, SetCommand.self, ImportCommand.self,
-                      ListCommand.self, RemoveCommand.self, RotateCommand.self, RecipientsCommand.self, AuditCommand.self],
+                      ListCommand.self, RemoveCommand.self, RotateCommand.self, RecipientsCommand.self, AuditCommand.self, DemoCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 

@@ -164,7 +164,7 @@ func parseError(_ toml: String) -> ProfileError? {
             LimitSpec(resource: .core, soft: .unlimited, hard: .unlimited),
             LimitSpec(resource: .memlock, soft: .value(65536), hard: .value(65536)),
         ])
-        #expect(p.sandbox.seccomp == .policyFile("profiles/policies/bot.seccomp"))
+        #expect(p.sandbox.seccomp == .policyFile(ProfileLocator.currentDirectory()! + "/profiles/policies/bot.seccomp"))   // relative: against the profile's directory, made absolute
         #expect(p.sandbox.allow == ["ptrace"] && p.sandbox.action == .kill)
         #expect(p.sandbox.noExec && !p.sandbox.noNewPrivileges)
         #expect(p.restart.delay == .seconds(2) && p.restart.stableAfter == .seconds(300))

@@ -66,3 +66,42 @@ import Age
         #expect(lines == ["A": 2, "B": 4, "C": 6])
     }
 }
+
+@Suite struct ImportClassificationTests {
+    func parse(_ s: String) throws(VaultError) -> [String: String] {
+        var out: [String: String] = [:]
+        try Dotenv.parse(secret(s)) { (k: String, v: consuming SecretBytes) throws(VaultError) in out[k] = text(v) }
+        return out
+    }
+
+    func plain(_ key: String, _ value: String) -> String? {
+        Array(value.utf8).withUnsafeBytes { PlainSetting.classify(key: key, value: $0) }
+    }
+
+    @Test func byteOrderMarkIsNotPartOfTheFirstKey() throws {
+        #expect(try parse("\u{FEFF}FIRST=a1\nSECOND=b2\n") == ["FIRST": "a1", "SECOND": "b2"])
+        #expect(try parse("\u{FEFF}export FIRST=a1") == ["FIRST": "a1"])
+    }
+
+    @Test func plainSettings() {
+        #expect(plain("LOG_LEVEL", "debug") == "debug")
+        #expect(plain("VERBOSE", "TRUE") == "TRUE")
+        #expect(plain("PORT", "8080") == "8080")
+        #expect(plain("WORKERS", "-12") == "-12")
+        #expect(plain("API_URL", "https://api.example.com/v1") == "https://api.example.com/v1")
+        #expect(plain("REDIS_HOST", "localhost:6379") == "localhost:6379")
+        #expect(plain("TRADING_MODE", "paper") == "paper")
+    }
+
+    @Test func secretsStaySecret() {
+        #expect(plain("API_KEY", "true") == nil)              // a credential word in the name
+        #expect(plain("PIN_CODE", "1234") == nil)
+        #expect(plain("DB_PASSWORD", "debug") == nil)
+        #expect(plain("NONCE", "1234567") == nil)             // 7 digits
+        #expect(plain("DATABASE_URL", "postgres://u:p@h/db") == nil)   // userinfo
+        #expect(plain("HOOK_URL", "https://h/x?sig=abc") == nil)      // query string
+        #expect(plain("SOMETHING", "abcdef") == nil)           // not a setting name
+        #expect(plain("LOG_LEVEL", "two words") == nil)
+        #expect(plain("PORT", "") == nil)
+    }
+}

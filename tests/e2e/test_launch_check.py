@@ -142,3 +142,15 @@ def test_example_profile_checks_and_runs_offline(launch, example):
     res = launch.finish(proc, timeout=60)
     assert res.returncode == 0, stderr_text(res)
     assert ": ok," in res.stdout.decode(), res.stdout
+
+    # From any other directory: command[0] and workdir resolve against the profile's
+    # directory (workdir = ".." is the repository), so the script path in the arguments does too.
+    for cwd, arg in ((launch.out, str(example)), (REPO / "tests", f"../profiles/{example.name}")):
+        proc = launch.rwk.popen("check", "--json", arg, env=env, cwd=cwd)
+        res = launch.finish(proc)
+        assert res.returncode == 0, stderr_text(res)
+        assert json.loads(res.stdout)["workdir"] == str(REPO)
+        proc = launch.rwk.popen(arg, env=env, cwd=cwd)
+        res = launch.finish(proc, timeout=60)
+        assert res.returncode == 0, (cwd, stderr_text(res))
+        assert ": ok," in res.stdout.decode(), res.stdout
