@@ -19,7 +19,7 @@ extension Supervisor {
         do { try log.append(r) } catch { logger.warning("launch log: \(error)") }
     }
 
-    var runFilePath: String? { options.runDirectory.map { RunFile.path(in: $0, profile: settings.profileName) } }
+    var runFilePath: String? { options.runDirectory.map { RunFile.path(in: $0, profile: settings.profileName, pid: getpid()) } }
 
     /// Registers (or updates) this supervisor for `rotate`; after the first
     /// registration, looks for a rotate that came before it.

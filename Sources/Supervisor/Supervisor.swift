@@ -29,7 +29,7 @@ public struct SupervisorOptions {
     /// before this supervisor has registered in its run file.
     public var vaultStamp: FileStamp?
     public var launchLog: LaunchLog?
-    /// `<home>/run`: the supervisor writes `<profile>.json` there while it runs, for `rotate`.
+    /// `<home>/run`: the supervisor writes `<profile>.<pid>.json` there while it runs, for `rotate`.
     public var runDirectory: String?
     /// Give the bot a pty when our stdout is a terminal (colours, line buffering, isatty).
     public var usePTYWhenTerminal = true

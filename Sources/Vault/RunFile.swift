@@ -1,6 +1,6 @@
 import Glibc
 
-/// `<home>/run/<profile>.json`: a running supervisor's registration. The
+/// `<home>/run/<profile>.<pid>.json`: a running supervisor's registration. The
 /// supervisor writes it once its bot runs (and removes it when it exits);
 /// `rotate` reads it to find the supervisors whose bots use a key. One line of
 /// JSON: `{"pid":…,"bot_pid":…,"profile":"…","reload":"…","keys":["…"]}`.
@@ -23,8 +23,11 @@ public struct RunFile: Sendable, Equatable {
         self.keys = keys
     }
 
-    /// `<directory>/<profile>.json`.
-    public static func path(in directory: String, profile: String) -> String { directory + "/" + profile + ".json" }
+    /// `<directory>/<profile>.<pid>.json`: one per supervisor, so two runs of one
+    /// profile (or two `exec`s) don't share a registration.
+    public static func path(in directory: String, profile: String, pid: pid_t) -> String {
+        directory + "/" + profile + "." + String(pid) + ".json"
+    }
 
     /// The one-line document.
     public var json: String {

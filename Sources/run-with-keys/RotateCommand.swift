@@ -12,7 +12,7 @@ struct RotateCommand: ParsableCommand {
         discussion: """
             Reads the new value like `set`. With --keep-previous DURATION the old value stays available \
             to bots as <VAR>_PREVIOUS until the grace period ends, so a bot can switch without downtime. \
-            Running supervisors register in <home>/run/<profile>.json; those whose profile uses the key \
+            Running supervisors register in <home>/run/<profile>.<pid>.json; those whose profile uses the key \
             and has reload = "restart" get SIGHUP and restart the bot with the new key.
             """)
 

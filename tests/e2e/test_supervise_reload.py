@@ -33,7 +33,7 @@ def wait_value(out, value, timeout=8):
 def test_set_and_rotate_restart_the_bot_with_the_new_value(rwk, supervise, tmp_path):
     s, out, first = start_keyfile(rwk, supervise, tmp_path)
     assert first["pid"] == s.bot_pid()
-    run_file = read_json(rwk.home / "run" / "rot.json")
+    run_file = read_json(rwk.home / "run" / f"rot.{s.pid}.json")
     assert run_file["pid"] == s.pid and run_file["bot_pid"] == first["pid"] and run_file["keys"] == ["app/key"]
 
     # `set` rewrites the vault: inotify, re-decrypt, restart.
@@ -57,7 +57,7 @@ def test_set_and_rotate_restart_the_bot_with_the_new_value(rwk, supervise, tmp_p
     assert s.alive()
     s.signal(signal.SIGTERM)
     assert s.wait(10) == 0
-    assert not (rwk.home / "run" / "rot.json").exists(), "the run file outlived the supervisor"
+    assert not (rwk.home / "run" / f"rot.{s.pid}.json").exists(), "the run file outlived the supervisor"
 
 
 def test_rotate_with_a_slow_bot_restarts_it_once(rwk, supervise, tmp_path):

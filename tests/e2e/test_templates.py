@@ -182,7 +182,7 @@ def test_rotating_a_template_secret_restarts_the_bot(rwk, supervise, tmp_path):
     path.write_text(path.read_text() + '\n[templates]\nCONFIG = { source = "c.conf.tmpl" }\n')
     s = supervise("tpl")
     first = wait_until(lambda: read_json(out), 15, "the bot's config")
-    run_file = read_json(rwk.home / "run" / "tpl.json")
+    run_file = read_json(rwk.home / "run" / f"tpl.{s.pid}.json")
     assert run_file["keys"] == ["app/key"]
     rwk.set("other/key", rwk.secret(24))      # not used: nothing happens
     v2 = rwk.secret(24)
