@@ -450,6 +450,7 @@ public final class LaunchPlan {
     /// `command[0]` as an absolute path: as is when it contains "/", else the
     /// first executable match in `path`. Not found is 127, not executable 126.
     static func resolveExecutable(_ name: String, path: String, profile: Profile) throws(PlanError) -> String {
+        let adHoc = profile.path.hasPrefix("<")   // `exec`: no profile file to fix
         func check(_ candidate: String) -> Int32 {  // 0 ok, else errno
             var st = stat()
             if stat(candidate, &st) != 0 { return errno }
@@ -461,10 +462,10 @@ public final class LaunchPlan {
             let e = check(full)
             if e == 0 { return name }
             if e == ENOENT || e == ENOTDIR {
-                throw PlanError("command not found: \(name)", hints: ["fix `command` in \(profile.path)"], exitCode: 127)
+                throw PlanError("command not found: \(name)", hints: [adHoc ? "check the path after --" : "fix `command` in \(profile.path)"], exitCode: 127)
             }
             throw PlanError("command can't be executed: \(name): \(Sys.errnoString(e))",
-                            hints: ["chmod +x \(name), or fix `command` in \(profile.path)"], exitCode: 126)
+                            hints: ["chmod +x \(name)" + (adHoc ? "" : ", or fix `command` in \(profile.path)")], exitCode: 126)
         }
         var denied: String?
         // Only absolute PATH entries: a relative one ("" or ".") would be checked here,
@@ -479,6 +480,7 @@ public final class LaunchPlan {
             throw PlanError("command can't be executed: \(denied): permission denied", hints: ["chmod +x \(denied)"], exitCode: 126)
         }
         throw PlanError("command not found: \(name) (searched PATH=\(path))",
-                        hints: ["use an absolute path in `command`, or add PATH to [env] inherit in \(profile.path)"], exitCode: 127)
+                        hints: [adHoc ? "give an absolute path, or pass --inherit PATH"
+                                      : "use an absolute path in `command`, or add PATH to [env] inherit in \(profile.path)"], exitCode: 127)
     }
 }

@@ -46,7 +46,7 @@ struct DemoCommand: ParsableCommand {
         try Self.child(["init"] + common, what: "init")
         say("   \(identity) and \(home)/vault.age\n")
 
-        say("2. `run-with-keys set demo/key`: a generated 32-byte key, piped in, stored encrypted")
+        say("2. `run-with-keys set demo/key`: 32 random bytes, hex-encoded (64 characters), piped in, stored encrypted")
         let random = SecretBytes.random(count: 32)
         var hex = SecretBuilder(capacity: 64)
         random.withUnsafeBytes { for b in $0 { hex.append(Array("0123456789abcdef".utf8)[Int(b >> 4)]); hex.append(Array("0123456789abcdef".utf8)[Int(b & 15)]) } }
