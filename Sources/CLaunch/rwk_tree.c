@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
@@ -238,6 +239,14 @@ static int become_readable(struct child *c) {
      * new privileges, and a filter that allows only the loop's syscalls. */
     for (char **e = environ; e && *e; e++) memset(*e, 0, strlen(*e));
     scrub_stack();
+    /* As the creator of a user namespace we hold every capability in it, and
+     * a process may look into another only if it holds all of that one's
+     * capabilities (capabilities(7), ptrace access mode checking): drop them
+     * all, or the bot, which has none, is refused. */
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct none[2];
+    memset(none, 0, sizeof none);
+    if (syscall(SYS_capset, &hdr, none) < 0) return -1;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return -1;
     struct sock_fprog prog = { .len = (unsigned short)cfg->init_filter_len,
                                .filter = (struct sock_filter *)cfg->init_filter };

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -138,3 +139,41 @@ def test_a_bot_of_another_user_reads_its_reloaded_key_file(rwk, supervise):
         assert all(r != "ok" for r in tamper.values()), tamper
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root (to become an unprivileged user) and setpriv")
+def test_an_unprivileged_supervisor_reloads_in_place(supervise):
+    """Without root the bot's namespace is a user + PID namespace, whose init
+    holds every capability in it until it drops them: the bot, which has none,
+    may only look into a process with no more capabilities than its own."""
+    from conftest import Rwk
+    from supervise_helpers import Supervised
+    root = Path(tempfile.mkdtemp(prefix="rwk-inplace-userns-"))
+    rwk = Rwk(root)
+    try:
+        shutil.copytree(Path(__file__).parent / "supbots", root / "bots")
+        out = root / "out" / "seen.jsonl"
+        out.parent.mkdir()
+        first = rwk.secret(24)
+        vault_with(rwk, app__key=first)
+        write_profile(rwk, "userns", ["/usr/bin/python3", "-B", str(root / "bots" / "inplace.py"), str(out), "KEY_FILE"],
+                      keys={"KEY_FILE": {"secret": "app/key", "as": "file"}}, restart={"reload": "signal"})
+        subprocess.run(["chown", "-R", "65534:65534", str(root), str(rwk.home.parent)], check=True)
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        s = Supervised(rwk, "userns", prefix=prefix)
+        try:
+            seen = wait_until(lambda: lines(out), 15, "the bot's first read")
+            assert seen[0]["value"] == first, seen
+            assert os.readlink(f"/proc/{seen[0]['pid']}/ns/user") != os.readlink("/proc/self/ns/user")
+            v2 = rwk.secret(24)
+            r = subprocess.run([*prefix, *rwk.argv("rotate", "app/key")], input=v2.encode(), env=rwk.env(),
+                               cwd=root, capture_output=True, timeout=30)
+            assert r.returncode == 0, r.stderr
+            last = wait_until(lambda: (lambda l: l[-1] if l[-1]["value"] == v2 else None)(lines(out)), 10, "the new value")
+            assert last["pid"] == seen[0]["pid"] and last["signals"] == 1
+        finally:
+            s.cleanup()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(rwk.home.parent, ignore_errors=True)
