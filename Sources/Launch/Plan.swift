@@ -301,6 +301,8 @@ public final class LaunchPlan {
         try Preflight.workdir(profile)
         let childPath = entries.first { $0.0 == "PATH" }.flatMap { if case .text(let t) = $0.1 { return t } else { return nil } }
         let executable = try resolveExecutable(profile.command[0], path: childPath ?? defaultPath, profile: profile)
+        try NoExecCheck.check(executable: executable, arguments: profile.command, childPath: childPath ?? defaultPath,
+                              profile: profile)
         let arguments = try substituteFilePlaceholders(profile.command, variables: variables, profile: profile) + extra
         var request = SpawnRequest(executable: executable, arguments: arguments)
         // If the supervisor dies (SIGKILL, OOM), the bot must not run on with its keys unsupervised.
@@ -445,6 +447,15 @@ public final class LaunchPlan {
         case .locks: return .locks
         case .rss: return .rss
         }
+    }
+
+    /// The first executable `name` in `path`'s absolute entries, nil when none.
+    static func lookUp(_ name: String, path: String) -> String? {
+        for dir in path.split(separator: ":") where dir.hasPrefix("/") {
+            let candidate = String(dir) + "/" + name
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 
     /// `command[0]` as an absolute path: as is when it contains "/", else the

@@ -59,6 +59,7 @@ extension Supervisor {
         let ran = Self.nowMs() - startedAtMs
         if tree.treeInit == nil { _ = rwk_epoll_del(epfd, tree.pidfd) }
         if let g = tree.execGuard { _ = rwk_epoll_del(epfd, g.fd) }
+        let deniedExecs = tree.execGuard?.deniedCount ?? 0
         tree.botGone()
         if terminal.mode == .direct {
             terminal.takeBack()
@@ -85,7 +86,26 @@ extension Supervisor {
         // as the consumer keeps up; finish() takes the rest).
         arm(timers.flush, ms: output.relay(.out))
         arm(timers.flush, ms: output.relay(.err))
-        feed(.botExited(reason))
+        if let why = Self.failedToStart(reason, ranMs: ran, deniedExecs: deniedExecs) {
+            logger.error("the bot failed to start (\(status) after \(ran) ms): \(why); not restarting it",
+                         metadata: ["event": "start-failed", "pid": "\(tree.pid)"])
+            feed(.botFailedToStart(reason))
+        } else {
+            feed(.botExited(reason))
+        }
     }
 
+    /// Whether an exit means the bot's own code never ran, and why: exit 126 or
+    /// 127 (what env, shells and shims return when they can't exec the real
+    /// program) or a refused exec under no_exec, within a second of the start.
+    static func failedToStart(_ reason: ExitReason, ranMs: Int64, deniedExecs: Int) -> String? {
+        guard ranMs < 1000, case .exited(let code) = reason, code != 0 else { return nil }
+        if deniedExecs > 0 {
+            return "no_exec refused the exec of its real program (a #!/usr/bin/env script, env or a version manager's shim); "
+                + "put the interpreter itself in `command`, or set no_exec = false"
+        }
+        if code == 127 { return "a program it runs at once was not found (exit 127); check `command` and the bot's PATH" }
+        if code == 126 { return "a program it runs at once could not be executed (exit 126); check its permissions and #! line" }
+        return nil
+    }
 }

@@ -38,6 +38,9 @@ public struct Lifecycle: Equatable, Sendable {
         /// no bot of this run ever started, so there is nothing to retry.
         case spawnFailed(code: Int32, firstAttempt: Bool)
         case botExited(ExitReason)
+        /// The bot exited before its own code could run (its program, or one it
+        /// execs at once, could not be executed): reported once, never restarted.
+        case botFailedToStart(ExitReason)
         /// After the bot's exit: nothing of its tree is left.
         case treeEmpty
         /// After the bot's exit: descendants are left.
@@ -80,6 +83,8 @@ public struct Lifecycle: Equatable, Sendable {
     /// The current tree has had its stop signal: each process gets it once
     /// (many programs take a second SIGTERM or SIGINT as "quit now").
     public private(set) var treeSignalled = false
+    /// The current bot failed to start: no restart once its tree is gone.
+    public private(set) var failedToStart = false
     /// `[restart] stop_signal`.
     public let stopSignal: Int32
 
@@ -91,18 +96,21 @@ public struct Lifecycle: Equatable, Sendable {
         switch event {
         case .spawned:
             state = .running
+            failedToStart = false
             return []
 
-        case .spawnFailed(let code, let first):
+        case .spawnFailed(let code, _):
+            // A program that can't be executed won't be executable a second later:
+            // reported once, no restart storm.
             lastExit = .exited(code)
             exitCode = code
-            if first { state = .done; return [] }
-            state = .draining   // nothing to drain: the policy decides at once
-            return [.decide(.exited(code))]
+            state = .done
+            return []
 
-        case .botExited(let reason):
+        case .botExited(let reason), .botFailedToStart(let reason):
             lastExit = reason
             exitCode = reason.exitCode
+            if case .botFailedToStart = event { failedToStart = true }
             if state == .running { state = .draining }
             return []
 
@@ -123,7 +131,7 @@ public struct Lifecycle: Equatable, Sendable {
                 state = .starting
                 return [.disarmStopTimer, .spawn(.reload)]
             default:
-                guard let reason = lastExit else { state = .done; return [.disarmStopTimer] }
+                guard let reason = lastExit, !failedToStart else { state = .done; return [.disarmStopTimer] }
                 return [.disarmStopTimer, .decide(reason)]
             }
 

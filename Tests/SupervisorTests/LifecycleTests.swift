@@ -37,12 +37,13 @@ private let cases: [LifecycleCase] = [
     // start
     .init(from: .starting, event: .spawned, to: .running, actions: []),
     .init(from: .starting, event: .spawnFailed(code: 127, firstAttempt: true), to: .done, actions: []),
-    .init(from: .starting, event: .spawnFailed(code: 126, firstAttempt: false), to: .draining, actions: [.decide(.exited(126))]),
+    .init(from: .starting, event: .spawnFailed(code: 126, firstAttempt: false), to: .done, actions: []),   // no restart storm
     // the bot exits on its own
     .init(from: .running, event: .botExited(.exited(3)), to: .draining, actions: []),
     .init(from: .draining, event: .treeNotEmpty, to: .draining, actions: [.signalTree(SIGTERM)]),
     .init(from: .draining, signalled: true, event: .treeNotEmpty, to: .draining, actions: []),
     .init(from: .draining, event: .treeEmpty, to: .draining, actions: [.disarmStopTimer, .decide(.exited(3))]),
+    .init(from: .running, event: .botFailedToStart(.exited(127)), to: .draining, actions: []),
     .init(from: .draining, signalled: true, event: .stopTimerFired, to: .draining, actions: [.killTree]),
     // the restart policy answers
     .init(from: .draining, event: .decided(.restart(afterMs: 0)), to: .starting, actions: [.spawn(.restart)]),
@@ -103,6 +104,13 @@ private let cases: [LifecycleCase] = [
         var n = reach(.backingOff)
         _ = n.handle(.stopRequested(signal: SIGTERM, botAlive: false, treeEmpty: true))
         #expect(n.state == .done && n.exitCode == 3)   // the last bot's code
+    }
+
+    @Test func aBotThatFailedToStartIsNotRestarted() {
+        var l = reach(.running)
+        _ = l.handle(.botFailedToStart(.exited(126)))
+        #expect(l.handle(.treeEmpty) == [.disarmStopTimer])
+        #expect(l.state == .done && l.exitCode == 126)
     }
 
     @Test func aStopAfterTheTreeWasSignalledKeepsItsDeadline() {
