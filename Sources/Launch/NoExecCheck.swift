@@ -40,7 +40,8 @@ enum NoExecCheck {
     static let shimDirectories = ["/.pyenv/shims/", "/.asdf/shims/", "/mise/shims/", "/.rbenv/shims/", "/.nodenv/shims/"]
 
     static func refusal(_ what: String, starts target: String, childPath: String, profile: Profile) -> PlanError {
-        let resolved = target.contains("/") ? target : LaunchPlan.lookUp(target, path: childPath) ?? target
+        let resolved = target.contains("/") ? target
+            : (try? LaunchPlan.resolveExecutable(target, path: childPath, profile: profile)) ?? target
         return PlanError("\(profile.path): no_exec = true, but \(what) starts \(target) with a second execve, which no_exec refuses",
                          hints: ["put the interpreter itself in `command`: [\"\(resolved)\", …], or set no_exec = false"])
     }

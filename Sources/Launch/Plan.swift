@@ -449,15 +449,6 @@ public final class LaunchPlan {
         }
     }
 
-    /// The first executable `name` in `path`'s absolute entries, nil when none.
-    static func lookUp(_ name: String, path: String) -> String? {
-        for dir in path.split(separator: ":") where dir.hasPrefix("/") {
-            let candidate = String(dir) + "/" + name
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
     /// `command[0]` as an absolute path: as is when it contains "/", else the
     /// first executable match in `path`. Not found is 127, not executable 126.
     static func resolveExecutable(_ name: String, path: String, profile: Profile) throws(PlanError) -> String {

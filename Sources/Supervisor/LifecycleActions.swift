@@ -95,12 +95,12 @@ extension Supervisor {
 
     func killTree() {
         guard let tree else { return }
-        let count = ProcessTree.descendants().filter { $0 != tree.treeInit?.pid }.count
+        // One /proc walk: killAll finds what is left, kills it, and says how many.
+        let count = tree.killAll()
         if count > 0 {
             logger.warning("killing \(count) process\(count == 1 ? "" : "es") after stop_timeout",
                            metadata: ["event": "kill", "pid": "\(tree.pid)"])
         }
-        tree.killAll()
         // A process forked between the /proc walk and the kills would survive it:
         // look again shortly, for as long as anything is left.
         if ProcessTree.hasChildren() { arm(timers.stop, ms: 100) }
