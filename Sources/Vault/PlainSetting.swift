@@ -24,20 +24,30 @@ public enum PlainSetting {
                                      "warn", "warning", "error", "critical", "fatal"]
 
     /// The value as text when `key = value` is a plain setting under the rule above, else nil.
+    /// The decision is made on the bytes: a value that stays secret never becomes a Swift string.
     public static func classify(key: String, value: UnsafeRawBufferPointer) -> String? {
         let upper = key.uppercased()
         for word in credentialWords where upper.firstRange(of: word) != nil { return nil }
         guard !value.isEmpty, value.count <= 256,
               value.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
-        let text = String(decoding: value, as: UTF8.self)
-        if words.contains(text.lowercased()) { return text }
-        var digits = Substring(text)
-        if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
-        if (1...6).contains(digits.count), digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return text }
-        let settingName = settingNames.contains(upper) || settingSuffixes.contains { upper.hasSuffix($0) }
-        if settingName, !value.contains(where: { $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
-            return text
+        let plain = isWord(value) || isSmallInteger(value)
+            || (settingNames.contains(upper) || settingSuffixes.contains { upper.hasSuffix($0) })
+                && !value.contains(where: { $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") })
+        return plain ? String(decoding: value, as: UTF8.self) : nil
+    }
+
+    /// One of `words`, in any case (the value is printable ASCII).
+    static func isWord(_ value: UnsafeRawBufferPointer) -> Bool {
+        words.contains { word in
+            word.utf8.count == value.count
+                && zip(word.utf8, value).allSatisfy { w, v in w == (v >= 0x41 && v <= 0x5A ? v | 0x20 : v) }
         }
-        return nil
+    }
+
+    /// An integer of 1 to 6 digits, optionally signed.
+    static func isSmallInteger(_ value: UnsafeRawBufferPointer) -> Bool {
+        var digits = value[...]
+        if digits.first == UInt8(ascii: "-") || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
+        return (1...6).contains(digits.count) && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 }
