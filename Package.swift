@@ -24,7 +24,7 @@ let package = Package(
 
         .target(name: "Age", dependencies: ["CSodium"]),
         .target(name: "Vault", dependencies: ["Age"]),
-        .target(name: "Profile", dependencies: ["TOMLKit"]),
+        .target(name: "Profile", dependencies: ["TOMLKit", "Vault"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
         .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
         .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",
