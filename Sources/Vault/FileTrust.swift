@@ -25,9 +25,17 @@ public enum FileTrust {
         return n
     }()
 
-    /// "uid 1000", or for the overflow uid an explanation of why the real owner can't be named.
+    /// True inside a user namespace other than the initial one (`/proc/self/uid_map`
+    /// is not the identity map `0 0 4294967295`).
+    public static let inUserNamespace: Bool = {
+        guard let bytes = try? Sys.readFile("/proc/self/uid_map", limit: 4096),
+              let text = String(validating: bytes, as: UTF8.self) else { return false }
+        return text.split(whereSeparator: { $0 == " " || $0 == "\n" }) != ["0", "0", "4294967295"]
+    }()
+
+    /// "uid 1000", or for the overflow uid seen inside a user namespace, why the real owner can't be named.
     public static func describeOwner(_ uid: uid_t) -> String {
-        uid == overflowUID && uid != geteuid()
+        uid == overflowUID && uid != geteuid() && inUserNamespace
             ? "uid \(uid) (the kernel's overflow uid: the real owner is a user outside this user namespace, e.g. a rootless container or `unshare --user`; fix it from outside)"
             : "uid \(uid)"
     }
