@@ -4,6 +4,7 @@ pipe into --identity) works; after `shred -u identity.txt` the hints point at
 --identity, not back and forth between `set` and `init`."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,3 +64,38 @@ def test_shredded_identity_hints_at_identity_not_init(vault_with_secret):
                          capture_output=True, timeout=60, cwd=rwk.root)
     assert res.returncode == 0 and b"other/key" in res.stdout, res.stderr
     assert not rwk.identity.exists()
+
+
+def unit_settings() -> dict[str, str]:
+    lines = [l for l in UNIT.read_text().splitlines() if l and not l.startswith(("#", "["))]
+    return {l.split("=", 1)[0]: l.split("=", 1)[1] for l in lines if "=" in l}
+
+
+def test_unit_capabilities_and_no_new_privs_are_enough(rwk, tmp_path):
+    """The unit's CapabilityBoundingSet= and NoNewPrivileges=, applied with setpriv (no systemd
+    runs here): run-with-keys as root still drops the bot to its user in its own PID namespace."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv")
+    settings = unit_settings()
+    assert settings["NoNewPrivileges"] == "yes"
+    caps = [c.lower().removeprefix("cap_") for c in settings["CapabilityBoundingSet"].split()]
+    rwk.init()
+    rwk.set("app/key", rwk.secret())
+    profile = rwk.root / "bot" / "profiles" / "bot.toml"
+    profile.parent.mkdir(parents=True)
+    profile.write_text('command = ["/bin/sh", "-c", "echo uid=$(id -u) key=${#K}; grep NSpid /proc/self/status"]\n'
+                       'user = "nobody"\n[keys]\nK = "app/key"\n')
+    for p in (rwk.root, rwk.root / "bot", profile.parent):
+        os.chmod(p, 0o755)
+    argv = ["setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all," + ",".join("+" + c for c in caps),
+            RWK_BIN, "run", "profiles/bot.toml"]
+    res = subprocess.run(argv, env=rwk.env(), capture_output=True, timeout=60, cwd=rwk.root / "bot")
+    out = res.stdout.decode()
+    assert res.returncode == 0, res.stderr.decode()
+    assert "uid=65534 key=32" in out
+    assert out.split("NSpid:")[1].split()[-1] != out.split("NSpid:")[1].split()[0], "own PID namespace"
+    # Without CAP_SYS_ADMIN the bot gets no PID namespace of its own: that capability is needed.
+    argv[3] = "--bounding-set=-all," + ",".join("+" + c for c in caps if c != "sys_admin")
+    res = subprocess.run(argv, env=rwk.env(), capture_output=True, timeout=60, cwd=rwk.root / "bot")
+    out = res.stdout.decode()
+    assert res.returncode != 0 or len(out.split("NSpid:")[1].splitlines()[0].split()) == 1, out
