@@ -80,7 +80,8 @@ def image_tree(root: Path, extra: dict[str, str] | None = None) -> Path:
     return tree
 
 
-def pid1_script(tree: Path, keys: Path, home_mode: int = 0o700, home_owner: tuple[int, int] = (0, 0)) -> str:
+def pid1_script(tree: Path, keys: Path, home_mode: int = 0o700, home_owner: tuple[int, int] = (0, 0),
+                mounts: list[tuple[Path, str]] = ()) -> str:
     """Shell run as PID 1 of the new namespaces: mounts the image and the volumes, then execs."""
     stage = final_stage()
     workdir = stage["workdir"]
@@ -98,12 +99,13 @@ def pid1_script(tree: Path, keys: Path, home_mode: int = 0o700, home_owner: tupl
         # The volume, read-only, as the runtime mounts it.
         "mount -t tmpfs -o mode=0755 tmpfs /run",
         f"mkdir -p {q(KEYS_DIR)} && mount --bind {q(str(keys))} {q(KEYS_DIR)} && mount -o remount,bind,ro {q(KEYS_DIR)}",
+        *[f"mount --bind {q(str(src))} {q(dst)} && mount -o remount,bind,ro {q(dst)}" for src, dst in mounts],
     ])
 
 
 def run_image(tree: Path, keys: Path, args: list[str] | None = None, user: tuple[int, int] | None = None,
               groups: list[int] | None = None, timeout: float = 60, home_owner=(0, 0), home_mode=0o700,
-              popen: bool = False):
+              popen: bool = False, mounts: list[tuple[Path, str]] = ()):
     """Runs ENTRYPOINT + (args or CMD) with the image's ENV and WORKDIR as PID 1."""
     stage = final_stage()
     argv = stage["entrypoint"] + (args if args is not None else stage.get("cmd", []))
@@ -114,7 +116,7 @@ def run_image(tree: Path, keys: Path, args: list[str] | None = None, user: tuple
         drop += [f"--groups={','.join(map(str, groups))}"] if groups else ["--clear-groups"]
         env["HOME"] = "/"
     q = shlex.quote
-    script = pid1_script(tree, keys, home_mode=home_mode, home_owner=home_owner) + "\n" + \
+    script = pid1_script(tree, keys, home_mode=home_mode, home_owner=home_owner, mounts=mounts) + "\n" + \
         f"cd {q(stage['workdir'])} && exec env -i {' '.join(q(f'{k}={v}') for k, v in env.items())} " + \
         " ".join(map(q, drop + argv))
     cmd = ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "sh", "-c", script]

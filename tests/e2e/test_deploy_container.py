@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, RWK_BIN
 from deploy_helpers import (KEYS_DIR, NOBODY, PROBE, coinbase_vault, final_stage, image_tree,
                             need_root_and_unshare, run_image)
 
@@ -28,6 +28,34 @@ def test_dockerfile_shape():
     ignored = (REPO / ".dockerignore").read_text().split()
     for entry in (".git", ".build", ".build-*", ".venv", "fuzz/out", "bench/out", "identity.txt"):
         assert entry in ignored, entry
+
+
+def runtime_packages() -> set[str]:
+    """The packages the runtime stage apt-get installs."""
+    text = DOCKERFILE_TEXT().split("FROM debian")[1]
+    words = text.split("--no-install-recommends", 1)[1].split("&&")[0].split()
+    return {w for w in words if not w.startswith("-") and w != "\\"}
+
+
+def DOCKERFILE_TEXT() -> str:
+    return (REPO / "examples" / "Dockerfile").read_text()
+
+
+def test_runtime_stage_has_every_library_the_binary_links():
+    """ldd of a -static-stdlib build (what the build stage makes), mapped to Debian packages."""
+    ldd = subprocess.run(["ldd", RWK_BIN], capture_output=True, text=True, timeout=30).stdout
+    if "libswift" in ldd or not shutil.which("dpkg"):
+        pytest.skip("RWK_BIN is not a -static-stdlib build (set RWK_BIN to a release build), or no dpkg")
+    needed = set()
+    for line in ldd.splitlines():
+        if "=>" in line and "/" in line.split("=>")[1]:
+            lib = line.split("=>")[1].split()[0]
+            owner = subprocess.run(["dpkg", "-S", os.path.realpath(lib)], capture_output=True, text=True)
+            if owner.returncode != 0:
+                owner = subprocess.run(["dpkg", "-S", lib], capture_output=True, text=True)
+            needed.add(owner.stdout.split(":")[0])
+    essential = {"libc6", "libgcc-s1"}   # in every debian:12-slim
+    assert needed - essential <= runtime_packages(), (needed, runtime_packages())
 
 
 def docker_volume(root: Path, identity: Path, vault: Path, owner: int) -> Path:

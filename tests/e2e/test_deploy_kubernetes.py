@@ -38,14 +38,16 @@ def test_manifest_matches_the_image():
     assert yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"] == ["deployment.yaml"]
 
 
-def projected_volume(root: Path, identity: Path, vault: Path, mode: int, fs_group: int | None) -> Path:
-    """The kubelet's atomic-writer layout of a projected volume."""
-    vol = root / "volume"
+def projected_volume(root: Path, identity: Path | None, vault: Path | None, mode: int, fs_group: int | None,
+                     files: dict[str, Path] | None = None, name: str = "volume") -> Path:
+    """The kubelet's atomic-writer layout of a projected volume: a sticky tmpfs root
+    (setgid with fsGroup), a timestamped directory, `..data`, one symlink per key."""
+    vol = root / name
     ts = vol / "..2026_11_29_21_00_00.123456789"
     ts.mkdir(parents=True)
     group = fs_group if fs_group is not None else 0
     file_mode = mode | 0o440 if fs_group is not None else mode   # fsGroup adds group read
-    for src, name in ((identity, "identity"), (vault, "vault.age")):
+    for name, src in (files or {"identity": identity, "vault.age": vault}).items():
         shutil.copy(src, ts / name)
         os.chown(ts / name, 0, group)
         os.chmod(ts / name, file_mode)
@@ -53,7 +55,7 @@ def projected_volume(root: Path, identity: Path, vault: Path, mode: int, fs_grou
     os.symlink(ts.name, vol / "..data")
     for d in (vol, ts):
         os.chown(d, 0, group)
-        os.chmod(d, 0o3777 if d == vol and fs_group is not None else 0o755)
+        os.chmod(d, (0o3777 if fs_group is not None else 0o1777) if d == vol else 0o755)
     return vol
 
 
@@ -109,3 +111,19 @@ def test_group_writable_secret_file_is_still_refused(rwk, tmp_path):
     err = res.stderr.decode()
     assert "writable by group or others" in err and "mode 0460" in err and "read-only mount" in err
     assert b"coinbase-exchange" not in res.stdout
+
+
+def test_profiles_from_a_configmap_volume(rwk, tmp_path):
+    """Profiles mounted from a ConfigMap (root-owned files behind ..data in a sticky
+    directory) pass the profile trust checks; relative paths resolve against the mount."""
+    need_root_and_unshare()
+    coinbase_vault(rwk)
+    keys = projected_volume(tmp_path, rwk.identity, rwk.vault, 0o440, 10001)
+    shipped = REPO / "profiles" / "coinbase-exchange.toml"
+    profiles = projected_volume(tmp_path, None, None, 0o644, 10001, files={"coinbase-exchange.toml": shipped},
+                                name="profiles-cm")
+    workdir = final_stage()["workdir"]
+    res = run_image(image_tree(tmp_path), keys, user=(10001, 10001), groups=[10001], home_owner=(0, 10001),
+                    home_mode=0o2777, mounts=[(profiles, workdir + "/profiles")])
+    assert res.returncode == 0, res.stderr.decode(errors="replace")
+    assert b"coinbase-exchange: ok, signed GET /accounts offline" in res.stdout
