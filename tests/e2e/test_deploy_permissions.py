@@ -147,3 +147,30 @@ def test_shared_group_refusal_names_owner_mode_and_one_command_fixes_it(private_
     assert fix.returncode == 0
     res = as_user(uid, gid, argv, env, groups=[gid], cwd=profiles.parent)
     assert b"refusing a profile" not in res.stderr, res.stderr
+
+
+def test_identity_pipe_is_capped_and_timed(vault_with_secret):
+    """A pipe is read to EOF with a size cap, and a writer that never closes it is given up on."""
+    import time
+    rwk, name, value = vault_with_secret
+    big = subprocess.run(["bash", "-c", '"$0" --identity <(head -c 100000 /dev/zero) list', RWK_BIN],
+                         env=rwk.env(), capture_output=True, timeout=60, cwd=rwk.root)
+    assert_cli_error(big, "larger than 65536 bytes")
+    start = time.monotonic()
+    p = subprocess.Popen(["bash", "-c", '"$0" --identity <(exec sleep 120 2>/dev/null) list', RWK_BIN],
+                         env=rwk.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=rwk.root,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=90)
+    finally:
+        took = time.monotonic() - start
+        import signal
+        try:
+            os.killpg(p.pid, signal.SIGKILL)   # the sleep behind the pipe
+        except ProcessLookupError:
+            pass
+    stuck = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    assert_cli_error(stuck, "nothing more arrived within 30s")
+    assert 25 < took < 60, took
+    tty_like = rwk.run("--identity", "/dev/null", "list")   # a character device is not a pipe
+    assert_cli_error(tty_like, "not a regular file")
