@@ -62,6 +62,14 @@ extension Profile {
         guard !problems.isEmpty else { return }
         // Problems were collected directory first; the command lists the directory first too.
         var fix: [String] = []
+        if !chown.isEmpty, FileTrust.inUserNamespace, let outside = FileTrust.outsideUID(me) {
+            // Nobody in here can chown an unmapped file: say who must, and to whom.
+            throw ProfileError(kind: .unreadable,
+                               message: "\(path): refusing a profile that others could have written: \(problems.reversed().joined(separator: "; "))",
+                               hint: "outside this user namespace, as root: chown \(outside) \(chown.joined(separator: " "))"
+                                   + (chmod.isEmpty ? "" : " && chmod go-w \(chmod.joined(separator: " "))")
+                                   + " (uid \(me) here is uid \(outside) there; paths as seen here)")
+        }
         if !chown.isEmpty { fix.append("chown \(me) \(chown.joined(separator: " "))") }
         if !chmod.isEmpty { fix.append("chmod go-w \(chmod.joined(separator: " "))") }
         throw ProfileError(kind: .unreadable,

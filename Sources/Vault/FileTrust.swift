@@ -25,19 +25,36 @@ public enum FileTrust {
         return n
     }()
 
-    /// True inside a user namespace other than the initial one (`/proc/self/uid_map`
-    /// is not the identity map `0 0 4294967295`).
-    public static let inUserNamespace: Bool = {
+    /// `/proc/self/uid_map` as (inside, outside, count) ranges (user_namespaces(7)).
+    static let uidMap: [(inside: UInt32, outside: UInt32, count: UInt32)] = {
         guard let bytes = try? Sys.readFile("/proc/self/uid_map", limit: 4096),
-              let text = String(validating: bytes, as: UTF8.self) else { return false }
-        return text.split(whereSeparator: { $0 == " " || $0 == "\n" }) != ["0", "0", "4294967295"]
+              let text = String(validating: bytes, as: UTF8.self) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ").compactMap { UInt32($0) }
+            return f.count == 3 ? (f[0], f[1], f[2]) : nil
+        }
     }()
 
-    /// "uid 1000", or for the overflow uid seen inside a user namespace, why the real owner can't be named.
+    /// True inside a user namespace other than the initial one (the map is not `0 0 4294967295`).
+    public static var inUserNamespace: Bool {
+        !(uidMap.count == 1 && uidMap[0] == (0, 0, 4_294_967_295))
+    }
+
+    /// True when `uid` is the overflow uid seen from inside a user namespace: the file's
+    /// real owner is a user outside it (a rootless container, `unshare --user`).
+    public static func isUnmapped(_ uid: uid_t) -> Bool { uid == overflowUID && uid != geteuid() && inUserNamespace }
+
+    /// `uid` as the parent user namespace knows it, when this namespace maps it.
+    public static func outsideUID(_ uid: uid_t) -> uid_t? {
+        for r in uidMap where uid >= r.inside && UInt64(uid) < UInt64(r.inside) + UInt64(r.count) {
+            return r.outside + (uid - r.inside)
+        }
+        return nil
+    }
+
+    /// "uid 1000", or "uid 65534 (not mapped into this user namespace)".
     public static func describeOwner(_ uid: uid_t) -> String {
-        uid == overflowUID && uid != geteuid() && inUserNamespace
-            ? "uid \(uid) (the kernel's overflow uid: the real owner is a user outside this user namespace, e.g. a rootless container or `unshare --user`; fix it from outside)"
-            : "uid \(uid)"
+        isUnmapped(uid) ? "uid \(uid) (not mapped into this user namespace)" : "uid \(uid)"
     }
 
     /// True when the file behind `fd` is on a read-only mount (`fstatvfs`, `ST_RDONLY`).

@@ -174,3 +174,19 @@ def test_identity_pipe_is_capped_and_timed(vault_with_secret):
     assert 25 < took < 60, took
     tty_like = rwk.run("--identity", "/dev/null", "list")   # a character device is not a pipe
     assert_cli_error(tty_like, "not a regular file")
+
+
+def test_unmapped_owner_in_a_user_namespace_is_explained(open_tmp):
+    """Files of a user outside a user namespace show as uid 65534 inside: the refusal says so,
+    and the fix names the uid to chown to as the parent namespace knows it."""
+    need_root()
+    q = open_tmp / "clone" / "profiles"
+    q.mkdir(parents=True)
+    (q / "bot.toml").write_text('command = ["/bin/true"]\n')
+    for p in (q, q / "bot.toml"):
+        os.chown(p, 4242, 4242)
+    res = subprocess.run(["unshare", "--user", "--map-root-user", RWK_BIN, "check", "profiles/bot.toml"],
+                         cwd=q.parent, capture_output=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "RUN_WITH_KEYS_HOME": str(open_tmp / "h")})
+    assert_cli_error(res, "uid 65534 (not mapped into this user namespace)", "mode 0644", "mode 0755")
+    assert b"hint: outside this user namespace, as root: chown 0 profiles profiles/bot.toml" in res.stderr
