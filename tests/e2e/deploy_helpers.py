@@ -121,7 +121,8 @@ def run_image(tree: Path, keys: Path, args: list[str] | None = None, user: tuple
         " ".join(map(q, drop + argv))
     cmd = ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "sh", "-c", script]
     if popen:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        out = popen if not isinstance(popen, bool) else subprocess.PIPE   # a file to write stdout to
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     return subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
 

@@ -127,3 +127,50 @@ def test_profiles_from_a_configmap_volume(rwk, tmp_path):
                     home_mode=0o2777, mounts=[(profiles, workdir + "/profiles")])
     assert res.returncode == 0, res.stderr.decode(errors="replace")
     assert b"coinbase-exchange: ok, signed GET /accounts offline" in res.stdout
+
+
+def test_secret_update_swaps_data_and_the_bot_reloads(rwk, tmp_path):
+    """The kubelet updates a volume by writing a new timestamped directory and renaming a
+    new `..data` symlink over the old one; with reload = "restart" the bot restarts with
+    the new key (inotify sees the `..data` swap)."""
+    import signal
+    import time
+    need_root_and_unshare()
+    coinbase_vault(rwk)
+    vol = projected_volume(tmp_path, rwk.identity, rwk.vault, 0o440, 10001)
+    bot = {"profiles/reload.toml":
+           'command = ["/bin/sh", "-c", "printf %s \\"$K\\" | sha256sum | cut -c1-16; exec sleep 299.75"]\n'
+           '[keys]\nK = "coinbase/key"\n[restart]\nreload = "restart"\nstop_timeout = "2s"\n'}
+    out_path = tmp_path / "stdout"
+    with open(out_path, "wb") as out:
+        p = run_image(image_tree(tmp_path, bot), vol, args=["profiles/reload.toml"], user=(10001, 10001),
+                      groups=[10001], home_owner=(0, 10001), home_mode=0o2777, popen=out)
+    try:
+        def hashes():
+            return [l for l in out_path.read_text().splitlines() if len(l) == 16]
+        deadline = time.monotonic() + 20
+        while not hashes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(hashes()) == 1, out_path.read_text()
+        time.sleep(0.5)
+        rwk.set("coinbase/key", rwk.secret())               # rotate, then publish like the kubelet
+        new = vol / "..2026_11_29_22_00_00.987654321"
+        new.mkdir()
+        for name, src in (("identity", rwk.identity), ("vault.age", rwk.vault)):
+            shutil.copy(src, new / name)
+            os.chown(new / name, 0, 10001)
+            os.chmod(new / name, 0o440)
+        os.chmod(new, 0o755)
+        os.symlink(new.name, vol / "..data_tmp")
+        os.rename(vol / "..data_tmp", vol / "..data")
+        deadline = time.monotonic() + 20
+        while len(hashes()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        h = hashes()
+        assert len(h) == 2 and h[0] != h[1], (h, p.stderr.peek() if hasattr(p.stderr, "peek") else "")
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.communicate(timeout=30)
