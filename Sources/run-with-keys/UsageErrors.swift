@@ -6,7 +6,8 @@ import Profile
 /// taken for a code of the bot's. All of this runs only after something went wrong: never on the
 /// launch path.
 enum UsageErrors {
-    /// Global options that take a value (also in `reorderGlobalOptions` and `LaunchSettings.parse`).
+    /// The options of the launch path that take a value: the global ones (as in `reorderGlobalOptions`)
+    /// and `run`'s own (as in `LaunchSettings.parse`).
     static let valueOptions: Set<String> = ["--home", "--vault", "--identity", "--passphrase-fd", "--lock-timeout",
                                             "--log-format", "--launch-log"]
 
