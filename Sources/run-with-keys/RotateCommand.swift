@@ -17,7 +17,7 @@ struct RotateCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name.") var name: String
+    @Argument(help: "Secret name.", completion: Completion.secrets) var name: String
     @Option(name: .customLong("from-file"), help: ArgumentHelp("Read the new value from this file.", valueName: "file"))
     var fromFile: String?
     @Option(name: .customLong("keep-previous"), help: ArgumentHelp("Keep the old value as <VAR>_PREVIOUS for this long (e.g. 1h, 2d).", valueName: "duration"))

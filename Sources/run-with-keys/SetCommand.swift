@@ -12,7 +12,7 @@ struct SetCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name: 1-128 of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key.")
+    @Argument(help: "Secret name: 1-128 of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key.", completion: Completion.secrets)
     var name: String
     @Option(name: .customLong("from-file"), help: ArgumentHelp("Read the value from this file.", valueName: "file"))
     var fromFile: String?
@@ -43,7 +43,7 @@ struct SetCommand: ParsableCommand {
 struct RemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a secret.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name.") var name: String
+    @Argument(help: "Secret name.", completion: Completion.secrets) var name: String
 
     func run() throws {
         try VaultDocument.validateName(name)
