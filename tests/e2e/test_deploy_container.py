@@ -26,7 +26,7 @@ def test_dockerfile_shape():
     assert stage["env"]["RUN_WITH_KEYS_IDENTITY"] == KEYS_DIR + "/identity"
     assert KEYS_DIR + "/vault.age" in stage["entrypoint"]
     ignored = (REPO / ".dockerignore").read_text().split()
-    for entry in (".git", ".build", ".build-*", ".venv", "fuzz/out", "bench/out", "identity.txt"):
+    for entry in (".git", ".build", ".build-*", ".venv", "fuzz/out", "bench/out", "**/identity.txt", "**/.env"):
         assert entry in ignored, entry
 
 
