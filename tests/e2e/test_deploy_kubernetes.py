@@ -85,17 +85,23 @@ def test_shipped_profile_against_the_projected_volume(rwk, tmp_path, uid, fs_gro
     rwk.assert_no_leak(res)
 
 
-@pytest.mark.parametrize("uid", [10001, 0])
-def test_bot_cannot_reach_the_key_through_any_symlink(rwk, tmp_path, uid):
+@pytest.mark.parametrize("uid,profile_user", [(10001, None), (0, None), (0, "nobody")],
+                         ids=["pod-uid-10001", "root", "root-drops-to-profile-user-nobody"])
+def test_bot_cannot_reach_the_key_through_any_symlink(rwk, tmp_path, uid, profile_user):
     need_root_and_unshare()
     coinbase_vault(rwk)
-    vol = projected_volume(tmp_path, rwk.identity, rwk.vault, 0o440, 10001)
-    res = run_image(image_tree(tmp_path, PROBE), vol, args=["profiles/probe.toml"],
+    vol = projected_volume(tmp_path, rwk.identity, rwk.vault, 0o400 if profile_user else 0o440,
+                           None if profile_user else 10001)
+    probe = dict(PROBE)
+    if profile_user:
+        probe["profiles/probe.toml"] = f'user = "{profile_user}"\n' + probe["profiles/probe.toml"]
+    res = run_image(image_tree(tmp_path, probe), vol, args=["profiles/probe.toml"],
                     user=(uid, uid) if uid else None, groups=[10001] if uid else None,
                     home_owner=(0, 10001), home_mode=0o2777)
     out = res.stdout.decode()
     assert res.returncode == 0, res.stderr.decode(errors="replace")
-    assert f"uid {uid} key-length 32" in out
+    bot_uid = 65534 if profile_user == "nobody" else uid
+    assert f"uid {bot_uid} key-length 32" in out
     # identity, vault.age, ..data/{identity,vault.age}, ..2026…/{identity,vault.age}
     assert "READABLE" not in out and out.count("denied") >= 6, out
 
