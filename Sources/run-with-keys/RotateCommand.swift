@@ -30,7 +30,7 @@ struct RotateCommand: ParsableCommand {
 
     func run() throws {
         try VaultDocument.validateName(name)
-        var grace: Seconds? = nil
+        var grace: Milliseconds? = nil
         if let text = keepPrevious {
             do { grace = try Units.parseDuration(text) } catch { throw CLIError("--keep-previous: \(error.message)") }
         }
