@@ -47,8 +47,9 @@ public enum LaunchError: Error, Equatable, CustomStringConvertible {
 func errorString(_ errno: Int32) -> String { String(cString: strerror(errno)) }
 
 /// The one place where "-1 and errno" becomes a thrown error; retries EINTR.
+/// `package`: Supervisor's syscalls go through it too.
 @discardableResult
-func sys<T: BinaryInteger>(_ call: @autoclosure () -> String, _ body: () -> T) throws(LaunchError) -> T {
+package func sys<T: BinaryInteger>(_ call: @autoclosure () -> String, _ body: () -> T) throws(LaunchError) -> T {
     while true {
         let result = body()
         if result != -1 { return result }
