@@ -2,6 +2,7 @@ import Glibc
 import Age
 import Vault
 import Profile
+import CLaunch
 
 /// A failure while turning a profile into a launch plan: one line, hints, and
 /// the exit code (125; 126/127 when the command can't be executed or found).
@@ -158,8 +159,9 @@ public final class LaunchPlan {
         }
     }
 
-    /// The default PATH for finding the command when the child gets no PATH.
-    public static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
+    /// The default PATH for finding the command when the child gets no PATH
+    /// (`RWK_DEFAULT_PATH` in claunch.h, which the child's own search uses).
+    public static let defaultPath: String = RWK_DEFAULT_PATH
 
     /// Builds the plan: environment, memfds, limits, credentials, seccomp filter and Landlock ruleset.
     /// `environment` is run-with-keys' own environment (for `[env] inherit`).
