@@ -107,6 +107,15 @@ public struct VaultDocument {
         }
     }
 
+    /// The empty-value rule: a secret has at least one byte.
+    /// - Throws: `VaultError` `.emptyValue` when `count` is 0.
+    public static func refuseEmpty(_ count: Int, name: String) throws(VaultError) {
+        guard count > 0 else {
+            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
+                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
+        }
+    }
+
     /// A name made safe for an error message (it may come from user input).
     static func printable(_ s: String) -> String {
         String(s.unicodeScalars.prefix(64).map { $0.value >= 32 && $0.value < 127 && $0 != "\"" ? Character($0) : "?" })
@@ -229,10 +238,7 @@ public struct VaultDocument {
     public mutating func set(_ name: String, value: borrowing SecretBytes, now: Timestamp,
                              scopes: [String]? = nil, note: String? = nil) throws(VaultError) {
         try Self.validateName(name)
-        guard value.count > 0 else {
-            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
-                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
-        }
+        try Self.refuseEmpty(value.count, name: name)
         let hasNUL = value.withUnsafeBytes { $0.contains(0) }
         guard !hasNUL else {
             throw VaultError(.input, "the value for \"\(name)\" contains a NUL byte, which no environment variable can hold",

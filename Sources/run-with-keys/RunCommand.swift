@@ -211,7 +211,7 @@ extension RunCommand.LaunchSettings {
                 guard let fd = Int32(value) else { return nil }
                 s.globals.passphraseFD = fd
             case "--lock-timeout":
-                guard let t = Double(value), t.isFinite, t >= 0, t <= 86_400 else { return nil }
+                guard let t = Double(value), Globals.isValidLockTimeout(t) else { return nil }
                 s.globals.lockTimeout = t
             case "--log-format":
                 guard let f = LogFormat(rawValue: value) else { return nil }
