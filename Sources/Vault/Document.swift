@@ -1,3 +1,4 @@
+import Common
 import Age
 
 /// A decrypted document kept (in guarded memory) for the entries that still
@@ -96,14 +97,12 @@ public struct VaultDocument {
         recipients.isEmpty ? key.ownRecipients.map(\.description) : recipients
     }
 
-    /// Names match `[A-Za-z0-9_./-]{1,128}`.
+    /// Names follow `SecretName`'s rule, `[A-Za-z0-9_./-]{1,128}`.
+    /// - Throws: `VaultError` `.invalidName`; the message shows at most 64 printable characters of the name.
     public static func validateName(_ name: String) throws(VaultError) {
-        let ok = !name.isEmpty && name.utf8.count <= 128 && name.utf8.allSatisfy { c in
-            (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 95 || c == 46 || c == 47 || c == 45
-        }
-        guard ok else {
+        guard SecretName.isValid(name) else {
             throw VaultError(.invalidName, "invalid secret name \"\(printable(name))\"",
-                             hints: ["names are 1 to 128 characters of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key"])
+                             hints: ["names are \(SecretName.rule), e.g. coinbase/api-key"])
         }
     }
 
