@@ -1,3 +1,4 @@
+import Common
 import Glibc
 import Age
 import Vault
@@ -6,7 +7,7 @@ import CLaunch
 
 /// A failure while turning a profile into a launch plan: one line, hints, and
 /// the exit code (125; 126/127 when the command can't be executed or found).
-public struct PlanError: Error, CustomStringConvertible, Sendable {
+public struct PlanError: UserFacingError, CustomStringConvertible, Sendable {
     public var message: String
     public var hints: [String]
     public var exitCode: Int32

@@ -1,3 +1,5 @@
+import Common
+
 /// A span of time in whole milliseconds (the resolution of every duration a profile
 /// or option takes: `delay`, `max_age`, `--keep-previous` …), e.g. `.seconds(10)`.
 public struct Milliseconds: Sendable, Equatable, Comparable, Hashable, CustomStringConvertible {
@@ -28,7 +30,7 @@ public struct Milliseconds: Sendable, Equatable, Comparable, Hashable, CustomStr
 }
 
 /// A malformed duration or size, e.g. `bad duration "10x": expected a number followed by ms, s, m, h or d`.
-public struct UnitError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct UnitError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Common
 import Age
 import Vault
 import Profile
@@ -72,24 +73,9 @@ func runMain() -> Never {
         exit(0)
     } catch let e as ExitCode {
         exit(e.rawValue)
-    } catch let e as CLIError {
+    } catch let e as UserFacingError {   // every module's errors: Common/UserFacingError.swift
         Output.error(e.message, hints: e.hints)
         exit(e.exitCode)
-    } catch let e as VaultError {
-        Output.error(e.message, hints: e.hints)
-        exit(125)
-    } catch let e as ProfileError {
-        Output.error(e.message, hints: e.hint.map { [$0] } ?? [])
-        exit(125)
-    } catch let e as PlanError {
-        Output.error(e.message, hints: e.hints)
-        exit(e.exitCode)
-    } catch let e as LaunchError {
-        Output.error(e.description)
-        exit(e.exitCode)
-    } catch let e as AgeError {
-        Output.error(e.description)
-        exit(125)
     } catch {
         let code = RunWithKeys.exitCode(for: error)
         if code == .success || RunWithKeys.fullMessage(for: error).hasPrefix("OVERVIEW") || "\(type(of: error))" == "CleanExit" {
