@@ -197,7 +197,7 @@ public final class LaunchPlan {
                 entries.append((name, value)); variables.append(PlannedVariable(name: name, source: source))
             }
         }
-        // The key sources never reach the bot (DESIGN §2), whatever the profile says.
+        // The key sources never reach the bot (docs/ARCHITECTURE.md, "The vault and its key"), whatever the profile says.
         for name in profile.env.inherit where !name.hasPrefix("RUN_WITH_KEYS_") && name != "CREDENTIALS_DIRECTORY" {
             if let v = environment(name) { put(name, .text(v), .inherited) }
         }
