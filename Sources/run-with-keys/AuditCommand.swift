@@ -24,7 +24,7 @@ struct AuditCommand: ParsableCommand {
         let (doc, _) = try global.store().open(global.keyOptions())
         var profiles: [Profile] = [], broken: [AuditReport.BrokenProfile] = [], seen = Set<String>()
         for dir in ProfileLocator.searchDirectories(home: global.homeDirectory) {
-            for file in Self.files(in: dir, suffix: ".toml") {
+            for file in Sys.fileNames(in: dir, suffix: ".toml") {
                 let name = Profile.stem(of: file)
                 guard seen.insert(name).inserted else { continue }  // the first on the search path wins, as for `run`
                 do { profiles.append(try Profile.load(path: dir + "/" + file, home: global.homeDirectory)) } catch {
@@ -36,17 +36,6 @@ struct AuditCommand: ParsableCommand {
         let report = Audit.run(document: doc, profiles: profiles, broken: broken, launches: log.read(), now: Clock.system.now())
         Output.out(json ? Self.json(report) : Self.table(report))
         if report.flagged { throw ExitCode(1) }
-    }
-
-    static func files(in dir: String, suffix: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
-        var out: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasSuffix(suffix) && !name.hasPrefix(".") { out.append(name) }
-        }
-        return out.sorted()
     }
 
     static func table(_ r: AuditReport) -> String {

@@ -65,7 +65,7 @@ struct RotateCommand: ParsableCommand {
         let dir = global.homeDirectory + "/run"
         var told = 0
         if RunSupervisors.trustedDirectory(dir) {
-            for file in AuditCommand.files(in: dir, suffix: ".json") {
+            for file in Sys.fileNames(in: dir, suffix: ".json") {
                 guard let info = RunFile.read(dir + "/" + file), info.keys.contains(name) else { continue }
                 // Pin the process with a pidfd, then check it is still our supervisor: no pid-reuse race.
                 let pidfd = rwk_pidfd_open(info.pid)
