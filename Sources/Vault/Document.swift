@@ -47,15 +47,11 @@ public final class SecretEntry {
         }
     }
 
-    init(document: Plaintext, range: Range<Int>, created: Timestamp?, updated: Timestamp?, scopes: [String],
-         note: String?, expires: Timestamp?) {
-        self.stored = SecretBytes(count: 0)
-        self.source = (document, range)
-        self.created = created
-        self.updated = updated
-        self.scopes = scopes
-        self.note = note
-        self.expires = expires
+    /// An entry read from `document`, its value still the escaped string at `range`.
+    convenience init(document: Plaintext, range: Range<Int>, created: Timestamp?, updated: Timestamp?, scopes: [String],
+                     note: String?, expires: Timestamp?) {
+        self.init(value: SecretBytes(count: 0), created: created, updated: updated, scopes: scopes, note: note, expires: expires)
+        source = (document, range)
     }
     /// When the name was first set; kept across rotations.
     public var created: Timestamp?
