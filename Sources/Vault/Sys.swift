@@ -106,19 +106,6 @@ public enum Sys {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// The names in directory `dir` that end in `suffix` and don't start with ".",
-    /// sorted; empty when `dir` can't be read. (`audit` lists profiles, `rotate` run files.)
-    public static func fileNames(in dir: String, suffix: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
-        var out: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasSuffix(suffix) && !name.hasPrefix(".") { out.append(name) }
-        }
-        return out.sorted()
-    }
-
     public static func fsyncDirectory(of path: String) {
         let dir = directory(of: path)
         let (fd, _) = open(dir, O_RDONLY | O_DIRECTORY)

@@ -39,7 +39,8 @@ struct ExecCommand: ParsableCommand {
     var templates: [String] = []
     @Option(name: .customLong("inherit"), help: ArgumentHelp("A variable the command inherits (repeatable; default PATH LANG TZ TERM HOME USER).", valueName: "VAR"))
     var inherit: [String] = []
-    @Option(name: .customLong("profile"), help: ArgumentHelp("Take the sandbox, limits, policy and vault from this profile.", valueName: "name"))
+    @Option(name: .customLong("profile"), help: ArgumentHelp("Take the sandbox, limits, policy and vault from this profile.", valueName: "name"),
+            completion: Completion.profiles)
     var profile: String?
     @Option(name: .customLong("log-format"), help: "Supervisor log format on stderr: text or json.")
     var logFormat: LogFormat = .text

@@ -3,7 +3,8 @@ import Profile
 
 /// Options shared by `run` and `check`: which profile, and how to open its vault.
 struct ProfileOptions: ParsableArguments {
-    @Argument(help: "Profile name (<home>/profiles/NAME.toml, /etc/run-with-keys/profiles/NAME.toml) or a path.")
+    @Argument(help: "Profile name (<home>/profiles/NAME.toml, /etc/run-with-keys/profiles/NAME.toml) or a path.",
+              completion: Completion.profiles)
     var profile: String
 
     func load(_ global: GlobalOptions) throws -> Profile { try Self.load(profile, global.plain) }

@@ -4,7 +4,7 @@ import Vault
 struct RemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a secret.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name.") var name: String
+    @Argument(help: "Secret name.", completion: Completion.secrets) var name: String
 
     func run() throws {
         try VaultDocument.validateName(name)

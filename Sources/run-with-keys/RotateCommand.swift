@@ -17,7 +17,7 @@ struct RotateCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name.") var name: String
+    @Argument(help: "Secret name.", completion: Completion.secrets) var name: String
     @Option(name: .customLong("from-file"), help: ArgumentHelp("Read the new value from this file.", valueName: "file"))
     var fromFile: String?
     @Option(name: .customLong("keep-previous"), help: ArgumentHelp("Keep the old value as <VAR>_PREVIOUS for this long (e.g. 1h, 2d).", valueName: "duration"))
@@ -65,7 +65,7 @@ struct RotateCommand: ParsableCommand {
         let dir = global.homeDirectory + "/run"
         var told = 0
         if RunSupervisors.trustedDirectory(dir) {
-            for file in Sys.fileNames(in: dir, suffix: ".json") {
+            for file in ProfileLocator.entries(in: dir, suffix: ".json") {
                 guard let info = RunFile.read(dir + "/" + file), info.keys.contains(name) else { continue }
                 // Pin the process with a pidfd, then check it is still our supervisor: no pid-reuse race.
                 let pidfd = rwk_pidfd_open(info.pid)

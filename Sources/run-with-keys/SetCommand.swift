@@ -12,7 +12,7 @@ struct SetCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name: 1-128 of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key.")
+    @Argument(help: "Secret name: 1-128 of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key.", completion: Completion.secrets)
     var name: String
     @Option(name: .customLong("from-file"), help: ArgumentHelp("Read the value from this file.", valueName: "file"))
     var fromFile: String?
