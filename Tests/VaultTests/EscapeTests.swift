@@ -23,3 +23,17 @@ import Common
         #expect(LaunchLog.json("a\nb") == #""a\nb""#)
     }
 }
+
+/// `VaultError.decrypting` switches on `AgeError`'s typed cases, not on message text.
+@Suite struct DecryptErrorTests {
+    @Test func typedAgeFailuresMapToTheirOwnMessages() {
+        let high = VaultError.decrypting("v.age", .workFactorTooHigh(workFactor: 23, limit: 22), keySource: "the passphrase")
+        #expect(high.kind == .corrupt && high.message == "v.age: scrypt work factor 23 is too high (the limit is 22)")
+        #expect(high.hints.first?.contains("2^22") == true && high.exitCode == 125)
+        let notAge = VaultError.decrypting("v.age", .unsupportedVersion, keySource: "--identity i")
+        #expect(notAge.kind == .notAgeFile && notAge.hints.first?.contains("age-encryption.org/v1") == true)
+        // A header failure described in words only is "damaged", whatever its words say.
+        let other = VaultError.decrypting("v.age", .header("unsupported version of something"), keySource: "x")
+        #expect(other.kind == .corrupt && other.message.contains("damaged"))
+    }
+}
