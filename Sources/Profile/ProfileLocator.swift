@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 
-/// Turns the PROFILE argument into a file path (DESIGN.md §2).
+/// Turns the PROFILE argument into a file path (docs/ARCHITECTURE.md, "Finding a profile").
 public enum ProfileLocator {
     public static let systemDirectory = "/etc/run-with-keys/profiles"
 

@@ -1,7 +1,7 @@
 import Glibc
 import Age
 
-/// Where the vault's key comes from (DESIGN.md §2), first match wins:
+/// Where the vault's key comes from (docs/ARCHITECTURE.md, "The vault and its key"), first match wins:
 /// 1. `--identity PATH`; 2. `RUN_WITH_KEYS_IDENTITY`; 3. `$CREDENTIALS_DIRECTORY/run-with-keys.identity`;
 /// 4. the profile's `identity_command` or `RUN_WITH_KEYS_IDENTITY_COMMAND`; 5. `<home>/identity.txt`;
 /// 6. for a passphrase vault, `--passphrase-fd N` or a prompt on /dev/tty.

@@ -43,8 +43,6 @@ struct AuditCommand: ParsableCommand {
         if report.flagged { throw ExitCode(1) }
     }
 
-    static func files(in dir: String, suffix: String) -> [String] { ProfileLocator.entries(in: dir, suffix: suffix) }
-
     static func table(_ r: AuditReport) -> String {
         var rows = [["NAME", "AGE", "SCOPES", "PROFILES", "LAST LAUNCH", "FLAGS"]]
         for s in r.secrets {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Common
 import Age
 import Vault
 import Profile
@@ -74,28 +75,13 @@ func runMain() -> Never {
         exit(0)
     } catch let e as ExitCode {
         exit(e.rawValue)
-    } catch let e as CLIError {
-        Output.error(e.message, hints: e.hints)
-        exit(e.exitCode)
-    } catch let e as VaultError {
-        Output.error(e.message, hints: e.hints)
-        exit(125)
-    } catch let e as ProfileError {
-        var hints = e.hint.map { [$0] } ?? []
-        if e.kind == .notFound, let h = UsageErrors.subcommandHint(args, home: UsageErrors.home(args)) {
+    } catch let e as UserFacingError {   // every module's errors: Common/UserFacingError.swift
+        var hints = e.hints
+        if let p = e as? ProfileError, p.kind == .notFound, let h = UsageErrors.subcommandHint(args, home: UsageErrors.home(args)) {
             hints.insert(h, at: 0)   // `run-with-keys lsit`
         }
         Output.error(e.message, hints: hints)
-        exit(125)
-    } catch let e as PlanError {
-        Output.error(e.message, hints: e.hints)
         exit(e.exitCode)
-    } catch let e as LaunchError {
-        Output.error(e.description)
-        exit(e.exitCode)
-    } catch let e as AgeError {
-        Output.error(e.description)
-        exit(125)
     } catch {
         let code = RunWithKeys.exitCode(for: error)
         if code == .success || RunWithKeys.fullMessage(for: error).hasPrefix("OVERVIEW") || "\(type(of: error))" == "CleanExit" {
