@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Common"),
         .target(name: "Age", dependencies: ["Common", "CSodium"]),
         .target(name: "Vault", dependencies: ["Common", "Age"]),
-        .target(name: "Profile", dependencies: ["Common", "TOMLKit"]),
+        .target(name: "Profile", dependencies: ["Common", "TOMLKit", "Vault"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
         .target(name: "Launch", dependencies: ["Common", "Vault", "Profile", "CLaunch", "CSeccomp"]),
         .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",

@@ -37,9 +37,15 @@ final class Preparation {
     /// in the identity command.
     static func keyMaterial(_ global: Globals, store: VaultStore, profile: Profile, launchLog: String?) -> [String] {
         var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.path, store.lockPath, store.tempPath]
-        if let p = global.identity { paths.append(p) }
+        // A pipe given as the identity (`<(…)`, /dev/stdin) was read to EOF and the bot
+        // doesn't inherit it; its /dev/fd path would resolve into /proc and hide the wrong things.
+        func isPipe(_ p: String) -> Bool {
+            var st = stat()
+            return stat(p, &st) == 0 && [S_IFIFO, S_IFSOCK, S_IFCHR].contains(st.st_mode & S_IFMT)
+        }
+        if let p = global.identity, !isPipe(p) { paths.append(p) }
         for name in ["RUN_WITH_KEYS_IDENTITY", "CREDENTIALS_DIRECTORY"] {
-            if let p = Sys.getenv(name), !p.isEmpty { paths.append(p) }
+            if let p = Sys.getenv(name), !p.isEmpty, !isPipe(p) { paths.append(p) }
         }
         if let log = launchLog { paths.append(log) }
         // A profile decides what the next launch runs and with which keys: a bot
