@@ -19,20 +19,22 @@ let package = Package(
                        providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp",
                        providers: [.apt(["libseccomp-dev"])]),
-        // The only code that runs between fork and execve.
+        // The only code that runs between fork and execve (and the tree's init).
         .target(name: "CLaunch"),
+        // Parent-side system helpers: epoll, pty, sd_notify, memfd, Landlock rulesets.
+        .target(name: "CSys"),
 
         .target(name: "Age", dependencies: ["CSodium"]),
         .target(name: "Vault", dependencies: ["Age"]),
         .target(name: "Profile", dependencies: ["TOMLKit"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
-        .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
-        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",
+        .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSys", "CSeccomp"]),
+        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch", "CSys",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
             dependencies: [
-                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch",
+                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -48,7 +50,7 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
-        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault", "CLaunch", "CSys", "CSeccomp"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Launch", "Age"]),
     ]
 )

@@ -39,4 +39,7 @@ pid_t rwk_raw_clone(unsigned long flags);
  * blocking: 1 got one, 0 EOF, -1 error (errno). */
 int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd);
 
+/* landlock_restrict_self(ruleset_fd, 0) for the calling thread, raw: 0 or -errno. */
+int rwk_child_landlock_restrict_self(int ruleset_fd);
+
 #endif

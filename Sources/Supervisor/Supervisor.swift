@@ -12,7 +12,7 @@
 // - Reload.swift: SIGHUP and vault changes. Bookkeeping.swift: launch log,
 //   run file, sd_notify watchdog.
 import Glibc
-import CLaunch
+import CSys
 import Logging
 import Age
 import Vault

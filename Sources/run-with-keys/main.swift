@@ -4,7 +4,7 @@ import Age
 import Vault
 import Profile
 import Launch
-import CLaunch
+import CSys
 
 struct RunWithKeys: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -19,42 +19,40 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "rwk_sys.h"
-#include "rwk_landlock.h"
 
-/* Stages, in checklist order. Keep rwk_stage_name and Swift's SpawnStage in sync. */
+/* Stages, numbered in the order they run. Keep stage_names (claunch.c) and
+ * Swift's SpawnStage in sync; SpawnStageTests checks both against this list. */
 enum {
     RWK_STAGE_NONE = 0,
-    /* parent side, before or right after fork */
+    /* parent side, before the child exists */
     RWK_STAGE_CONFIG = 1,
     RWK_STAGE_PIPE = 2,
-    RWK_STAGE_FORK = 3,
-    RWK_STAGE_PIDFD = 4,
-    RWK_STAGE_RECV_LISTENER = 5,
-    /* child checklist */
+    RWK_STAGE_FORK = 3,            /* the clone (vfork-style or fork) */
+    RWK_STAGE_PID_NAMESPACE = 4,   /* or the clone into a new PID namespace (tree containment) */
+    RWK_STAGE_TREE_INIT = 5,       /* that namespace's init forks the bot */
+    /* the child checklist (rwk_child_main) */
     RWK_STAGE_SETSID = 6,
-    RWK_STAGE_SETPGID = 7,
-    RWK_STAGE_CTTY = 8,
+    RWK_STAGE_CTTY = 7,
+    RWK_STAGE_SETPGID = 8,
     RWK_STAGE_SIGNALS = 9,
     RWK_STAGE_PDEATHSIG = 10,
-    RWK_STAGE_CHDIR = 11,
-    RWK_STAGE_FD_MAP = 12,
-    RWK_STAGE_RLIMIT = 13,
-    RWK_STAGE_SETGROUPS = 14,
-    RWK_STAGE_SETGID = 15,
-    RWK_STAGE_SETUID = 16,
-    RWK_STAGE_DROP_CHECK = 17,
+    RWK_STAGE_FD_MAP = 11,
+    RWK_STAGE_RLIMIT = 12,
+    RWK_STAGE_SETGROUPS = 13,
+    RWK_STAGE_SETGID = 14,
+    RWK_STAGE_SETUID = 15,
+    RWK_STAGE_DROP_CHECK = 16,
+    RWK_STAGE_CHDIR = 17,
     RWK_STAGE_CLOSE_FDS = 18,
     RWK_STAGE_NO_NEW_PRIVS = 19,
-    RWK_STAGE_SECCOMP = 20,
-    RWK_STAGE_SECCOMP_NOTIFY = 21,
-    RWK_STAGE_SEND_LISTENER = 22,
-    RWK_STAGE_EXECVE = 23,
-    /* runs between NO_NEW_PRIVS and SECCOMP; numbered after EXECVE to keep the others stable */
-    RWK_STAGE_LANDLOCK = 24,
-    /* tree containment: the clone into a new PID namespace (parent side), then its init */
-    RWK_STAGE_PID_NAMESPACE = 25,
-    RWK_STAGE_TREE_INIT = 26,
+    RWK_STAGE_LANDLOCK = 20,
+    RWK_STAGE_SECCOMP = 21,
+    RWK_STAGE_SECCOMP_NOTIFY = 22,
+    RWK_STAGE_SEND_LISTENER = 23,
+    RWK_STAGE_EXECVE = 24,
+    /* parent side, once the child has exec'd (or, with no_exec, waits in execve) */
+    RWK_STAGE_PIDFD = 25,
+    RWK_STAGE_RECV_LISTENER = 26,
     RWK_STAGE_COUNT = 27,
 };
 
