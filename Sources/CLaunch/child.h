@@ -6,6 +6,8 @@
 
 #include "claunch.h"
 
+#include <setjmp.h>
+
 /* The child's view: the config plus the fds it owns. */
 struct child {
     const struct rwk_spawn_config *cfg;
@@ -16,6 +18,10 @@ struct child {
     pid_t parent;       /* the pid our parent has as we see it (1 under the tree's init) */
     uid_t outer_uid;    /* the supervisor's euid and egid: what a new user namespace maps */
     gid_t outer_gid;
+    /* rwk_exec_in_place: a stage that fails before the seccomp filter is in
+     * force jumps back here instead of exiting (see rwk_child_fail). */
+    jmp_buf *in_place;
+    int failed_stage, failed_error, failed_index;
     int kept[RWK_MAX_FD_PAIRS + 4]; /* every dst the child keeps, sorted by step_close_fds */
     int nkept;
 };

@@ -85,6 +85,19 @@ static void write_all(int fd, const void *buf, size_t len) {
 }
 
 void rwk_child_fail(struct child *c, int stage, int error, int index) {
+    if (c->in_place) {
+        /* Before the filter, Swift reports the failure with its context. After
+         * it (an allowlist may refuse what Swift's error path needs), one line
+         * from here, with write(2) and exit_group, which every policy allows. */
+        if (stage < RWK_STAGE_SECCOMP) {
+            c->failed_stage = stage;
+            c->failed_error = error;
+            c->failed_index = index;
+            longjmp(*c->in_place, 1);
+        }
+        const char *parts[] = { "run-with-keys: error: ", rwk_stage_name(stage), " failed: ", strerror(error), "\n" };
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) write_all(2, parts[i], strlen(parts[i]));
+    }
     struct report r = { stage, error, index };
     write_all(c->report_fd, &r, sizeof r);
     if (stage == RWK_STAGE_EXECVE) _exit(error == ENOENT ? 127 : 126);
@@ -586,6 +599,24 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
         }
     }
     return rwk_spawn_report(out, -1) < 0 ? -1 : 0;
+}
+
+int rwk_exec_in_place(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) {
+    memset(out, 0, sizeof *out);
+    out->pid = -1;
+    out->pidfd = out->report_fd = out->listener_fd = out->bot_pidfd = out->control_fd = -1;
+    if (validate(cfg) < 0 || cfg->tree || cfg->no_exec || cfg->ninit_fds) return set_failure(out, RWK_STAGE_CONFIG, EINVAL);
+    jmp_buf back;
+    /* volatile: read after longjmp */
+    struct child *volatile c = &(struct child){ .cfg = cfg, .report_fd = -1, .sock_fd = -1,
+                                                .landlock_fd = cfg->landlock_fd, .key_dir_fd = -1,
+                                                .parent = getppid(), .outer_uid = geteuid(), .outer_gid = getegid(),
+                                                .in_place = &back };
+    if (setjmp(back) == 0) rwk_child_main(c);
+    out->stage = c->failed_stage;
+    out->error = c->failed_error;
+    out->index = c->failed_index;
+    return -1;
 }
 
 int rwk_spawn_report(struct rwk_spawn_result *out, int timeout_ms) {

@@ -328,10 +328,12 @@ public final class LaunchPlan {
         // 5. The sandbox.
         request.noNewPrivileges = profile.sandbox.noNewPrivileges
         request.noExec = profile.sandbox.noExec
+        LaunchTiming.mark("plan: environment and command")
         do { request.seccomp = try seccompPolicy(profile.sandbox)?.compile() } catch {
             throw PlanError("\(profile.path): \(error)", hints: ["see `ausyscall --dump` or /usr/include/asm/unistd_64.h for syscall names"])
         }
         // 6. Landlock: computed here, enforced by the child right after no_new_privs.
+        LaunchTiming.mark("plan: seccomp filter")
         let sandbox = profile.sandbox
         var (containment, ruleset) = try Containment.plan(sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
         let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil || sandbox.signals == .scoped

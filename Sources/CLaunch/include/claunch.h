@@ -5,7 +5,8 @@
  * The only code that runs between fork and execve.
  *
  * The parent builds everything (argv, envp, fd map, rlimits, ids, BPF);
- * rwk_spawn forks, and the child runs a fixed checklist of async-signal-safe
+ * rwk_spawn clones (vfork-style on a stack of its own, or a real fork where a
+ * stage needs one: see rwk_spawn in claunch.c), and the child runs a fixed checklist of async-signal-safe
  * steps, one function each, in the order of the stage numbers below. A failing
  * step writes {stage, errno, index} to a close-on-exec pipe and _exits with
  * 127 (ENOENT at execve), 126 (other execve errors) or 125 (anything else).
@@ -182,6 +183,16 @@ struct rwk_spawn_result {
  * with out->report_fd >= 0: poll both fds and call rwk_spawn_report.
  */
 int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out);
+
+/*
+ * Exec in place: runs the same checklist in this process and execve()s the bot
+ * over it, with no supervisor left. Needs cfg->tree, no_exec and init fds off
+ * (they need a parent that stays). Returns -1 only when a stage before the
+ * seccomp filter failed (out->stage/error/index say which; the process may be
+ * half-changed and should exit); a later failure prints one line to fd 2 and
+ * exits with 126/127/125 as a spawned child would.
+ */
+int rwk_exec_in_place(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out);
 
 /*
  * Reads the child's report. timeout_ms as for poll(2) (-1 blocks).
