@@ -71,8 +71,9 @@ public final class EnvironmentBlock {
             }
             b.append(UInt8(0))
         }
-        storage = b.finish()
-        storage.inheritedByChildren()   // the fork child reads it for execve
+        // In pages of its own, inherited by a forked child (the tree's init, or
+        // the no_exec child), which reads it for execve.
+        storage = b.finish().inheritedByChildren()
         self.offsets = offsets
         pointers = .allocate(capacity: offsets.count + 1)
         storage.withUnsafeBytes { base in

@@ -166,6 +166,9 @@ struct RunCommand: ParsableCommand {
     static func launch(profile: Profile, _ s: LaunchSettings,
                        validate: ((VaultDocument) throws -> Void)? = nil) throws -> Never {
         let global = s.globals
+        // Decrypting, planning and spawning make no mprotect call per secret
+        // access; the supervisor closes the window before it waits.
+        GuardedMemory.openLaunchWindow()
         let prep = Preparation(global, profile: profile, launchLog: s.launchLog)
         prep.validate = validate
         let (plan, _) = try prep.plan(arguments: s.arguments)
