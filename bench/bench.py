@@ -262,7 +262,7 @@ def bench_stages(e: Env, runs: int) -> list[list[str]]:
             if line.startswith("rwk-timing: "):
                 parts = line.split()
                 per.setdefault(" ".join(parts[1:-2]), []).append(float(parts[-2]))
-    return [[stage, fmt(statistics.median(v) / 1e3)] for stage, v in per.items()]
+    return [[stage, fmt(statistics.median(v), "ms", 3)] for stage, v in per.items()]
 
 
 def table(head: list[str], rows: list[list[str]]) -> str:
