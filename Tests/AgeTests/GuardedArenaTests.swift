@@ -41,8 +41,16 @@ import Testing
         s.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
     }
 
+    /// A secret in a mapping of its own: tests running in parallel open the
+    /// shared arenas whenever they touch a secret of their own.
+    static func privateSecret(_ count: Int) -> SecretBytes {
+        var s = SecretBytes(count: count, ownPages: true)
+        s.withUnsafeMutableBytes { for i in $0.indices { $0[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) } }
+        return s
+    }
+
     @Test func idleSecretsAreUnreadableAndGuarded() throws {
-        let s = SecretBytes.random(count: 32)
+        let s = Self.privateSecret(32)
         let at = Self.address(of: s)
         let m = try #require(Self.mapping(of: at))
         #expect(m.perms == "---p", "an idle arena must be PROT_NONE")
@@ -55,11 +63,11 @@ import Testing
     }
 
     @Test func launchWindowKeepsArenasOpenUntilClosed() throws {
-        let s = SecretBytes.random(count: 48)
+        let s = Self.privateSecret(48)
         let at = Self.address(of: s)
         GuardedMemory.openLaunchWindow()
         #expect(Self.mapping(of: at)?.perms == "rw-p")
-        let t = SecretBytes.random(count: 5000)   // allocated in the window: open too
+        let t = Self.privateSecret(5000)   // allocated in the window: open too
         let tat = Self.address(of: t)
         #expect(Self.mapping(of: tat)?.perms == "rw-p")
         GuardedMemory.closeLaunchWindow()
