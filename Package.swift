@@ -24,17 +24,20 @@ let package = Package(
         // Parent-side system helpers: epoll, pty, sd_notify, memfd, Landlock rulesets.
         .target(name: "CSys"),
 
-        .target(name: "Age", dependencies: ["CSodium"]),
-        .target(name: "Vault", dependencies: ["Age"]),
-        .target(name: "Profile", dependencies: ["TOMLKit"]),
+        // What every module shares and nothing else: the error protocol, the
+        // secret-name rule, string escaping. Imports only the standard library.
+        .target(name: "Common"),
+        .target(name: "Age", dependencies: ["Common", "CSodium"]),
+        .target(name: "Vault", dependencies: ["Common", "Age"]),
+        .target(name: "Profile", dependencies: ["Common", "TOMLKit"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
-        .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSys", "CSeccomp"]),
+        .target(name: "Launch", dependencies: ["Common", "Vault", "Profile", "CLaunch", "CSys", "CSeccomp"]),
         .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch", "CSys",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
             dependencies: [
-                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CSys",
+                "Common", "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch", "CSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -47,7 +50,7 @@ let package = Package(
         // zlib, for inflating the compressed CCTV vectors in tests only.
         .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib"),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
+        .testTarget(name: "VaultTests", dependencies: ["Common", "Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault", "CLaunch", "CSys", "CSeccomp"]),

@@ -1,7 +1,7 @@
 import Glibc
 import Age
 
-/// Where the vault's key comes from (DESIGN.md §2), first match wins:
+/// Where the vault's key comes from (docs/ARCHITECTURE.md, "The vault and its key"), first match wins:
 /// 1. `--identity PATH`; 2. `RUN_WITH_KEYS_IDENTITY`; 3. `$CREDENTIALS_DIRECTORY/run-with-keys.identity`;
 /// 4. the profile's `identity_command` or `RUN_WITH_KEYS_IDENTITY_COMMAND`; 5. `<home>/identity.txt`;
 /// 6. for a passphrase vault, `--passphrase-fd N` or a prompt on /dev/tty.
@@ -11,6 +11,9 @@ public struct KeyOptions: Sendable {
     public var passphraseFD: Int32?
     public var identityCommand: String?
     public var environment: @Sendable (String) -> String?
+    /// False where nobody may be asked (shell completion): a passphrase vault without
+    /// `passphraseFD` is then an error instead of a prompt on /dev/tty.
+    public var mayPrompt = true
 
     public init(home: String, identityPath: String? = nil, passphraseFD: Int32? = nil, identityCommand: String? = nil,
                 environment: @escaping @Sendable (String) -> String? = { Sys.getenv($0) }) {
@@ -131,6 +134,10 @@ public enum KeySource {
             let pass = SecretInput.firstLine(raw)
             guard pass.count > 0 else { throw VaultError(.emptyValue, "the passphrase from --passphrase-fd \(fd) is empty") }
             return pass
+        }
+        guard options.mayPrompt else {
+            throw VaultError(.missing, "the vault needs a passphrase, and none may be asked for here",
+                             hints: ["pass --passphrase-fd N"])
         }
         let pass = try SecretInput.promptNoEcho(prompt)
         guard pass.count > 0 else { throw VaultError(.emptyValue, "the passphrase is empty") }

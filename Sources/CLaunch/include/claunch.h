@@ -21,6 +21,11 @@
 #include <sys/types.h>
 
 
+/* The PATH a bare command name is looked up in when the bot's environment has
+ * none (execvp's search, without malloc). The one definition: Swift reads it as
+ * LaunchPlan.defaultPath. */
+#define RWK_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
 /* Stages, numbered in the order they run. Keep stage_names (claunch.c) and
  * Swift's SpawnStage in sync; SpawnStageTests checks both against this list. */
 enum {
