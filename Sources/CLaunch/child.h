@@ -41,6 +41,11 @@ __attribute__((noreturn)) void rwk_tree_init(struct child *c, int control);
  * fork handlers run: the child only makes raw syscalls. */
 pid_t rwk_raw_clone(unsigned long flags);
 
+/* clone(CLONE_VM | CLONE_VFORK) on a stack of its own (claunch.c): the child
+ * closes close_a and close_b (each -1: none), then runs rwk_child_main on a copy
+ * of *c; we resume once it has exec'd or exited. The pid, or -1 and errno. */
+pid_t rwk_vfork_child(const struct child *c, int close_a, int close_b);
+
 /* Receives one control message and the fd that may ride along (else *fd = -1),
  * blocking: 1 got one, 0 EOF, -1 error (errno). */
 int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd);

@@ -455,7 +455,7 @@ static unsigned long tree_flags(int tree) {
 /* The vfork-style path (see vfork_spawn): what the child starts from. */
 struct vfork_start {
     struct child c;    /* copied onto the child's own stack before any step runs */
-    int close_fd;      /* the parent's end of the report pipe */
+    int close_fd[2];   /* fds of the parent's the child closes first (-1: none) */
 };
 
 static int vfork_child(void *arg) {
@@ -463,7 +463,7 @@ static int vfork_child(void *arg) {
     /* The steps update their struct child (moved fds, the kept list): work on a
      * copy, so that nothing in the suspended parent's frame changes under it. */
     struct child c = start->c;
-    close(start->close_fd);
+    for (int i = 0; i < 2; i++) if (start->close_fd[i] >= 0) close(start->close_fd[i]);
     rwk_child_main(&c);
 }
 
@@ -495,6 +495,11 @@ static pid_t vfork_spawn(struct vfork_start *start) {
     munmap(stack, VFORK_STACK);
     errno = e;
     return pid;
+}
+
+pid_t rwk_vfork_child(const struct child *c, int close_a, int close_b) {
+    struct vfork_start start = { .c = *c, .close_fd = { close_a, close_b } };
+    return vfork_spawn(&start);
 }
 
 int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) {
@@ -538,8 +543,7 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
             rwk_child_main(&c);
         }
     } else {
-        struct vfork_start start = { .c = c, .close_fd = report[0] };
-        pid = vfork_spawn(&start);
+        pid = rwk_vfork_child(&c, report[0], -1);
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
