@@ -19,8 +19,10 @@ let package = Package(
                        providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp",
                        providers: [.apt(["libseccomp-dev"])]),
-        // The only code that runs between fork and execve.
+        // The only code that runs between fork and execve (and the tree's init).
         .target(name: "CLaunch"),
+        // Parent-side system helpers: epoll, pty, sd_notify, memfd, Landlock rulesets.
+        .target(name: "CSys"),
 
         // What every module shares and nothing else: the error protocol, the
         // secret-name rule, string escaping. Imports only the standard library.
@@ -29,13 +31,13 @@ let package = Package(
         .target(name: "Vault", dependencies: ["Common", "Age"]),
         .target(name: "Profile", dependencies: ["Common", "TOMLKit", "Vault"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
-        .target(name: "Launch", dependencies: ["Common", "Vault", "Profile", "CLaunch", "CSeccomp"]),
-        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",
+        .target(name: "Launch", dependencies: ["Common", "Vault", "Profile", "CLaunch", "CSys", "CSeccomp"]),
+        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch", "CSys",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
             dependencies: [
-                "Common", "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch",
+                "Common", "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch", "CSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -51,7 +53,7 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Common", "Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
-        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault", "CLaunch", "CSys", "CSeccomp"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Launch", "Age"]),
     ]
 )

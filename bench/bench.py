@@ -249,6 +249,22 @@ def bench_footprint(e: Env, seconds: int) -> list[list[str]]:
     return rows
 
 
+# ------------------------------------------------------------------ per-stage breakdown
+
+def bench_stages(e: Env, runs: int) -> list[list[str]]:
+    """RWK_TIMING=1: each launch prints `rwk-timing: <stage> <ms since previous> <ms since main>`
+    to stderr. Median per stage over `runs` supervised launches of the launch profile."""
+    e.profile("launch", LAUNCH_PROFILE)
+    per: dict[str, list[float]] = {}
+    for _ in range(runs):
+        res = subprocess.run([str(e.rwk), "run", "launch"], env=dict(e.env, RWK_TIMING="1"), capture_output=True, check=True)
+        for line in res.stderr.decode().splitlines():
+            if line.startswith("rwk-timing: "):
+                parts = line.split()
+                per.setdefault(" ".join(parts[1:-2]), []).append(float(parts[-2]))
+    return [[stage, fmt(statistics.median(v), "ms", 3)] for stage, v in per.items()]
+
+
 def table(head: list[str], rows: list[list[str]]) -> str:
     def cells(r):
         return "| " + " | ".join(c.replace("|", "\\|") for c in r) + " |\n"
@@ -271,6 +287,8 @@ def main():
         sections.append(("1. Launch overhead (median of %d runs, hyperfine -N)" % (50 if q else 300),
                          table(["command", "median", "min", "max", "overhead vs /bin/true", "vs tini's overhead"],
                                bench_launch(e, 50 if q else 300))))
+        sections.append(("1b. One launch by stage (RWK_TIMING=1, median of %d)" % (10 if q else 50),
+                         table(["stage (ends at)", "time since the previous mark"], bench_stages(e, 10 if q else 50))))
         sections.append(("2. Vault decrypt, 1,000 secrets", table(["command", "median", "min", "max", "ratio"],
                                                                      bench_decrypt(e, 10 if q else 50))))
         n = 100 if q else 1000

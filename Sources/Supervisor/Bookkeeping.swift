@@ -1,5 +1,4 @@
 import Glibc
-import CLaunch
 import Vault
 import Launch
 

@@ -1,5 +1,5 @@
 import Glibc
-import CLaunch
+import CSys
 import Vault
 import Launch
 

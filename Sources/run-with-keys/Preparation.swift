@@ -75,6 +75,7 @@ final class Preparation {
         } else {
             vaultStamp = FileStamp.of(store.path)   // before the decrypt: see SupervisorOptions.vaultStamp
             let (d, key) = try store.open(keys)
+            LaunchTiming.mark("vault decrypt")
             doc = d
             unlocked = key
         }
