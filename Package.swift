@@ -24,9 +24,11 @@ let package = Package(
 
         .target(name: "Age", dependencies: ["CSodium"]),
         .target(name: "Vault", dependencies: ["Age"]),
-        .target(name: "Profile", dependencies: ["TOMLKit"]),
+        // Users and groups from /etc/passwd, /etc/group and getent: no NSS in a static binary.
+        .target(name: "Accounts"),
+        .target(name: "Profile", dependencies: ["TOMLKit", "Accounts"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
-        .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
+        .target(name: "Launch", dependencies: ["Vault", "Profile", "Accounts", "CLaunch", "CSeccomp"]),
         .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
@@ -48,7 +50,14 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
-        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault", "Accounts"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Launch", "Age"]),
     ]
 )
+
+// A member is visible only through the module that declares it, so a call like
+// `String.range(of:)` can't silently bind to Foundation (and link ICU) through
+// a dependency's public `import Foundation`.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

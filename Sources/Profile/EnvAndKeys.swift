@@ -1,3 +1,4 @@
+import TOMLKit
 /// Parsing of `[env]` and `[keys]`.
 extension Profile {
     static let reservedPrefix = "RUN_WITH_KEYS_"
