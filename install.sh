@@ -8,6 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq libsodium-dev libseccomp-dev pkg-config zlib1g-dev age >/dev/null
 command -v swift >/dev/null || { echo "install.sh: a Swift 6 toolchain (swift.org) must be on PATH" >&2; exit 1; }
-swift build -c release -Xswiftc -static-stdlib
-$SUDO install -m 0755 "$(swift build -c release -Xswiftc -static-stdlib --show-bin-path)/run-with-keys" /usr/local/bin/run-with-keys
+# A fully static executable (see the Makefile's SWIFT_RELEASE_FLAGS).
+swift build -c release -Xswiftc -static-executable
+$SUDO install -m 0755 "$(swift build -c release -Xswiftc -static-executable --show-bin-path)/run-with-keys" /usr/local/bin/run-with-keys
 echo "installed /usr/local/bin/run-with-keys"
