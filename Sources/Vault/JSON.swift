@@ -140,6 +140,9 @@ struct JSONReader {
     /// A non-secret string (names, timestamps, scopes, notes).
     mutating func string() throws(VaultError) -> String {
         let r = try stringRange()
+        // Most metadata strings have no escape: make the String from the bytes as they are.
+        let raw = UnsafeRawBufferPointer(rebasing: buf[r])
+        if !raw.contains(0x5c) { return String(decoding: raw, as: UTF8.self) }
         var bytes = [UInt8](repeating: 0, count: decode(r, into: nil))
         _ = bytes.withUnsafeMutableBytes { decode(r, into: $0) }
         return String(decoding: bytes, as: UTF8.self)
@@ -201,10 +204,19 @@ struct JSONReader {
     mutating func object(_ body: (inout JSONReader, String) throws(VaultError) -> Void) throws(VaultError) {
         try expect(0x7b)
         if accept(0x7d) { return }
-        var seen = Set<String>()
+        // Duplicate keys: a list while the object is small (an entry has up to 8
+        // keys), a set once it is large (the secrets); hashing each key costs more.
+        var few: [String] = []
+        var many = Set<String>()
         repeat {
             let key = try string()
-            guard seen.insert(key).inserted else { throw fail("duplicate key") }
+            if few.count < 16 {
+                guard !few.contains(key) else { throw fail("duplicate key") }
+                few.append(key)
+                if few.count == 16 { many = Set(few) }
+            } else {
+                guard many.insert(key).inserted else { throw fail("duplicate key") }
+            }
             try expect(0x3a)
             try body(&self, key)
         } while accept(0x2c)

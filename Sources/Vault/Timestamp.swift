@@ -11,6 +11,20 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
         var t = time_t(seconds)
         var tm = Glibc.tm()
         gmtime_r(&t, &tm)
+        // Years 0...9999 (every real one): 20 ASCII bytes written in place; `list`
+        // formats thousands of these. Other years take the general path below.
+        if (0...9999).contains(tm.tm_year + 1900) {
+            return String(unsafeUninitializedCapacity: 20) { out in
+                func put(_ v: Int32, _ at: Int, _ width: Int) {
+                    var v = v
+                    for k in stride(from: at + width - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
+                }
+                put(tm.tm_year + 1900, 0, 4); out[4] = 45; put(tm.tm_mon + 1, 5, 2); out[7] = 45; put(tm.tm_mday, 8, 2)
+                out[10] = 84; put(tm.tm_hour, 11, 2); out[13] = 58; put(tm.tm_min, 14, 2); out[16] = 58
+                put(tm.tm_sec, 17, 2); out[19] = 90
+                return 20
+            }
+        }
         func pad(_ v: Int32, _ w: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s

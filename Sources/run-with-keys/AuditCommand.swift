@@ -20,7 +20,11 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("launch-log"), help: ArgumentHelp("Launch log to read (default: <home>/launches.log).", valueName: "path"))
     var launchLog: String?
 
-    func run() throws {
+    func run() throws { try Self.run(global.plain, json: json, launchLog: launchLog) }
+
+    /// The whole command on plain values; the fast path (ReportFastPath) calls it too.
+    /// - Throws: `ExitCode(1)` when anything is flagged, and the vault's errors.
+    static func run(_ global: Globals, json: Bool, launchLog: String?) throws {
         let (doc, _) = try global.store().open(global.keyOptions())
         var profiles: [Profile] = [], broken: [AuditReport.BrokenProfile] = [], seen = Set<String>()
         for dir in ProfileLocator.searchDirectories(home: global.homeDirectory) {

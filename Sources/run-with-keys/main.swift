@@ -67,6 +67,7 @@ func runMain() -> Never {
     do {
         let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
+        if let report = ReportFastPath.parse(args) { try report.run() }
         var command = try RunWithKeys.parseAsRoot(args)
         try command.run()
         exit(0)
