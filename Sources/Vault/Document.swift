@@ -153,8 +153,7 @@ public struct VaultDocument {
         var note: String?
         func time(_ r: inout JSONReader, _ field: String) throws(VaultError) -> Timestamp? {
             if r.acceptNull() { return nil }
-            let text = try r.string()
-            guard let t = Timestamp(rfc3339: text) else {
+            guard let t = try r.timestamp() else {
                 throw VaultError(.format, "vault document: secret \"\(name)\": \(field) is not an RFC 3339 time")
             }
             return t

@@ -148,6 +148,16 @@ struct JSONReader {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// An RFC 3339 time string, read from its bytes when it has no escape; nil when it is not one.
+    mutating func timestamp() throws(VaultError) -> Timestamp? {
+        let r = try stringRange()
+        let raw = UnsafeRawBufferPointer(rebasing: buf[r])
+        if !raw.contains(0x5c) { return Timestamp(rfc3339: raw) }
+        var bytes = [UInt8](repeating: 0, count: decode(r, into: nil))
+        _ = bytes.withUnsafeMutableBytes { decode(r, into: $0) }
+        return Timestamp(rfc3339: String(decoding: bytes, as: UTF8.self))
+    }
+
     /// A secret string, decoded straight into guarded memory.
     mutating func secret() throws(VaultError) -> SecretBytes {
         let r = try stringRange()

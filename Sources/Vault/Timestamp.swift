@@ -35,7 +35,18 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
 
     /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
     public init?(rfc3339 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let s = text.withUTF8({ Self.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        seconds = s
+    }
+
+    /// Parses RFC 3339 from its UTF-8 bytes (as `init?(rfc3339:)`), without making a String.
+    init?(rfc3339 bytes: UnsafeRawBufferPointer) {
+        guard let s = Self.parse(bytes) else { return nil }
+        seconds = s
+    }
+
+    private static func parse(_ b: UnsafeRawBufferPointer) -> Int64? {
         func num(_ from: Int, _ count: Int) -> Int32? {
             guard from + count <= b.count else { return nil }
             var v: Int32 = 0
@@ -66,10 +77,15 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
             i += 6
         } else { return nil }
         guard i == b.count else { return nil }
-        var tm = Glibc.tm()
-        tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d
-        tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = s
-        seconds = Int64(timegm(&tm)) + offset
+        // What timegm(3) computes, without its normalising search: days from the
+        // civil date (H. Hinnant's days_from_civil; a day past the month's end,
+        // like 02-30, carries into the next month as timegm does), then seconds.
+        let yy = Int64(mo <= 2 ? y - 1 : y)
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * Int64((mo + 9) % 12) + 2) / 5 + Int64(d) - 1
+        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+        return days * 86400 + Int64(h) * 3600 + Int64(mi) * 60 + Int64(s) + offset
     }
 
     /// Whole days from `self` to `now` (negative if in the future).

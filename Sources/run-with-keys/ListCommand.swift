@@ -15,9 +15,10 @@ struct ListCommand: ParsableCommand {
     static func run(_ global: Globals, json: Bool) throws {
         let (doc, _) = try global.store().open(global.keyOptions())
         let now = Clock.system.now()
+        let names = doc.names  // sorted once
         if json {
             var out = "["
-            for (i, name) in doc.names.enumerated() {
+            for (i, name) in names.enumerated() {
                 let e = doc.secrets[name]!
                 out += (i == 0 ? "\n" : ",\n") + "  " + JSONText.object([
                     ("name", JSONText.string(name)),
@@ -29,15 +30,15 @@ struct ListCommand: ParsableCommand {
                     ("expires", e.expires.map { JSONText.string($0.description) } ?? "null"),
                 ])
             }
-            Output.out(out + (doc.names.isEmpty ? "]\n" : "\n]\n"))
+            Output.out(out + (names.isEmpty ? "]\n" : "\n]\n"))
             return
         }
-        if doc.names.isEmpty {
+        if names.isEmpty {
             Output.info("the vault is empty; add a key with `run-with-keys set NAME`")
             return
         }
         var rows = [["NAME", "CREATED", "UPDATED", "AGE", "SCOPES", "EXPIRES"]]
-        for name in doc.names {
+        for name in names {
             let e = doc.secrets[name]!
             rows.append([name, e.created.map { String($0.description.prefix(10)) } ?? "-",
                          e.updated.map { String($0.description.prefix(10)) } ?? "-",

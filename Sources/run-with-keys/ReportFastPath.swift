@@ -14,23 +14,29 @@ struct ReportFastPath {
     var json = false
     var launchLog: String?
 
-    /// Parses arguments already put in order by `reorderGlobalOptions` (subcommand first).
+    /// Parses the command line as given: global options may come before the
+    /// subcommand (what `reorderGlobalOptions` allows, without its cost).
     static func parse(_ args: [String]) -> ReportFastPath? {
-        guard let first = args.first, getenv("RUN_WITH_KEYS_ARGUMENT_PARSER") == nil else { return nil }
-        var s: ReportFastPath
-        switch first {
-        case "list": s = ReportFastPath(command: .list)
-        case "audit": s = ReportFastPath(command: .audit)
-        default: return nil
-        }
-        var i = 1
+        guard getenv("RUN_WITH_KEYS_ARGUMENT_PARSER") == nil else { return nil }
+        var s = ReportFastPath(command: .list)
+        var i = 0
         var seen = Set<String>()  // a repeated option is ArgumentParser's to judge
+        var subcommand: Command?
         while i < args.count {
             let a = args[i]
+            if subcommand == nil && !a.hasPrefix("-") {
+                switch a {
+                case "list": subcommand = .list
+                case "audit": subcommand = .audit
+                default: return nil
+                }
+                i += 1
+                continue
+            }
             guard a.hasPrefix("--"), a != "--" else { return nil }
             let parts = a.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard seen.insert(parts[0]).inserted else { return nil }
-            if a == "--json" { s.json = true; i += 1; continue }
+            if a == "--json" && subcommand != nil { s.json = true; i += 1; continue }
             let value: String
             if parts.count == 2 {
                 value = parts[1]
@@ -39,13 +45,15 @@ struct ReportFastPath {
                 i += 1
                 value = args[i]
             }
-            if parts[0] == "--launch-log" && s.command == .audit {
+            if parts[0] == "--launch-log" && subcommand == .audit {
                 s.launchLog = value
             } else if !s.globals.set(parts[0], value) {
                 return nil
             }
             i += 1
         }
+        guard let subcommand else { return nil }
+        s.command = subcommand
         return s
     }
 

@@ -65,9 +65,9 @@ func runMain() -> Never {
     setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &core)
     _ = rwk_set_dumpable(0)
     do {
+        if let report = ReportFastPath.parse(Array(CommandLine.arguments.dropFirst())) { try report.run() }
         let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
-        if let report = ReportFastPath.parse(args) { try report.run() }
         var command = try RunWithKeys.parseAsRoot(args)
         try command.run()
         exit(0)

@@ -80,7 +80,8 @@ def test_fast_path_errors_and_odd_arguments_match(rwk):
     rwk.init()
     rwk.set("a", rwk.secret())
     for args in [("list", "--lock-timeout", "-1"), ("list", "--json", "--json"), ("list", "extra"),
-                 ("list", "--bogus"), ("list", "--passphrase-fd"), ("audit", "--launch-log")]:
+                 ("list", "--bogus"), ("list", "--passphrase-fd"), ("audit", "--launch-log"),
+                 ("--json", "list"), ("--launch-log", "x", "audit"), ("--home", "list", "list"), ("list", "audit")]:
         both(rwk, *args)
     res = both(rwk, "list", "--vault", str(rwk.root / "missing.age"))
     assert res.returncode == 125
