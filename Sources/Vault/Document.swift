@@ -130,7 +130,9 @@ public struct VaultDocument {
                 case "format": format = try r.string()
                 case "recipients": doc.recipients = try r.stringArray()
                 case "secrets":
-                    try r.object { (r: inout JSONReader, name: String) throws(VaultError) in
+                    // Duplicate names are found by the dictionary: no second set of 1,000 names.
+                    try r.object(checkDuplicates: false) { (r: inout JSONReader, name: String) throws(VaultError) in
+                        guard doc.secrets[name] == nil else { throw r.fail("duplicate key", at: r.keyEnd) }
                         try validateName(name)
                         doc.secrets[name] = try parseEntry(&r, name: name, document: document)
                     }

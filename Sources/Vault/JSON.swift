@@ -10,8 +10,11 @@ struct JSONReader {
 
     init(_ buf: UnsafeRawBufferPointer) { self.buf = buf }
 
-    func fail(_ what: String) -> VaultError {
-        VaultError(.format, "vault document: \(what) at byte \(pos)",
+    /// Where the last key `object` read ends (for a caller's own duplicate check).
+    var keyEnd = 0
+
+    func fail(_ what: String, at: Int? = nil) -> VaultError {
+        VaultError(.format, "vault document: \(what) at byte \(at ?? pos)",
                    hints: ["the decrypted vault must be JSON: {\"format\":\"run-with-keys/v1\",\"secrets\":{…}}"])
     }
 
@@ -211,7 +214,9 @@ struct JSONReader {
     }
 
     /// Iterates the members of an object, calling `body` with each key.
-    mutating func object(_ body: (inout JSONReader, String) throws(VaultError) -> Void) throws(VaultError) {
+    /// `checkDuplicates: false` leaves duplicate keys to `body` (see `keyEnd`).
+    mutating func object(checkDuplicates: Bool = true,
+                         _ body: (inout JSONReader, String) throws(VaultError) -> Void) throws(VaultError) {
         try expect(0x7b)
         if accept(0x7d) { return }
         // Duplicate keys: a list while the object is small (an entry has up to 8
@@ -220,7 +225,9 @@ struct JSONReader {
         var many = Set<String>()
         repeat {
             let key = try string()
-            if few.count < 16 {
+            keyEnd = pos
+            if !checkDuplicates {
+            } else if few.count < 16 {
                 guard !few.contains(key) else { throw fail("duplicate key") }
                 few.append(key)
                 if few.count == 16 { many = Set(few) }

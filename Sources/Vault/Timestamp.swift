@@ -33,6 +33,9 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
             + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2))Z"
     }
 
+    /// The UTC date, `YYYY-MM-DD`: the first 10 characters of `description`.
+    public var date: String { String(description.utf8.prefix(10))! }
+
     /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
     public init?(rfc3339 text: String) {
         var text = text

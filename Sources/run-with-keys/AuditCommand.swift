@@ -58,7 +58,7 @@ struct AuditCommand: ParsableCommand {
         for s in r.secrets {
             rows.append([s.name, s.ageDays.map { "\($0)d" } ?? "-", s.scopes.isEmpty ? "-" : s.scopes.joined(separator: ","),
                          s.profiles.isEmpty ? "-" : s.profiles.joined(separator: ","),
-                         s.lastLaunch.map { String($0.description.prefix(10)) } ?? "never",
+                         s.lastLaunch.map { $0.date } ?? "never",
                          s.flags.isEmpty ? "ok" : s.flags.joined(separator: ",")])
         }
         var out = Table.render(rows)

@@ -40,11 +40,11 @@ struct ListCommand: ParsableCommand {
         var rows = [["NAME", "CREATED", "UPDATED", "AGE", "SCOPES", "EXPIRES"]]
         for name in names {
             let e = doc.secrets[name]!
-            rows.append([name, e.created.map { String($0.description.prefix(10)) } ?? "-",
-                         e.updated.map { String($0.description.prefix(10)) } ?? "-",
+            rows.append([name, e.created.map { $0.date } ?? "-",
+                         e.updated.map { $0.date } ?? "-",
                          e.updated.map { "\($0.days(until: now))d" } ?? "-",
                          e.scopes.isEmpty ? "-" : e.scopes.joined(separator: ","),
-                         e.expires.map { ($0 <= now ? "EXPIRED " : "") + String($0.description.prefix(10)) } ?? "-"])
+                         e.expires.map { ($0 <= now ? "EXPIRED " : "") + $0.date } ?? "-"])
         }
         Output.out(Table.render(rows))
     }
