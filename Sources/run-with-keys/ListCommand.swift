@@ -87,6 +87,9 @@ enum Table {
 /// JSON text for non-secret output.
 enum JSONText {
     static func string(_ s: String) -> String {
+        // Nothing to escape (no control character, quote or backslash; other
+        // bytes, UTF-8 included, pass through as they are): quote it as is.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) { return "\"" + s + "\"" }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
