@@ -17,18 +17,20 @@ struct ListCommand: ParsableCommand {
         let now = Clock.system.now()
         let names = doc.names  // sorted once
         if json {
+            // What JSONText.object would make of each entry, appended in place.
             var out = "["
+            out.reserveCapacity(names.count * 220)
+            func field(_ key: String, _ value: String) { out += ",\"" + key + "\":" + value }
             for (i, name) in names.enumerated() {
                 let e = doc.secrets[name]!
-                out += (i == 0 ? "\n" : ",\n") + "  " + JSONText.object([
-                    ("name", JSONText.string(name)),
-                    ("created", e.created.map { JSONText.string($0.description) } ?? "null"),
-                    ("updated", e.updated.map { JSONText.string($0.description) } ?? "null"),
-                    ("age_days", e.updated.map { String($0.days(until: now)) } ?? "null"),
-                    ("scopes", JSONText.array(e.scopes.map(JSONText.string))),
-                    ("note", e.note.map(JSONText.string) ?? "null"),
-                    ("expires", e.expires.map { JSONText.string($0.description) } ?? "null"),
-                ])
+                out += (i == 0 ? "\n" : ",\n") + "  {\"name\":" + JSONText.string(name)
+                field("created", e.created.map { JSONText.string($0.description) } ?? "null")
+                field("updated", e.updated.map { JSONText.string($0.description) } ?? "null")
+                field("age_days", e.updated.map { String($0.days(until: now)) } ?? "null")
+                field("scopes", JSONText.array(e.scopes.map(JSONText.string)))
+                field("note", e.note.map(JSONText.string) ?? "null")
+                field("expires", e.expires.map { JSONText.string($0.description) } ?? "null")
+                out += "}"
             }
             Output.out(out + (names.isEmpty ? "]\n" : "\n]\n"))
             return
