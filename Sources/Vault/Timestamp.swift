@@ -8,23 +8,10 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.seconds < b.seconds }
 
     public var description: String {
+        if let text = Self.format(seconds, count: 20) { return text }
         var t = time_t(seconds)
         var tm = Glibc.tm()
         gmtime_r(&t, &tm)
-        // Years 0...9999 (every real one): 20 ASCII bytes written in place; `list`
-        // formats thousands of these. Other years take the general path below.
-        if (0...9999).contains(tm.tm_year + 1900) {
-            return String(unsafeUninitializedCapacity: 20) { out in
-                func put(_ v: Int32, _ at: Int, _ width: Int) {
-                    var v = v
-                    for k in stride(from: at + width - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
-                }
-                put(tm.tm_year + 1900, 0, 4); out[4] = 45; put(tm.tm_mon + 1, 5, 2); out[7] = 45; put(tm.tm_mday, 8, 2)
-                out[10] = 84; put(tm.tm_hour, 11, 2); out[13] = 58; put(tm.tm_min, 14, 2); out[16] = 58
-                put(tm.tm_sec, 17, 2); out[19] = 90
-                return 20
-            }
-        }
         func pad(_ v: Int32, _ w: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s
@@ -34,7 +21,27 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
     }
 
     /// The UTC date, `YYYY-MM-DD`: the first 10 characters of `description`.
-    public var date: String { String(description.utf8.prefix(10))! }
+    public var date: String { Self.format(seconds, count: 10) ?? String(description.utf8.prefix(10))! }
+
+    /// The first `count` (at most 20) bytes of `YYYY-MM-DDTHH:MM:SSZ`, written in
+    /// place (`list` formats thousands of these); nil for a year outside 0...9999,
+    /// which `description` writes the general way.
+    private static func format(_ seconds: Int64, count: Int) -> String? {
+        var t = time_t(seconds)
+        var tm = Glibc.tm()
+        gmtime_r(&t, &tm)
+        guard (0...9999).contains(tm.tm_year + 1900) else { return nil }
+        return String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ v: Int32, _ at: Int, _ width: Int) {
+                var v = v
+                for k in stride(from: at + width - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
+            }
+            put(tm.tm_year + 1900, 0, 4); out[4] = 45; put(tm.tm_mon + 1, 5, 2); out[7] = 45; put(tm.tm_mday, 8, 2)
+            out[10] = 84; put(tm.tm_hour, 11, 2); out[13] = 58; put(tm.tm_min, 14, 2); out[16] = 58
+            put(tm.tm_sec, 17, 2); out[19] = 90
+            return count
+        }
+    }
 
     /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
     public init?(rfc3339 text: String) {

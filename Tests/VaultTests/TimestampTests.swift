@@ -30,9 +30,11 @@ import Vault
         #expect(Timestamp(seconds: 1_800_000_000).description == "2027-01-15T08:00:00Z")
         #expect(Timestamp(seconds: 253_402_300_799).description == "9999-12-31T23:59:59Z")
         #expect(Timestamp(seconds: 253_402_300_800).description == "10000-01-01T00:00:00Z")  // the general path
+        #expect(Timestamp(seconds: 253_402_300_800).date == "10000-01-0")
         for seconds in stride(from: Int64(-86400 * 400), to: 4_000_000_000, by: 7_777_777) {
             let t = Timestamp(seconds: seconds)
             #expect(Timestamp(rfc3339: t.description) == t, "\(t)")
+            #expect(t.date == String(t.description.prefix(10)))
         }
     }
 }
