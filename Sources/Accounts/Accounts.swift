@@ -11,6 +11,8 @@ public struct UserRecord: Sendable, Equatable {
     public var gid: gid_t
     /// The home directory field, as written (may be empty).
     public var home: String
+    /// True when `getent` found it (another nsswitch source), false for `/etc/passwd`.
+    public var viaGetent = false
 
     public init(name: String, uid: uid_t, gid: gid_t, home: String) {
         self.name = name
@@ -64,7 +66,7 @@ public enum Accounts {
     public static func user(named name: String) throws(AccountsError) -> UserRecord? {
         if let found = try parsePasswd(readSystemFile(passwdPath)).first(where: { $0.name == name }) { return found }
         guard validName(name), otherSources("passwd") else { return nil }
-        return try getent("passwd", name).flatMap { parsePasswd($0).first }
+        return try getent("passwd", name).flatMap { parsePasswd($0).first }.map { var r = $0; r.viaGetent = true; return r }
     }
 
     /// The first account with `uid`, or nil when no source knows it.
@@ -73,7 +75,7 @@ public enum Accounts {
     public static func user(uid: uid_t, askGetent: Bool = true) throws(AccountsError) -> UserRecord? {
         if let found = try parsePasswd(readSystemFile(passwdPath)).first(where: { $0.uid == uid }) { return found }
         guard askGetent, otherSources("passwd") else { return nil }
-        return try getent("passwd", String(uid)).flatMap { parsePasswd($0).first }
+        return try getent("passwd", String(uid)).flatMap { parsePasswd($0).first }.map { var r = $0; r.viaGetent = true; return r }
     }
 
     /// The group named `name`, or nil when no source knows it.
@@ -92,18 +94,22 @@ public enum Accounts {
         return try getent("group", String(gid)).flatMap { parseGroup($0).first }
     }
 
-    /// The group list `initgroups(3)` would set for `user`: `primary` first,
-    /// then every group of `/etc/group` that lists the user as a member, then
-    /// (when nsswitch.conf's `initgroups`, or else `group`, line names other
-    /// sources) the groups `getent initgroups user` reports. No duplicates.
+    /// The group list for `user`, as `initgroups(3)` sets it: `primary` first,
+    /// then every group of `/etc/group` that lists the user as a member, then,
+    /// for a user only `getent` knows (`viaGetent`) and when nsswitch.conf's
+    /// `initgroups` (or else `group`) line names other sources, the groups
+    /// `getent initgroups NAME` reports. No duplicates. A user of `/etc/passwd`
+    /// gets the memberships of `/etc/group` only: asking getent at every launch
+    /// would cost a process start (about 1 ms) for a case (a local user in a
+    /// directory server's group) this does not cover.
     /// - Throws: `AccountsError` as `user(named:)`.
-    public static func groupList(user: String, primary: gid_t) throws(AccountsError) -> [gid_t] {
+    public static func groupList(user: String, primary: gid_t, viaGetent: Bool) throws(AccountsError) -> [gid_t] {
         var groups = [primary]
         for g in try parseGroup(readSystemFile(groupPath)) where g.members.contains(user) && !groups.contains(g.gid) {
             groups.append(g.gid)
         }
         let database = nsswitchSources("initgroups") != nil ? "initgroups" : "group"
-        if validName(user), otherSources(database), let out = try getent("initgroups", user) {
+        if viaGetent, validName(user), otherSources(database), let out = try getent("initgroups", user) {
             for gid in parseInitgroups(out) where !groups.contains(gid) { groups.append(gid) }
         }
         return groups

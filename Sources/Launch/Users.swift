@@ -17,7 +17,7 @@ extension Credentials {
         guard uid != uid_t.max else { throw .unknownUser(nameOrUid) }
         var gid = entry?.gid ?? gid_t(uid)
         if let group { gid = try resolveGroup(group) }
-        let groups = try entry.map { (e) throws(LaunchError) in try lookup { () throws(AccountsError) in try Accounts.groupList(user: e.name, primary: gid) } } ?? [gid]
+        let groups = try entry.map { (e) throws(LaunchError) in try lookup { () throws(AccountsError) in try Accounts.groupList(user: e.name, primary: gid, viaGetent: e.viaGetent) } } ?? [gid]
         return Credentials(uid: uid, gid: gid, groups: groups)
     }
 

@@ -94,7 +94,8 @@ struct AccountsTests {
         }
         #expect(capture("grep -c '^\(user):' /etc/passwd") == "0", "the user must not be in /etc/passwd")
         let record = try #require(try Accounts.user(named: user))
-        #expect(record.uid == uid_t(uid) && record.gid == gid_t(uid) && record.home == "/nonexistent")
+        #expect(record.uid == uid_t(uid) && record.gid == gid_t(uid) && record.home == "/nonexistent" && record.viaGetent)
+        #expect(try Accounts.user(named: "root")?.viaGetent == false)
         #expect(try Accounts.group(named: group)?.gid == gid_t(extraGid))
         let creds = try Credentials.resolveUser(user)
         #expect(creds.uid == uid_t(uid) && creds.gid == gid_t(uid))
