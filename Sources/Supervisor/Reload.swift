@@ -1,3 +1,5 @@
+import Logging
+import Age
 import Glibc
 import CLaunch
 import CSys

@@ -164,6 +164,7 @@ public final class Supervisor {
         start(reason: .first)
         // Launched: every secret back behind PROT_NONE before the first wait.
         GuardedMemory.closeLaunchWindow()
+        CodePages.trim()  // start-up's code is not needed while the bot runs (see CodePages)
         var tags = [UInt64](repeating: 0, count: 32), events = [UInt32](repeating: 0, count: 32)
         while life.state != .done {
             let n = rwk_epoll_wait(epfd, &tags, &events, 32, -1)

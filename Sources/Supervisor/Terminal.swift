@@ -1,3 +1,4 @@
+import Logging
 import Glibc
 import CSys
 import Launch

@@ -134,7 +134,9 @@ public struct VaultDocument {
                 case "format": format = try r.string()
                 case "recipients": doc.recipients = try r.stringArray()
                 case "secrets":
-                    try r.object { (r: inout JSONReader, name: String) throws(VaultError) in
+                    // Duplicate names are found by the dictionary: no second set of 1,000 names.
+                    try r.object(checkDuplicates: false) { (r: inout JSONReader, name: String) throws(VaultError) in
+                        guard doc.secrets[name] == nil else { throw r.fail("duplicate key", at: r.keyEnd) }
                         try validateName(name)
                         doc.secrets[name] = try parseEntry(&r, name: name, document: document)
                     }
@@ -157,8 +159,7 @@ public struct VaultDocument {
         var note: String?
         func time(_ r: inout JSONReader, _ field: String) throws(VaultError) -> Timestamp? {
             if r.acceptNull() { return nil }
-            let text = try r.string()
-            guard let t = Timestamp(rfc3339: text) else {
+            guard let t = try r.timestamp() else {
                 throw VaultError(.format, "vault document: secret \"\(name)\": \(field) is not an RFC 3339 time")
             }
             return t

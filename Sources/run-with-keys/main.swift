@@ -68,6 +68,7 @@ func runMain() -> Never {
     _ = rwk_set_dumpable(0)
     let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
     do {
+        if let report = ReportFastPath.parse(Array(CommandLine.arguments.dropFirst())) { try report.run() }
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
         if args.isEmpty { Output.out(RunWithKeys.helpMessage() + "\n"); exit(0) }   // bare: usage, exit 0
         try UsageErrors.checkHelpTopic(args)
