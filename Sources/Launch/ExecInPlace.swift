@@ -1,4 +1,5 @@
 import Glibc
+import Profile
 import Vault
 
 /// Exec in place: the launch path with no supervisor process. The checklist

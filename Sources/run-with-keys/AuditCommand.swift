@@ -27,11 +27,11 @@ struct AuditCommand: ParsableCommand {
             completion: .directory)
     var profileDirectories: [String] = []
 
-    func run() throws { try Self.run(global.plain, json: json, launchLog: launchLog) }
+    func run() throws { try Self.run(global.plain, json: json, launchLog: launchLog, profileDirectories: profileDirectories) }
 
     /// The whole command on plain values; the fast path (ReportFastPath) calls it too.
     /// - Throws: `ExitCode(1)` when anything is flagged, and the vault's errors.
-    static func run(_ global: Globals, json: Bool, launchLog: String?) throws {
+    static func run(_ global: Globals, json: Bool, launchLog: String?, profileDirectories: [String] = []) throws {
         let (doc, _) = try global.store().open(global.keyOptions())
         var profiles: [Profile] = [], broken: [AuditReport.BrokenProfile] = []
         // The first on the search path wins, as for `run`; never the current directory.
