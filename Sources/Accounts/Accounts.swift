@@ -115,6 +115,22 @@ public enum Accounts {
         return groups
     }
 
+    /// True when group `gid` is the user private group of `uid` (Debian's "user private
+    /// groups", the setup that makes umask 002 safe): `uid`'s primary group, no other
+    /// account has it as primary group, and its member list is empty or `uid`'s name alone.
+    /// Only `/etc/passwd` and `/etc/group` are read, never getent: a group that isn't
+    /// listed there is not private. The same rule as Debian's OpenSSH patch
+    /// `user-group-modes` (`secure_permissions()` in misc.c).
+    public static func isPrivateGroup(_ gid: gid_t, of uid: uid_t) -> Bool {
+        guard let users = try? parsePasswd(readSystemFile(passwdPath)),
+              let groups = try? parseGroup(readSystemFile(groupPath)) else { return false }
+        guard let owner = users.first(where: { $0.uid == uid }), owner.gid == gid,
+              !users.contains(where: { $0.gid == gid && $0.uid != uid }) else { return false }
+        let entries = groups.filter { $0.gid == gid }
+        guard entries.count == 1 else { return false }
+        return entries[0].members.isEmpty || entries[0].members == [owner.name]
+    }
+
     // MARK: Parsing (pure; bytes in, records out)
 
     /// Parses passwd(5) lines. Lines that don't have 7 fields with numeric

@@ -1,3 +1,4 @@
+import Accounts
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -34,7 +35,7 @@ extension Profile {
     /// config, refuse one that someone else could have written. The file and its
     /// directory must be owned by us or root, writable by nobody else: not by others,
     /// and by the group only when it is the owner's user private group
-    /// (``FileTrust/isPrivateGroup(_:of:)``, so a clone made under umask 002 passes).
+    /// (``Accounts/isPrivateGroup(_:of:)``, so a clone made under umask 002 passes).
     /// A sticky directory (`/tmp`) is fine. One error names every problem, with the owner
     /// and mode seen, and one command that fixes the file and its directory together.
     static func checkTrusted(_ path: String, _ st: stat) throws(ProfileError) {
@@ -46,7 +47,7 @@ extension Profile {
         var problems: [String] = [], chown: [String] = [], chmod: [String] = []
         func judge(_ s: stat, _ p: String, _ label: String, sticky: Bool) {
             let ownerOK = s.st_uid == me || s.st_uid == 0
-            let groupWrites = s.st_mode & 0o020 != 0 && !FileTrust.isPrivateGroup(s.st_gid, of: s.st_uid)
+            let groupWrites = s.st_mode & 0o020 != 0 && !Accounts.isPrivateGroup(s.st_gid, of: s.st_uid)
             let othersWrite = s.st_mode & 0o002 != 0
             if sticky && s.st_mode & S_ISVTX != 0 { return }
             guard !ownerOK || groupWrites || othersWrite else { return }

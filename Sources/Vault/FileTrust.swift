@@ -62,40 +62,4 @@ public enum FileTrust {
         var vfs = statvfs()
         return fstatvfs(fd, &vfs) == 0 && vfs.f_flag & UInt(ST_RDONLY) != 0
     }
-
-    /// True when group `gid` is the user private group of `uid` (Debian's "user private
-    /// groups", the setup that makes umask 002 safe): `uid`'s primary group, no other
-    /// account has it as primary group, and its member list is empty or `uid`'s name alone.
-    /// Only `/etc/passwd` and `/etc/group` are read (no NSS: a static binary can't use it
-    /// safely); a group that isn't listed there is not private. The same rule as Debian's
-    /// OpenSSH patch `user-group-modes` (`secure_permissions()` in misc.c).
-    public static func isPrivateGroup(_ gid: gid_t, of uid: uid_t) -> Bool {
-        guard let passwd = table("/etc/passwd"), let group = table("/etc/group") else { return false }
-        var name: Substring? = nil
-        for f in passwd where f.count >= 4 {
-            guard let u = UInt32(f[2]), let g = UInt32(f[3]) else { continue }
-            if g == gid && u != uid { return false }
-            if u == uid {
-                guard g == gid else { return false }
-                name = f[0]
-            }
-        }
-        guard let name else { return false }
-        let entries = group.filter { $0.count >= 4 && UInt32($0[2]) == gid }
-        guard entries.count == 1 else { return false }
-        let members = entries[0][3].split(separator: ",")
-        return members.isEmpty || members == [name]
-    }
-
-    /// The colon-separated lines of a small regular file such as /etc/passwd.
-    static func table(_ path: String) -> [[Substring]]? {
-        let (fd, _) = Sys.open(path, O_RDONLY | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
-              let bytes = try? Sys.readAll(fd, path: path, limit: 8 << 20),
-              let text = String(validating: bytes, as: UTF8.self) else { return nil }
-        return text.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false) }
-    }
 }
