@@ -485,14 +485,18 @@ static int vfork_child(void *arg) {
  * view until its exec); see docs/ARCHITECTURE.md, "The child checklist".
  */
 static pid_t vfork_spawn(struct vfork_start *start) {
-    char *stack = mmap(NULL, VFORK_STACK, PROT_READ | PROT_WRITE,
+    /* VFORK_STACK usable bytes above one guard page of the system's page size
+     * (4 KiB on x86_64, up to 64 KiB on arm64). */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t size = VFORK_STACK + page;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
     if (stack == MAP_FAILED) return -1;
     /* The lowest page is a guard: an overflow faults instead of writing into our heap. */
-    (void)mprotect(stack, 4096, PROT_NONE);
-    pid_t pid = clone(vfork_child, stack + VFORK_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, start);
+    (void)mprotect(stack, page, PROT_NONE);
+    pid_t pid = clone(vfork_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, start);
     int e = errno;
-    munmap(stack, VFORK_STACK);
+    munmap(stack, size);
     errno = e;
     return pid;
 }
@@ -544,6 +548,12 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
         }
     } else {
         pid = rwk_vfork_child(&c, report[0], -1);
+        /* The child shared our mm: its privilege drop (commit_creds) set the
+         * shared mm's dumpable flag to fs.suid_dumpable, which may be 2. The
+         * supervisor stays not dumpable (main.swift sets it first thing). */
+        int e = errno;
+        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        errno = e;
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -26,6 +26,12 @@ extension LaunchPlan {
         if s.reload != .none { out.append("reload = \"\(s.reload.rawValue)\" (new keys need a process that holds the vault key)") }
         if request.noExec { out.append("no_exec = true (the supervisor answers the bot's execve)") }
         if request.tree != .none { out.append("pid_namespace (the tree's init needs the supervisor as its parent)") }
+        if s.stopSignal != SIGTERM { out.append("stop_signal (the supervisor turns SIGTERM into it)") }
+        // Under systemd's Type=notify the supervisor sends READY=1 and the watchdog
+        // pings; a bot exec'd in place would leave the unit to time out.
+        for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC"] where !(Sys.getenv(name) ?? "").isEmpty {
+            out.append("\(name) is set (the supervisor speaks sd_notify for the bot)")
+        }
         return out
     }
 

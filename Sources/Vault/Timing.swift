@@ -16,6 +16,8 @@ public enum LaunchTiming {
 
     nonisolated(unsafe) private static var names: [StaticString] = []
     nonisolated(unsafe) private static var times: [UInt64] = []
+    /// Set by `report`: one launch is reported, and restarts record nothing more.
+    nonisolated(unsafe) private static var reported = false
 
     /// Records that `stage` just ended.
     @inline(__always)
@@ -24,6 +26,7 @@ public enum LaunchTiming {
     }
 
     private static func record(_ stage: StaticString) {
+        guard !reported else { return }
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         names.append(stage)
@@ -32,7 +35,8 @@ public enum LaunchTiming {
 
     /// Prints the marks so far to stderr (one line each), once.
     public static func report() {
-        guard enabled, let first = times.first else { return }
+        guard enabled, !reported, let first = times.first else { return }
+        reported = true
         var out = ""
         var previous = first
         for (name, t) in zip(names, times) {

@@ -1,4 +1,5 @@
 import Glibc
+import Age
 import Vault
 import Profile
 import Hygiene
@@ -99,6 +100,10 @@ final class Preparation {
             for w in plan.containment.warnings(required: required) {
                 Output.warning(w.message)
                 if let hint = w.hint { Output.hint(hint) }
+            }
+            if SecretBytes.lockFailed {
+                Output.warning("the decrypted keys could not all be locked in memory (mlock: RLIMIT_MEMLOCK too small), so they may be written to swap")
+                Output.hint("raise the limit: `ulimit -l 1024`, LimitMEMLOCK= in a systemd unit, or --ulimit memlock= in a container")
             }
         }
         return (plan, findings)

@@ -106,3 +106,19 @@ def test_timing_hooks_are_off_by_default_and_on_with_rwk_timing(launch):
         stages = [l.split()[1:-2] for l in res.stderr.decode().splitlines() if l.startswith("rwk-timing: ")]
         names = [" ".join(s) for s in stages]
         assert names[0] == "main" and "vault decrypt" in names and last in names, names
+
+
+def test_systemd_notify_or_a_stop_signal_keeps_the_supervisor(launch):
+    # Under Type=notify the supervisor sends READY=1 and watchdog pings: a bot
+    # exec'd in place would leave the unit to time out. stop_signal is the
+    # supervisor's translation of SIGTERM.
+    p, digest = show(launch, "notify", **FAST)
+    env = {"NOTIFY_SOCKET": str(launch.out / "notify.sock")}   # added to the clean environment
+    ours, bot, key_ok, _ = started(launch, digest, "run", str(p), env=env)
+    assert key_ok and bot != ours, "with NOTIFY_SOCKET set the supervisor must stay"
+    line = next(l for l in launch.check(p, env=env).stdout.decode().splitlines() if l.startswith("launch:"))
+    assert "NOTIFY_SOCKET is set" in line, line
+    q, digest = show(launch, "stopsig", restart={"policy": "no", "stop_signal": "SIGINT"},
+                     output={"redact": False}, sandbox={"pid_namespace": False})
+    ours, bot, key_ok, _ = started(launch, digest, "run", str(q))
+    assert key_ok and bot != ours, "a stop_signal other than SIGTERM needs the supervisor"

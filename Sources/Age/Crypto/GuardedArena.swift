@@ -21,8 +21,11 @@ import Glibc
 /// into its neighbours in the same arena, not into a guard page; and there is
 /// no canary. While one secret is open, so are the others in its arena.
 enum GuardedArena {
-    /// Usable bytes per shared arena (16 pages of 4 KiB).
-    static let arenaBytes = 64 * 1024
+    /// Usable bytes per shared arena (4 pages of 4 KiB): small, so that a low
+    /// RLIMIT_MEMLOCK (64 KiB in some containers) still locks several arenas.
+    static let arenaBytes = 16 * 1024
+    /// A secret over this many bytes gets a mapping of its own.
+    static let largeBytes = 8 * 1024
     /// Slot granularity; every slot starts 16-byte aligned.
     static let quantum = 16
 
@@ -54,7 +57,9 @@ enum GuardedArena {
             self.readable = readable
             free = [(0, usable)]
             if readable { mprotect(base, usable, PROT_READ | PROT_WRITE) }
-            if rwk_guard_region(base, usable) & RWK_GUARD_NO_WIPEONFORK != 0 { GuardedArena.wipeOnForkFailed = true }
+            let failed = rwk_guard_region(base, usable)
+            if failed & RWK_GUARD_NO_WIPEONFORK != 0 { GuardedArena.wipeOnForkFailed = true }
+            if failed & RWK_GUARD_NO_MLOCK != 0 { GuardedArena.lockFailed = true }
         }
 
         /// A slot of `count` bytes (rounded up to the quantum), or nil when full.
@@ -101,6 +106,8 @@ enum GuardedArena {
     nonisolated(unsafe) static var windowOpen = false
     /// True once an arena could not be marked MADV_WIPEONFORK (a kernel before 4.14).
     nonisolated(unsafe) static var wipeOnForkFailed = false
+    /// Set when an arena could not be `mlock`ed (RLIMIT_MEMLOCK): its secrets may be swapped out.
+    nonisolated(unsafe) static var lockFailed = false
     /// One lock for all arenas: secrets are allocated and opened from any thread (tests do).
     nonisolated(unsafe) static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -118,7 +125,7 @@ enum GuardedArena {
     /// allocations), and the arena that holds them.
     static func allocate(_ count: Int, ownPages: Bool) -> (UnsafeMutableRawPointer, Arena) {
         locked {
-            if ownPages || count > arenaBytes / 4 {
+            if ownPages || count > largeBytes {
                 let a = Arena(size: count, dedicated: true, readable: windowOpen)
                 let p = a.allocate(count)!
                 arenas.append(a)

@@ -43,6 +43,9 @@ public struct SecretBytes: ~Copyable {
     /// True once guarded memory could not be marked MADV_WIPEONFORK (a kernel
     /// before 4.14): forked children then hold copies of guarded memory.
     public static var wipeOnForkFailed: Bool { GuardedArena.wipeOnForkFailed }
+    /// True once some guarded memory could not be locked (`mlock` failed, mlock(2):
+    /// RLIMIT_MEMLOCK too small): secrets there may reach swap.
+    public static var lockFailed: Bool { GuardedArena.lockFailed }
 
     /// A copy of these bytes in pages of their own that a forked child inherits
     /// after all (MADV_KEEPONFORK): only for what the child itself must read
