@@ -22,17 +22,19 @@ let package = Package(
         // The only code that runs between fork and execve.
         .target(name: "CLaunch"),
 
+        // The one way a file named by the user is opened: regular files only (FileAccess/RegularFile.swift).
+        .target(name: "FileAccess"),
         .target(name: "Age", dependencies: ["CSodium"]),
-        .target(name: "Vault", dependencies: ["Age"]),
-        .target(name: "Profile", dependencies: ["TOMLKit"]),
+        .target(name: "Vault", dependencies: ["Age", "FileAccess"]),
+        .target(name: "Profile", dependencies: ["TOMLKit", "FileAccess"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
-        .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
+        .target(name: "Launch", dependencies: ["Vault", "Profile", "FileAccess", "CLaunch", "CSeccomp"]),
         .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
             dependencies: [
-                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch",
+                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch", "FileAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -45,7 +47,7 @@ let package = Package(
         // zlib, for inflating the compressed CCTV vectors in tests only.
         .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib"),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
+        .testTarget(name: "VaultTests", dependencies: ["Vault", "Age", "FileAccess"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),

@@ -69,8 +69,7 @@ public enum SecretInput {
     /// stdin (one trailing newline dropped), or from a no-echo prompt.
     public static func readValue(fromFile path: String?, name: String) throws(VaultError) -> SecretBytes {
         if let path {
-            let (fd, e) = Sys.open(path, O_RDONLY)
-            guard fd >= 0 else { throw VaultError(e == ENOENT ? .missing : .io, "can't read \(path): \(Sys.errnoString(e))") }
+            let fd = try Sys.openInput(path)
             defer { close(fd) }
             return try Sys.readSecret(fd, what: path)
         }

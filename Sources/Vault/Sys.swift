@@ -1,5 +1,6 @@
 import Glibc
 import Age
+import FileAccess
 
 /// Thin wrappers over libc: "-1 and errno" becomes a typed error, EINTR is retried.
 public enum Sys {
@@ -36,26 +37,26 @@ public enum Sys {
         t.withUTF8 { _ = writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 
-    /// Reads a whole non-secret file (an encrypted vault, a profile).
+    /// Reads a whole non-secret file (an encrypted vault, a launch log): a
+    /// regular file only (`RegularFile`), at most `limit` bytes.
+    /// - Throws: `VaultError` (`.missing`, `.notRegularFile`, `.io`, `.input` when too large).
     public static func readFile(_ path: String, limit: Int = 256 << 20) throws(VaultError) -> [UInt8] {
-        let (fd, e) = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw VaultError(e == ENOENT ? .missing : .io, "can't read \(path): \(errnoString(e))")
-        }
-        defer { close(fd) }
-        return try readAll(fd, path: path, limit: limit)
+        do { return try RegularFile.read(path, limit: limit) } catch { throw VaultError(error) }
     }
 
+    /// Reads `fd` to EOF, at most `limit` bytes.
     public static func readAll(_ fd: Int32, path: String, limit: Int) throws(VaultError) -> [UInt8] {
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let (n, e) = retry { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) } }
-            if n < 0 { throw VaultError(.io, "can't read \(path): \(errnoString(e))") }
-            if n == 0 { return out }
-            out += buf[0..<n]
-            if out.count > limit { throw VaultError(.io, "\(path) is larger than \(limit) bytes") }
-        }
+        do { return try RegularFile.readAll(fd, path: path, limit: limit) } catch { throw VaultError(error) }
+    }
+
+    /// Opens a file named by the user that holds a secret (`--from-file`, an
+    /// import file): a regular file, or a pipe given as `/dev/stdin` or `/dev/fd/N`.
+    /// - Returns: the fd; the caller closes it and reads it with `readSecret`.
+    /// - Throws: `VaultError` (`.missing`, `.notRegularFile`, `.io`).
+    public static func openInput(_ path: String) throws(VaultError) -> Int32 {
+        do {
+            return try RegularFile.open(path, pipes: RegularFile.isExplicitPipeName(path) ? .allowed : .refused).fd
+        } catch { throw VaultError(error) }
     }
 
     /// Reads everything from `fd` into guarded memory, never into a Swift buffer.
@@ -78,18 +79,12 @@ public enum Sys {
 
     /// Opens `path` and checks that it is a regular file owned by us and not
     /// readable by group or others, as ssh does for private keys.
-    public static func openPrivate(_ path: String, what: String) throws(VaultError) -> Int32 {
-        // O_NONBLOCK so that a FIFO planted in its place cannot hang us (it has no effect on regular files).
-        let (fd, e) = open(path, O_RDONLY | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw VaultError(e == ENOENT ? .missing : .io, "can't open \(what) \(path): \(errnoString(e))")
-        }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { close(fd); throw VaultError(.io, "can't stat \(path): \(errnoString())") }
-        if st.st_mode & S_IFMT != S_IFREG {
-            close(fd)
-            throw VaultError(.permissions, "\(what) \(path) is not a regular file")
-        }
+    /// `pipes: .allowed` accepts a pipe (`/dev/stdin`, `/dev/fd/N`) without those checks.
+    /// - Throws: `VaultError` (`.missing`, `.notRegularFile`, `.permissions`, `.io`).
+    public static func openPrivate(_ path: String, what: String, pipes: RegularFile.Pipes = .refused) throws(VaultError) -> Int32 {
+        let fd: Int32, st: stat
+        do { (fd, st) = try RegularFile.open(path, pipes: pipes) } catch { throw VaultError(error, what: what) }
+        if st.st_mode & S_IFMT == S_IFIFO { return fd }   // a pipe given on purpose: it has no owner to check
         if st.st_uid != geteuid() {
             close(fd)
             throw VaultError(.permissions, "\(what) \(path) is owned by uid \(st.st_uid), not by you (uid \(geteuid()))",
