@@ -29,6 +29,7 @@ public final class SecretEntry {
         set {
             stored = newValue
             source = nil
+            holdsNUL = false
         }
     }
 
@@ -56,6 +57,10 @@ public final class SecretEntry {
         self.note = note
         self.expires = expires
     }
+    /// True when the value read from a hand-written document holds a NUL byte
+    /// (`\u0000`), which no environment variable or C string can carry: a launch
+    /// that uses the secret is refused (`list`, `set` and `rm` still work).
+    public internal(set) var holdsNUL = false
     /// When the name was first set; kept across rotations.
     public var created: Timestamp?
     /// When the value last changed (the last rotation).
@@ -98,12 +103,15 @@ public struct VaultDocument {
 
     /// Names match `[A-Za-z0-9_./-]{1,128}`.
     public static func validateName(_ name: String) throws(VaultError) {
-        let ok = !name.isEmpty && name.utf8.count <= 128 && name.utf8.allSatisfy { c in
-            (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 95 || c == 46 || c == 47 || c == 45
-        }
-        guard ok else {
+        guard isValidName(name) else {
             throw VaultError(.invalidName, "invalid secret name \"\(printable(name))\"",
                              hints: ["names are 1 to 128 characters of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key"])
+        }
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 128 && name.utf8.allSatisfy { c in
+            (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 95 || c == 46 || c == 47 || c == 45
         }
     }
 
@@ -130,8 +138,15 @@ public struct VaultDocument {
                 case "format": format = try r.string()
                 case "recipients": doc.recipients = try r.stringArray()
                 case "secrets":
+                    var index = 0
                     try r.object { (r: inout JSONReader, name: String) throws(VaultError) in
-                        try validateName(name)
+                        index += 1
+                        // A hand-written document may have a value where a name should be:
+                        // name the position, never echo the text (issue 13, fault 7).
+                        guard isValidName(name) else {
+                            throw VaultError(.format, "vault document: secret #\(index) in \"secrets\" (the key just before byte \(r.pos)) is not a valid secret name",
+                                             hints: ["names are 1 to 128 characters of A-Z a-z 0-9 _ . / -; the key is not shown, as it may be a value written in the wrong place"])
+                        }
                         doc.secrets[name] = try parseEntry(&r, name: name, document: document)
                     }
                 default: throw r.fail("unknown key (expected format, recipients, secrets)")
@@ -177,6 +192,7 @@ public struct VaultDocument {
         }
         let entry = SecretEntry(document: document, range: range, created: created, updated: updated, scopes: scopes,
                                 note: note, expires: expires)
+        entry.holdsNUL = r.containsNUL(range) || (previous?.withUnsafeBytes { $0.contains(0) } ?? false)
         entry.previous = previous.take()
         entry.previousUntil = previousUntil
         return entry
