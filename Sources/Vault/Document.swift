@@ -240,8 +240,18 @@ public struct VaultDocument {
         return out.finish()
     }
 
+    /// Drops previous values whose grace period (`previous_until`) has ended, or
+    /// that have none; every vault write does this (VaultStore).
+    public mutating func pruneExpiredPrevious(now: Timestamp) {
+        for (_, e) in secrets where e.previous != nil {
+            if let until = e.previousUntil, now < until { continue }
+            e.previous = nil
+            e.previousUntil = nil
+        }
+    }
+
     /// Sets `name` to `value`. On an existing name this is a rotation:
-    /// `created` stays, `updated` moves.
+    /// `created` stays, `updated` moves, and a previous value is dropped.
     public mutating func set(_ name: String, value: borrowing SecretBytes, now: Timestamp,
                              scopes: [String]? = nil, note: String? = nil) throws(VaultError) {
         try Self.validateName(name)
@@ -263,6 +273,11 @@ public struct VaultDocument {
         if let e = secrets[name] {
             e.value = value
             e.updated = now
+            // A new value replaces the old one outright: a previous value kept by an
+            // earlier `rotate --keep-previous` belongs to the value it replaced, and
+            // must not reach bots as <VAR>_PREVIOUS next to an unrelated value.
+            e.previous = nil
+            e.previousUntil = nil
             if let scopes { e.scopes = scopes }
             if let note { e.note = note }
         } else {
