@@ -71,3 +71,24 @@ import FileAccess
     }
 
 }
+
+@Suite struct LaunchLogRepairTests {
+    @Test func aRecordAfterAPartialLineStartsOnItsOwnLine() throws {
+        let dir = "/tmp/rwk-launchlog-\(getpid())"
+        _ = mkdir(dir, 0o700)
+        let path = dir + "/launches.log"
+        unlink(path)
+        defer { unlink(path); rmdir(dir) }
+        let log = LaunchLog(path: path)
+        let r = LaunchRecord(time: Timestamp(seconds: 1_800_000_000), event: .start, profile: "bot", keys: ["a/b"], pid: 7, uid: 0)
+        try log.append(r)
+        // A crash mid-write left half a record.
+        let fd = open(path, O_WRONLY | O_APPEND)
+        Sys.writeAll(fd, "{\"time\":\"2026-")
+        close(fd)
+        try log.append(r)
+        #expect(log.read() == [r, r])
+        let bytes = try Sys.readFile(path)
+        #expect(bytes.last == 0x0a && bytes.filter { $0 == 0x0a }.count == 3)
+    }
+}
