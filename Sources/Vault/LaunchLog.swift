@@ -1,4 +1,5 @@
 import Glibc
+import FileAccess
 
 /// One line of the launch log. It names keys, never values.
 public struct LaunchRecord: Equatable, Sendable {
@@ -64,12 +65,16 @@ public final class LaunchLog {
         // have rotated it while we waited); rotate under the lock when it is full,
         // and write into the fresh file under its own lock.
         for _ in 0..<8 {
-            let (fd, e) = Sys.open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
+            let (fd, e) = Sys.open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o600)
             guard fd >= 0 else { throw VaultError(.io, "can't open the launch log \(path): \(Sys.errnoString(e))") }
             defer { close(fd) }
             flock(fd, LOCK_EX)
             var mine = stat(), current = stat()
-            guard fstat(fd, &mine) == 0, stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
+            guard fstat(fd, &mine) == 0 else { continue }
+            guard mine.st_mode & S_IFMT == S_IFREG else {   // a FIFO or a device: never write (or block) there
+                throw VaultError(.notRegularFile, "the launch log \(path) is \(RegularFile.typeName(mine.st_mode)), not a regular file")
+            }
+            guard stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
             if Int(mine.st_size) >= maxBytes { rotate(); continue }
             try Self.appendWhole(fd, Self.line(record), size: mine.st_size, path: path)
             return

@@ -129,3 +129,13 @@ def test_bad_timeout_setting_is_an_error(rwk):
     rwk.init()
     env = command_env(rwk, "true", timeout="soon")
     assert_cli_error(rwk.run("list", env=env), "RUN_WITH_KEYS_COMMAND_TIMEOUT", hint="seconds")
+
+
+def test_fifo_launch_log_is_refused_with_a_warning(launch):
+    """The launch goes on (the log is bookkeeping) with a warning, and never blocks on the FIFO."""
+    launch.secret("app/key")
+    log = fifo(launch.rwk.root / "launches.fifo")
+    p = launch.profile("bot", ["/bin/true"], keys={"K": "app/key"})
+    res = quick(lambda: launch.rwk.run("run", "--launch-log", log, p, timeout=20))
+    assert res.returncode == 0, res.stderr
+    assert "launches.fifo is a FIFO, not a regular file" in res.stderr.decode()
