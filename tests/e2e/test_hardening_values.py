@@ -107,3 +107,20 @@ def test_value_where_a_name_should_be_is_not_echoed(rwk):
     line = assert_cli_error(res, "secret #2", "not a valid secret name")
     assert value[:8] not in res.stderr.decode()
     assert "sk_live" not in line
+
+
+def test_nul_from_every_other_source_is_refused(rwk):
+    """set (pipe and --from-file), import and exec --env-file refuse a NUL byte too."""
+    rwk.init()
+    tail = secrets.token_hex(8)
+    rwk.track(tail)
+    value = b"head\0" + tail.encode()
+    assert_cli_error(rwk.run("set", "a/pipe", input=value), '"a/pipe"', "nul")
+    f = rwk.input_file("v.bin", value)
+    assert_cli_error(rwk.run("set", "a/file", "--from-file", f), '"a/file"', "nul")
+    env = rwk.input_file("x.env", b"API_KEY=" + value + b"\n")
+    assert_cli_error(rwk.run("import", env), "nul")
+    plain = rwk.input_file("p.env", b"MODE=paper\0live\n")
+    assert_cli_error(rwk.run("exec", "--env-file", plain, "--", TOUCH, rwk.root / "ran"), "nul")
+    assert not (rwk.root / "ran").exists()
+    assert rwk.names() == []
