@@ -22,19 +22,20 @@ let package = Package(
         // The only code that runs between fork and execve.
         .target(name: "CLaunch"),
 
-        // The one way a file named by the user is opened: regular files only (FileAccess/RegularFile.swift).
-        .target(name: "FileAccess"),
-        .target(name: "Age", dependencies: ["CSodium"]),
-        .target(name: "Vault", dependencies: ["Age", "FileAccess"]),
-        .target(name: "Profile", dependencies: ["TOMLKit", "FileAccess"]),
+        // What every module shares and nothing else: the error protocol, the
+        // secret-name rule, string escaping. Imports only the standard library.
+        .target(name: "Common"),
+        .target(name: "Age", dependencies: ["Common", "CSodium"]),
+        .target(name: "Vault", dependencies: ["Common", "Age"]),
+        .target(name: "Profile", dependencies: ["Common", "TOMLKit", "Vault"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
-        .target(name: "Launch", dependencies: ["Vault", "Profile", "FileAccess", "CLaunch", "CSeccomp"]),
+        .target(name: "Launch", dependencies: ["Common", "Vault", "Profile", "CLaunch", "CSeccomp"]),
         .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
             dependencies: [
-                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch", "FileAccess",
+                "Common", "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -47,7 +48,7 @@ let package = Package(
         // zlib, for inflating the compressed CCTV vectors in tests only.
         .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib"),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaultTests", dependencies: ["Vault", "Age", "FileAccess"]),
+        .testTarget(name: "VaultTests", dependencies: ["Common", "Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),

@@ -298,7 +298,7 @@ static void step_exec_notify(struct child *c) {
 static const char *env_path(const char *const *envp) {
     for (; envp && *envp; envp++)
         if (strncmp(*envp, "PATH=", 5) == 0) return *envp + 5;
-    return "/usr/local/bin:/usr/bin:/bin";
+    return RWK_DEFAULT_PATH;
 }
 
 __attribute__((noreturn))

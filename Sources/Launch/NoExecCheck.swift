@@ -1,5 +1,4 @@
 import Glibc
-import FileAccess
 import Profile
 import Vault
 

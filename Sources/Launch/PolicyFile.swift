@@ -1,5 +1,5 @@
 import Glibc
-import FileAccess
+import Vault
 
 /// minijail-style policy files.
 ///

@@ -1,5 +1,5 @@
 import Glibc
-import FileAccess
+import Vault
 import Profile
 
 /// Checks made while planning, for things the fork child would otherwise only

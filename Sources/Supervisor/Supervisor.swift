@@ -233,14 +233,3 @@ public final class Supervisor {
         }
     }
 }
-
-/// "-1 and errno" to a thrown error, retrying EINTR.
-@discardableResult
-func sys(_ call: @autoclosure () -> String, _ body: () -> Int32) throws(LaunchError) -> Int32 {
-    while true {
-        let r = body()
-        if r != -1 { return r }
-        if errno == EINTR { continue }
-        throw .system(call: call(), errno: errno)
-    }
-}

@@ -1,3 +1,4 @@
+import Common
 import Age
 
 /// A decrypted document kept (in guarded memory) for the entries that still
@@ -47,15 +48,11 @@ public final class SecretEntry {
         }
     }
 
-    init(document: Plaintext, range: Range<Int>, created: Timestamp?, updated: Timestamp?, scopes: [String],
-         note: String?, expires: Timestamp?) {
-        self.stored = SecretBytes(count: 0)
-        self.source = (document, range)
-        self.created = created
-        self.updated = updated
-        self.scopes = scopes
-        self.note = note
-        self.expires = expires
+    /// An entry read from `document`, its value still the escaped string at `range`.
+    convenience init(document: Plaintext, range: Range<Int>, created: Timestamp?, updated: Timestamp?, scopes: [String],
+                     note: String?, expires: Timestamp?) {
+        self.init(value: SecretBytes(count: 0), created: created, updated: updated, scopes: scopes, note: note, expires: expires)
+        source = (document, range)
     }
     /// True when the value read from a hand-written document holds a NUL byte
     /// (`\u0000`), which no environment variable or C string can carry: a launch
@@ -101,19 +98,24 @@ public struct VaultDocument {
         recipients.isEmpty ? key.ownRecipients.map(\.description) : recipients
     }
 
-    /// Names match `[A-Za-z0-9_./-]{1,128}`.
+    /// Names follow `SecretName`'s rule, `[A-Za-z0-9_./-]{1,128}`.
+    /// - Throws: `VaultError` `.invalidName`; the message shows at most 64 printable characters of the name.
     public static func validateName(_ name: String) throws(VaultError) {
-        guard isValidName(name) else {
+        guard SecretName.isValid(name) else {
             throw VaultError(.invalidName, "invalid secret name \"\(printable(name))\"",
-                             hints: ["names are 1 to 128 characters of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key"])
+                             hints: ["names are \(SecretName.rule), e.g. coinbase/api-key"])
         }
     }
 
-    static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 128 && name.utf8.allSatisfy { c in
-            (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 95 || c == 46 || c == 47 || c == 45
+    /// The empty-value rule: a secret has at least one byte.
+    /// - Throws: `VaultError` `.emptyValue` when `count` is 0.
+    public static func refuseEmpty(_ count: Int, name: String) throws(VaultError) {
+        guard count > 0 else {
+            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
+                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
         }
     }
+
 
     /// A name made safe for an error message (it may come from user input).
     static func printable(_ s: String) -> String {
@@ -143,7 +145,7 @@ public struct VaultDocument {
                         index += 1
                         // A hand-written document may have a value where a name should be:
                         // name the position, never echo the text (issue 13, fault 7).
-                        guard isValidName(name) else {
+                        guard SecretName.isValid(name) else {
                             throw VaultError(.format, "vault document: secret #\(index) in \"secrets\" (the key just before byte \(r.pos)) is not a valid secret name",
                                              hints: ["names are 1 to 128 characters of A-Z a-z 0-9 _ . / -; the key is not shown, as it may be a value written in the wrong place"])
                         }
@@ -255,10 +257,7 @@ public struct VaultDocument {
     public mutating func set(_ name: String, value: borrowing SecretBytes, now: Timestamp,
                              scopes: [String]? = nil, note: String? = nil) throws(VaultError) {
         try Self.validateName(name)
-        guard value.count > 0 else {
-            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
-                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
-        }
+        try Self.refuseEmpty(value.count, name: name)
         let hasNUL = value.withUnsafeBytes { $0.contains(0) }
         guard !hasNUL else {
             throw VaultError(.input, "the value for \"\(name)\" contains a NUL byte, which no environment variable can hold",

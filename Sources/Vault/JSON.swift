@@ -1,3 +1,4 @@
+import Common
 import Age
 
 /// A small strict JSON reader over guarded memory. Strings that hold secrets
@@ -228,33 +229,12 @@ struct JSONReader {
     }
 }
 
-/// JSON string escaping into a guarded builder.
+/// JSON strings of the vault document, quoted, into a guarded builder (the
+/// escaping itself is `StringEscape`'s).
 enum JSONWriter {
-    static let hexDigits = Array("0123456789abcdef".utf8)
-
     static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout SecretBuilder) {
         out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for i in 0..<bytes.count {
-            let c = bytes[i]
-            guard c < 0x20 || c == 0x22 || c == 0x5c else { continue }
-            out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart..<i]))
-            runStart = i + 1
-            switch c {
-            case 0x22: out.append("\\\"")
-            case 0x5c: out.append("\\\\")
-            case 0x0a: out.append("\\n")
-            case 0x0d: out.append("\\r")
-            case 0x09: out.append("\\t")
-            case 0x08: out.append("\\b")
-            case 0x0c: out.append("\\f")
-            default:
-                out.append("\\u00")
-                out.append(hexDigits[Int(c >> 4)])
-                out.append(hexDigits[Int(c & 15)])
-            }
-        }
-        out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart...]))
+        StringEscape.escape(bytes, .json) { out.append($0) }
         out.append(UInt8(ascii: "\""))
     }
 

@@ -1,5 +1,4 @@
 import Glibc
-import FileAccess
 
 /// `<home>/run/<profile>.<pid>.json`: a running supervisor's registration. The
 /// supervisor writes it once its bot runs (and removes it when it exits);

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Common
 import Age
 import Vault
 import Profile
@@ -64,43 +65,32 @@ func runMain() -> Never {
     core.rlim_cur = 0
     setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &core)
     _ = rwk_set_dumpable(0)
+    let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
     do {
-        let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
+        if args.isEmpty { Output.out(RunWithKeys.helpMessage() + "\n"); exit(0) }   // bare: usage, exit 0
+        try UsageErrors.checkHelpTopic(args)
         var command = try RunWithKeys.parseAsRoot(args)
         try command.run()
         exit(0)
     } catch let e as ExitCode {
         exit(e.rawValue)
-    } catch let e as CLIError {
-        Output.error(e.message, hints: e.hints)
+    } catch let e as UserFacingError {   // every module's errors: Common/UserFacingError.swift
+        var hints = e.hints
+        if let p = e as? ProfileError, p.kind == .notFound, let h = UsageErrors.subcommandHint(args, home: UsageErrors.home(args)) {
+            hints.insert(h, at: 0)   // `run-with-keys lsit`
+        }
+        Output.error(e.message, hints: hints)
         exit(e.exitCode)
-    } catch let e as VaultError {
-        Output.error(e.message, hints: e.hints)
-        exit(125)
-    } catch let e as ProfileError {
-        Output.error(e.message, hints: e.hint.map { [$0] } ?? [])
-        exit(125)
-    } catch let e as PlanError {
-        Output.error(e.message, hints: e.hints)
-        exit(e.exitCode)
-    } catch let e as LaunchError {
-        Output.error(e.description)
-        exit(e.exitCode)
-    } catch let e as AgeError {
-        Output.error(e.description)
-        exit(125)
     } catch {
         let code = RunWithKeys.exitCode(for: error)
         if code == .success || RunWithKeys.fullMessage(for: error).hasPrefix("OVERVIEW") || "\(type(of: error))" == "CleanExit" {
             RunWithKeys.exit(withError: error)
         }
-        let message = RunWithKeys.message(for: error)
-        let firstLine = message.split(separator: "\n").first.map(String.init) ?? message
-        var text = firstLine
-        if text.hasPrefix("Error: ") { text.removeFirst(7) }
-        Output.error(text.prefix(1).lowercased() + text.dropFirst(), hints: ["see `run-with-keys --help`"])
-        exit(125)
+        let e = UsageErrors.describe(RunWithKeys.message(for: error), args: args,
+                                     home: UsageErrors.home(args))
+        Output.error(e.message, hints: e.hints)
+        exit(e.exitCode)
     }
 }
 

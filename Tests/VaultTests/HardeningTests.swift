@@ -1,7 +1,6 @@
 import Testing
 import Age
 import Glibc
-import FileAccess
 @testable import Vault
 
 /// Issue 13: values that can't be delivered intact, no echo from a malformed

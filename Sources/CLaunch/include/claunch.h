@@ -22,6 +22,11 @@
 #include "rwk_sys.h"
 #include "rwk_landlock.h"
 
+/* The PATH a bare command name is looked up in when the bot's environment has
+ * none (execvp's search, without malloc). The one definition: Swift reads it as
+ * LaunchPlan.defaultPath. */
+#define RWK_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
 /* Stages, in checklist order. Keep rwk_stage_name and Swift's SpawnStage in sync. */
 enum {
     RWK_STAGE_NONE = 0,

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// The one way run-with-keys opens a file it was given by name (a profile, a
 /// template, a seccomp policy file, the vault, an identity, an env file, a
@@ -21,7 +17,13 @@ import Musl
 /// caller's size limit.
 public enum RegularFile {
     /// Whether a pipe (FIFO) is accepted in place of a regular file.
-    public enum Pipes: Sendable { case refused, allowed }
+    public enum Pipes: Sendable {
+        case refused
+        /// Accepted, switched to blocking reads: read it to EOF.
+        case allowed
+        /// Accepted and left non-blocking, for a caller that reads it with `poll(2)` and a timeout.
+        case allowedNonBlocking
+    }
 
     /// Why a file was not opened or read. `description` is one line naming the path.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -91,9 +93,8 @@ public enum RegularFile {
         }
         let type = st.st_mode & S_IFMT
         if type == S_IFREG { return (fd, st) }
-        if type == S_IFIFO && pipes == .allowed {
-            let fl = fcntl(fd, F_GETFL)
-            _ = fcntl(fd, F_SETFL, fl & ~O_NONBLOCK)
+        if type == S_IFIFO && pipes != .refused {
+            if pipes == .allowed { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
             return (fd, st)
         }
         close(fd)
