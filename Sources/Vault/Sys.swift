@@ -120,7 +120,14 @@ public enum Sys {
             throw VaultError(error, what: what)
         }
         do throws(VaultError) {
-            return (fd, try checkPrivate(path, what: what, st, readOnlyMount: FileTrust.isReadOnlyMount(fd), allowPipe: allowPipe))
+            let isPipe = try checkPrivate(path, what: what, st, readOnlyMount: FileTrust.isReadOnlyMount(fd), allowPipe: allowPipe)
+            // A pipe is read only when the user named one on purpose (`<(…)`, /dev/stdin):
+            // a FIFO made with mkfifo, whose writer may never come, is refused at once.
+            if isPipe && !RegularFile.isExplicitPipeName(path) {
+                throw VaultError(.notRegularFile, "\(what) \(path) is a FIFO, not a regular file",
+                                 hints: ["a pipe is read only when given as /dev/stdin or /dev/fd/N (process substitution: --identity <(command))"])
+            }
+            return (fd, isPipe)
         } catch {
             close(fd)
             throw error
