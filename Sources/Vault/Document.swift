@@ -260,7 +260,7 @@ public struct VaultDocument {
         try Self.refuseEmpty(value.count, name: name)
         let hasNUL = value.withUnsafeBytes { $0.contains(0) }
         guard !hasNUL else {
-            throw VaultError(.input, "the value for \"\(name)\" contains a NUL byte, which no environment variable can hold",
+            throw VaultError(.undeliverable, "the value for \"\(name)\" contains a NUL byte, which no environment variable can hold",
                              hints: ["store binary keys base64-encoded (base64 -w0 FILE | run-with-keys set \(name))"])
         }
         let valid = value.withUnsafeBytes { isValidUTF8($0) }

@@ -9,7 +9,7 @@ public struct VaultError: UserFacingError, CustomStringConvertible, Sendable {
              unknownName, io, format, input,
              /// A FIFO, device or directory where a file was expected (RegularFile).
              notRegularFile,
-             /// A value that can't reach the bot intact (a NUL byte, over the execve limits).
+             /// A value that cannot reach a bot intact: it holds a NUL byte.
              undeliverable
     }
     public var kind: Kind
