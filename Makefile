@@ -1,6 +1,9 @@
 # run-with-keys: build, test, install. See README.md.
 PREFIX ?= /usr/local
-SWIFT_RELEASE_FLAGS ?= -c release -Xswiftc -static-stdlib
+# A fully static executable: nothing for the dynamic loader to relocate at start-up
+# (users and groups are resolved without glibc's NSS, see Sources/Accounts).
+SWIFT_RELEASE_FLAGS ?= -c release -Xswiftc -static-executable
+RELEASE_BIN = $$(swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path)/run-with-keys
 
 .PHONY: build release install test unit e2e fuzz bench clean
 
@@ -12,12 +15,14 @@ release:
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 "$$(swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path)/run-with-keys" $(DESTDIR)$(PREFIX)/bin/run-with-keys
+	install -m 0755 "$(RELEASE_BIN)" $(DESTDIR)$(PREFIX)/bin/run-with-keys
 
-# The test command: Swift unit tests, then end-to-end tests against the built binary.
-test: build
+# The test command: Swift unit tests, then the shipped binary: static and ICU-free
+# (tests/check-binary.sh), and the end-to-end tests against it.
+test: release
 	swift test
-	python3 -m pytest -q tests/e2e
+	tests/check-binary.sh "$(RELEASE_BIN)"
+	RWK_BIN="$(RELEASE_BIN)" python3 -m pytest -q tests/e2e
 
 unit:
 	swift test

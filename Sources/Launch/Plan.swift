@@ -73,8 +73,9 @@ public final class EnvironmentBlock {
             }
             b.append(UInt8(0))
         }
-        storage = b.finish()
-        storage.inheritedByChildren()   // the fork child reads it for execve
+        // In pages of its own, inherited by a forked child (the tree's init, or
+        // the no_exec child), which reads it for execve.
+        storage = b.finish().inheritedByChildren()
         self.offsets = offsets
         pointers = .allocate(capacity: offsets.count + 1)
         storage.withUnsafeBytes { base in
@@ -349,10 +350,12 @@ public final class LaunchPlan {
         // 5. The sandbox.
         request.noNewPrivileges = profile.sandbox.noNewPrivileges
         request.noExec = profile.sandbox.noExec
+        LaunchTiming.mark("plan: environment and command")
         do { request.seccomp = try seccompPolicy(profile.sandbox)?.compile() } catch {
             throw PlanError("\(profile.path): \(error)", hints: ["see `ausyscall --dump` or /usr/include/asm/unistd_64.h for syscall names"])
         }
         // 6. Landlock: computed here, enforced by the child right after no_new_privs.
+        LaunchTiming.mark("plan: seccomp filter")
         let sandbox = profile.sandbox
         var (containment, ruleset) = try Containment.plan(sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
         let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil || sandbox.signals == .scoped

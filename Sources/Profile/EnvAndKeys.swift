@@ -1,4 +1,5 @@
 import Common
+import TOMLKit
 
 /// Parsing of `[env]` and `[keys]`.
 extension Profile {

@@ -1,4 +1,5 @@
 import Common
+import TOMLKit
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,5 +1,8 @@
+import Logging
+import Age
 import Glibc
 import CLaunch
+import CSys
 import Vault
 import Launch
 

@@ -12,7 +12,7 @@
 // - Reload.swift: SIGHUP and vault changes. Bookkeeping.swift: launch log,
 //   run file, sd_notify watchdog.
 import Glibc
-import CLaunch
+import CSys
 import Logging
 import Age
 import Vault
@@ -162,6 +162,9 @@ public final class Supervisor {
     public func run() -> Int32 {
         terminal.enter()
         start(reason: .first)
+        // Launched: every secret back behind PROT_NONE before the first wait.
+        GuardedMemory.closeLaunchWindow()
+        CodePages.trim()  // start-up's code is not needed while the bot runs (see CodePages)
         var tags = [UInt64](repeating: 0, count: 32), events = [UInt32](repeating: 0, count: 32)
         while life.state != .done {
             let n = rwk_epoll_wait(epfd, &tags, &events, 32, -1)

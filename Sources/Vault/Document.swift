@@ -140,14 +140,16 @@ public struct VaultDocument {
                 case "format": format = try r.string()
                 case "recipients": doc.recipients = try r.stringArray()
                 case "secrets":
+                    // Duplicate names are found by the dictionary: no second set of 1,000 names.
                     var index = 0
-                    try r.object { (r: inout JSONReader, name: String) throws(VaultError) in
+                    try r.object(checkDuplicates: false) { (r: inout JSONReader, name: String) throws(VaultError) in
                         index += 1
+                        guard doc.secrets[name] == nil else { throw r.fail("duplicate key", at: r.keyEnd) }
                         // A hand-written document may have a value where a name should be:
                         // name the position, never echo the text (issue 13, fault 7).
                         guard SecretName.isValid(name) else {
-                            throw VaultError(.format, "vault document: secret #\(index) in \"secrets\" (the key just before byte \(r.pos)) is not a valid secret name",
-                                             hints: ["names are 1 to 128 characters of A-Z a-z 0-9 _ . / -; the key is not shown, as it may be a value written in the wrong place"])
+                            throw VaultError(.format, "vault document: secret #\(index) in \"secrets\" (the key ending at byte \(r.keyEnd)) is not a valid secret name",
+                                             hints: ["names are \(SecretName.rule); the key is not shown, as it may be a value written in the wrong place"])
                         }
                         doc.secrets[name] = try parseEntry(&r, name: name, document: document)
                     }
@@ -170,8 +172,7 @@ public struct VaultDocument {
         var note: String?
         func time(_ r: inout JSONReader, _ field: String) throws(VaultError) -> Timestamp? {
             if r.acceptNull() { return nil }
-            let text = try r.string()
-            guard let t = Timestamp(rfc3339: text) else {
+            guard let t = try r.timestamp() else {
                 throw VaultError(.format, "vault document: secret \"\(name)\": \(field) is not an RFC 3339 time")
             }
             return t

@@ -11,8 +11,9 @@ public struct KeyOptions: Sendable {
     public var passphraseFD: Int32?
     public var identityCommand: String?
     public var environment: @Sendable (String) -> String?
-    /// False where nobody may be asked (shell completion): a passphrase vault without
-    /// `passphraseFD` is then an error instead of a prompt on /dev/tty.
+    /// False where nobody may be asked and nothing may wait (shell completion): a passphrase
+    /// vault without `passphraseFD` is then an error instead of a prompt on /dev/tty, and an
+    /// identity that names a pipe is refused instead of waited for.
     public var mayPrompt = true
 
     public init(home: String, identityPath: String? = nil, passphraseFD: Int32? = nil, identityCommand: String? = nil,
@@ -65,11 +66,11 @@ public enum KeySource {
     /// The first identity source that is present, loaded.
     /// `vault`: the existing vault it is for, if any (see ``unlock(for:options:vault:)``).
     /// `--identity` and `RUN_WITH_KEYS_IDENTITY` may name a pipe (`<(…)`, `/dev/stdin`);
-    /// the other sources must be regular files.
+    /// the other sources must be regular files, and so must these when `options.mayPrompt` is false.
     public static func identityKey(_ options: KeyOptions, vault: String? = nil) throws(VaultError) -> UnlockedKey {
-        if let p = options.identityPath { return try fromFile(p, source: "--identity \(p)", allowPipe: true) }
+        if let p = options.identityPath { return try fromFile(p, source: "--identity \(p)", allowPipe: options.mayPrompt) }
         if let p = options.environment("RUN_WITH_KEYS_IDENTITY"), !p.isEmpty {
-            return try fromFile(p, source: "RUN_WITH_KEYS_IDENTITY (\(p))", allowPipe: true)
+            return try fromFile(p, source: "RUN_WITH_KEYS_IDENTITY (\(p))", allowPipe: options.mayPrompt)
         }
         if let dir = options.environment("CREDENTIALS_DIRECTORY"), !dir.isEmpty, Sys.exists(dir + "/run-with-keys.identity") {
             let p = dir + "/run-with-keys.identity"

@@ -27,7 +27,11 @@ struct AuditCommand: ParsableCommand {
             completion: .directory)
     var profileDirectories: [String] = []
 
-    func run() throws {
+    func run() throws { try Self.run(global.plain, json: json, launchLog: launchLog, profileDirectories: profileDirectories) }
+
+    /// The whole command on plain values; the fast path (ReportFastPath) calls it too.
+    /// - Throws: `ExitCode(1)` when anything is flagged, and the vault's errors.
+    static func run(_ global: Globals, json: Bool, launchLog: String?, profileDirectories: [String] = []) throws {
         let (doc, _) = try global.store().open(global.keyOptions())
         var profiles: [Profile] = [], broken: [AuditReport.BrokenProfile] = []
         // The first on the search path wins, as for `run`; never the current directory.
@@ -48,7 +52,7 @@ struct AuditCommand: ParsableCommand {
         for s in r.secrets {
             rows.append([s.name, s.ageDays.map { "\($0)d" } ?? "-", s.scopes.isEmpty ? "-" : s.scopes.joined(separator: ","),
                          s.profiles.isEmpty ? "-" : s.profiles.joined(separator: ","),
-                         s.lastLaunch.map { String($0.description.prefix(10)) } ?? "never",
+                         s.lastLaunch.map { $0.date } ?? "never",
                          s.flags.isEmpty ? "ok" : s.flags.joined(separator: ",")])
         }
         var out = Table.render(rows)

@@ -58,7 +58,7 @@ final class Preparation {
         }
         paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
         let userHome = Sys.getenv("HOME") ?? "/root"
-        let botUid = profile.user.flatMap { try? Credentials.resolveUser($0, group: profile.group).uid } ?? geteuid()
+        let botUid = profile.user.flatMap { try? Credentials.resolveUid($0) } ?? geteuid()
         for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {
             if let command, !command.isEmpty {
                 paths += Landlock.pathTokens(in: command, userHome: userHome, botUid: botUid)
@@ -75,6 +75,7 @@ final class Preparation {
         } else {
             vaultStamp = FileStamp.of(store.path)   // before the decrypt: see SupervisorOptions.vaultStamp
             let (d, key) = try store.open(keys)
+            LaunchTiming.mark("vault decrypt")
             doc = d
             unlocked = key
         }

@@ -3,7 +3,7 @@ import Glibc
 import Age
 import Vault
 import Profile
-import CLaunch
+import CSys
 
 struct RotateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -25,12 +25,14 @@ struct RunCommand: ParsableCommand {
     var logFormat: LogFormat = .text
     @Option(name: .customLong("launch-log"), help: ArgumentHelp("Launch log (default: <home>/launches.log).", valueName: "path"))
     var launchLog: String?
+    @Flag(name: .customLong("exec"), help: "Exec the bot in place, with no supervisor; an error if the profile needs one (see `check`).")
+    var execInPlace = false
     @Argument(parsing: .postTerminator, help: "Extra arguments for the bot, after --.")
     var arguments: [String] = []
 
     func run() throws {
         try Self.launch(LaunchSettings(globals: global.plain, profile: which.profile, logFormat: logFormat,
-                                       launchLog: launchLog, arguments: arguments))
+                                       launchLog: launchLog, arguments: arguments, execInPlace: execInPlace))
     }
 
     /// What `run` needs, as plain values (filled by ArgumentParser or by `LaunchSettings.parse`).
@@ -40,10 +42,14 @@ struct RunCommand: ParsableCommand {
         var logFormat: LogFormat = .text
         var launchLog: String?
         var arguments: [String] = []
+        /// `--exec`: no supervisor, or an error saying which setting needs one.
+        var execInPlace = false
     }
 
     static func launch(_ s: LaunchSettings) throws -> Never {
-        try launch(profile: ProfileOptions.load(s.profile, s.globals), s)
+        let profile = try ProfileOptions.load(s.profile, s.globals)
+        LaunchTiming.mark("profile")
+        try launch(profile: profile, s)
     }
 
     /// Decrypts, builds the plan and supervises the bot until it is done: the one
@@ -53,9 +59,14 @@ struct RunCommand: ParsableCommand {
     static func launch(profile: Profile, _ s: LaunchSettings,
                        validate: ((VaultDocument) throws -> Void)? = nil) throws -> Never {
         let global = s.globals
+        // Decrypting, planning and spawning make no mprotect call per secret
+        // access; the supervisor closes the window before it waits.
+        GuardedMemory.openLaunchWindow()
         let prep = Preparation(global, profile: profile, launchLog: s.launchLog)
         prep.validate = validate
         let (plan, _) = try prep.plan(arguments: s.arguments)
+        LaunchTiming.mark("plan")
+        if s.execInPlace || plan.supervisorReasons.isEmpty { try execInPlace(plan, s) }
         let logger = SupervisorLog.make(format: s.logFormat)
         var options = SupervisorOptions(logger: logger)
         let arguments = s.arguments
@@ -66,7 +77,23 @@ struct RunCommand: ParsableCommand {
         options.runDirectory = global.homeDirectory + "/run"
         let supervisor: Supervisor
         do { supervisor = try Supervisor(plan: plan, options: options) } catch { throw CLIError("\(error)") }
+        LaunchTiming.mark("supervisor setup")
         Glibc.exit(supervisor.run())
+    }
+
+    /// No supervisor: the start record, then the checklist and execve in this process.
+    static func execInPlace(_ plan: LaunchPlan, _ s: LaunchSettings) throws -> Never {
+        let refusals = plan.execInPlaceRefusals
+        guard refusals.isEmpty else {
+            throw CLIError("run --exec: profile \"\(plan.profile.name)\" needs a supervisor: " + refusals.joined(separator: "; "),
+                           hints: ["run it without --exec, or set restart policy = \"no\", redact = false, reload = \"none\", no_exec = false"])
+        }
+        let log = LaunchLog(path: s.launchLog ?? s.globals.homeDirectory + "/launches.log")
+        let record = LaunchRecord(time: Clock.system.now(), event: .start, profile: plan.supervision.profileName,
+                                  keys: plan.secretNames, pid: getpid(), uid: plan.request.credentials?.uid ?? getuid(),
+                                  status: nil, exitCode: nil, restarts: 0)
+        do { try log.append(record) } catch { Output.warning("launch log: \(error)") }
+        do { try plan.execInPlace() } catch { throw CLIError("\(error)", exitCode: error.exitCode) }
     }
 }
 
@@ -82,6 +109,11 @@ extension RunCommand.LaunchSettings {
         while i < args.count {
             let a = args[i]
             if a == "--" { s.arguments = Array(args[(i + 1)...]); break }
+            if a == "--exec" {
+                s.execInPlace = true
+                i += 1
+                continue
+            }
             if !a.hasPrefix("-") {
                 guard profile == nil else { return nil }
                 profile = a

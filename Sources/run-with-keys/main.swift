@@ -5,7 +5,7 @@ import Age
 import Vault
 import Profile
 import Launch
-import CLaunch
+import CSys
 
 struct RunWithKeys: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,6 +57,7 @@ func isLaunch(_ args: [String]) -> Bool {
 
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
 func runMain() -> Never {
+    LaunchTiming.mark("main")
     // Every command may hold secrets: no core dumps, and not ptrace-attachable or
     // /proc/PID/mem-readable by other processes of the same uid. First thing, before any decryption.
     // Only the soft limit: the hard one stays, so a profile's [limits] core can still raise it for the bot.
@@ -67,6 +68,7 @@ func runMain() -> Never {
     _ = rwk_set_dumpable(0)
     let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
     do {
+        if let report = ReportFastPath.parse(Array(CommandLine.arguments.dropFirst())) { try report.run() }
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
         if args.isEmpty { Output.out(RunWithKeys.helpMessage() + "\n"); exit(0) }   // bare: usage, exit 0
         try UsageErrors.checkHelpTopic(args)
