@@ -162,13 +162,11 @@ struct ExecCommand: ParsableCommand {
     /// Reads a dotenv file with the same parser as `import`. The file holds no
     /// secret (references only), so plain values may become Strings.
     static func readEnvFile(_ file: String) throws -> [EnvFileEntry] {
-        let (fd, e) = Sys.open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CLIError("can't read \(file): \(Sys.errnoString(e))", hints: ["check the --env-file path"]) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            throw CLIError("\(file): not a regular file", hints: ["--env-file takes a dotenv file"])
+        let fd: Int32
+        do { fd = try RegularFile.open(file).fd } catch {
+            throw CLIError(error.description, hints: [error.hint ?? "check the --env-file path"])
         }
+        defer { close(fd) }
         let text = try Sys.readSecret(fd, what: file, limit: 1 << 20)
         var entries: [EnvFileEntry] = []
         do {
