@@ -193,3 +193,31 @@ def test_identity_command_that_never_exits_is_given_up_on(vault_with_secret):
     except subprocess.TimeoutExpired:
         pytest.fail("run-with-keys waited for the identity command past 45 s")
     assert res.returncode == 125
+
+
+@pytest.mark.xfail(strict=True, reason="ATK1-K: a root-owned identity readable by a shared group is accepted silently")
+def test_root_owned_identity_readable_by_a_shared_group_is_not_silently_accepted(vault_with_secret, open_tmp):
+    """root:users 0640: every member of `users` (gid 100) can read the identity. The rule was
+    meant for Kubernetes fsGroup (the caller's own group); a shared group should be refused,
+    or at least warned about."""
+    need_root()
+    rwk, _, _ = vault_with_secret
+    uid = 10001
+    ident = open_tmp / "identity.txt"
+    shutil.copy(rwk.identity, ident)
+    os.chown(ident, 0, 100)
+    os.chmod(ident, 0o640)
+    vault = open_tmp / "vault.age"
+    shutil.copy(rwk.vault, vault)
+    os.chown(vault, uid, uid)
+    home = open_tmp / "home"
+    home.mkdir(mode=0o700)
+    os.chown(home, uid, uid)
+    other = subprocess.run(["setpriv", "--reuid=10002", "--regid=10002", "--groups=100", "cat", str(ident)],
+                           capture_output=True, timeout=30)
+    assert b"AGE-SECRET-KEY-1" in other.stdout, "setup: another member of the group reads the identity"
+    res = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--groups=100", RWK_BIN,
+                          "--vault", str(vault), "--identity", str(ident), "list"],
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(home), "RUN_WITH_KEYS_HOME": str(home)},
+                         capture_output=True, timeout=30)
+    assert res.returncode == 125 or b"group" in res.stderr, res.stderr.decode()
