@@ -126,7 +126,6 @@ def test_profile_in_a_sticky_directory_owned_by_another_user_is_refused(open_tmp
     assert b"refusing a profile that others could have written" in res.stderr, res.stderr.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-F: a FIFO named as a profile, seccomp policy or --env-file hangs run-with-keys")
 @pytest.mark.parametrize("where", ["profile", "extends", "seccomp", "env-file"])
 def test_fifo_planted_where_a_file_is_read_does_not_hang(rwk, where):
     rwk.init()
@@ -158,7 +157,6 @@ def test_seccomp_policy_file_writable_by_others_is_refused(rwk, open_tmp):
     assert res.returncode == 125, res.stdout.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-H: TAB waits up to 30 s on an identity pipe")
 def test_completion_does_not_wait_on_an_identity_fifo(vault_with_secret):
     rwk, _, _ = vault_with_secret
     fifo = rwk.root / "id.fifo"
@@ -184,7 +182,6 @@ def test_a_value_on_the_command_line_is_not_echoed(rwk, args):
     assert value.encode() not in res.stderr, res.stderr.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-J: identity_command has no timeout")
 def test_identity_command_that_never_exits_is_given_up_on(vault_with_secret):
     rwk, _, _ = vault_with_secret
     os.rename(rwk.identity, rwk.root / "moved-identity.txt")
