@@ -33,7 +33,6 @@ def open_tmp():
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-A: the directory of a symlinked profile is not hidden; the bot swaps the link")
 def test_bot_cannot_rewrite_the_directory_of_a_symlinked_profile(vault_with_secret):
     """hide-keys hides Sys.directory(of: canonical(profile)), the link target's directory, while
     the trust check and relative paths use the link's own directory. A bot that can write there
@@ -90,7 +89,6 @@ def test_bash_completion_does_not_run_profile_file_names(tmp_path):
     assert not (work / "PWNED").exists(), "TAB ran a command named by a profile's file name"
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-D: the private-group rule ignores the caller's own supplementary groups")
 def test_group_writable_profile_is_refused_when_the_caller_is_in_the_group(open_tmp):
     """root:root 0664 in a root:root 0775 directory passes as root's private group (/etc/group
     lists no member), but a process running with supplementary gid 0 (OpenShift's convention,
@@ -114,7 +112,6 @@ def test_group_writable_profile_is_refused_when_the_caller_is_in_the_group(open_
     assert b"refusing a profile that others could have written" in res.stderr, res.stderr.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-E: a sticky directory passes the profile check whoever owns it")
 def test_profile_in_a_sticky_directory_owned_by_another_user_is_refused(open_tmp, rwk):
     need_root()
     d = open_tmp / "evil"
@@ -146,7 +143,6 @@ def test_fifo_planted_where_a_file_is_read_does_not_hang(rwk, where):
     assert res.returncode == 125
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-G: the seccomp policy file has no owner/mode check")
 def test_seccomp_policy_file_writable_by_others_is_refused(rwk, open_tmp):
     rwk.init()
     pol = open_tmp / "policy.txt"
