@@ -188,7 +188,6 @@ def test_identity_command_that_never_exits_is_given_up_on(vault_with_secret):
     assert res.returncode == 125
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-K: a root-owned identity readable by a shared group is accepted silently")
 def test_root_owned_identity_readable_by_a_shared_group_is_not_silently_accepted(vault_with_secret, open_tmp):
     """root:users 0640: every member of `users` (gid 100) can read the identity. The rule was
     meant for Kubernetes fsGroup (the caller's own group); a shared group should be refused,
