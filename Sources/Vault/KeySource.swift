@@ -109,6 +109,12 @@ public enum KeySource {
     static func fromFile(_ path: String, source: String, allowPipe: Bool = false) throws(VaultError) -> UnlockedKey {
         let (fd, isPipe) = try Sys.openPrivate(path, what: "identity file", allowPipe: allowPipe)
         defer { close(fd) }
+        var st = stat()
+        if !isPipe, fstat(fd, &st) == 0, st.st_mode & 0o004 != 0, FileTrust.isReadOnlyMount(fd) {
+            // Accepted (the exporter decided), but every user of this machine can read it.
+            Sys.writeAll(2, "run-with-keys: warning: identity file \(path) is readable by every user (mode \(FileTrust.modeString(st.st_mode)), read-only mount)\n"
+                         + "run-with-keys: hint: fix it where it comes from: defaultMode: 0400 (or 0440 with fsGroup) on the Kubernetes Secret, chmod 600 on the host file\n")
+        }
         let text = try Sys.readSecret(fd, what: path, limit: 64 * 1024, timeoutMs: isPipe ? pipeTimeoutMs : nil)
         return try parse(text, source: source)
     }
