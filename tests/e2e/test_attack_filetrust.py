@@ -69,7 +69,6 @@ def test_template_written_by_another_user_is_refused(vault_with_secret, open_tmp
     assert res.returncode == 125, res.stderr.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-C: bash completion evaluates profile file names (compgen -W)")
 def test_bash_completion_does_not_run_profile_file_names(tmp_path):
     if not shutil.which("bash"):
         pytest.skip("needs bash")
@@ -173,7 +172,6 @@ def test_completion_does_not_wait_on_an_identity_fifo(vault_with_secret):
         os.close(holder)
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-I: a value typed after `set NAME` is echoed in the error")
 @pytest.mark.parametrize("args", [["set", "api/key", "VALUE"], ["set", "api/key=VALUE"], ["rotate", "api/key", "VALUE"]])
 def test_a_value_on_the_command_line_is_not_echoed(rwk, args):
     rwk.init()
