@@ -37,7 +37,7 @@ final class Preparation {
     /// $CREDENTIALS_DIRECTORY, an outside launch log, and the absolute paths named
     /// in the identity command.
     static func keyMaterial(_ global: Globals, store: VaultStore, profile: Profile, launchLog: String?) -> [String] {
-        var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.path, store.lockPath, store.tempPath]
+        var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.givenPath, store.path, store.lockPath, store.tempPath]
         // A pipe given as the identity (`<(…)`, /dev/stdin) was read to EOF and the bot
         // doesn't inherit it; its /dev/fd path would resolve into /proc and hide the wrong things.
         func isPipe(_ p: String) -> Bool {
@@ -58,6 +58,11 @@ final class Preparation {
             paths.append(Sys.directory(of: Landlock.canonical(file)))
         }
         paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
+        // systemd's credential stores and the host key that decrypts them
+        // (systemd-creds(1)): without a TPM, a root bot could decrypt the identity's
+        // LoadCredentialEncrypted= file with them. Hidden whether or not they exist yet.
+        paths += ["/etc/credstore", "/etc/credstore.encrypted", "/run/credstore", "/run/credstore.encrypted",
+                  "/var/lib/systemd/credential.secret"]
         let userHome = Sys.getenv("HOME") ?? "/root"
         let botUid = profile.user.flatMap { try? Credentials.resolveUid($0) } ?? geteuid()
         for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {

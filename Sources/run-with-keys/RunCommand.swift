@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
         var options = SupervisorOptions(logger: logger)
         let arguments = s.arguments
         options.reload = { try prep.plan(arguments: arguments).0 }
-        options.watchVault = prep.store.path
+        options.watchVault = prep.store.givenPath   // the link itself when it is one (see Reload.watch)
         options.vaultStamp = prep.vaultStamp
         options.launchLog = LaunchLog(path: s.launchLog ?? global.homeDirectory + "/launches.log")
         options.runDirectory = global.homeDirectory + "/run"
