@@ -215,6 +215,10 @@ def test_the_bot_can_neither_read_nor_replace_its_template(launch, tmp_path):
     assert "NEIGHBOUR" in out, out
     assert "READ" not in out and "WROTE" not in out and "MOVED" not in out, out
     assert tmpl.read_text() == '{"k": "{{ rwk://app/key }}"}\n'
+    # an allowlist may not grant the template's directory
+    p = launch.profile("allow", ["/bin/true"], templates={"CONFIG": {"source": str(tmpl), "secrets": ["app/key"]}},
+                       sandbox={"filesystem": "allowlist", "write": [str(d)]})
+    assert_error(launch.check(p), 125, f"{d} contains run-with-keys' key material {tmpl}", hint="its templates")
 
 
 WATCHER = r"""
