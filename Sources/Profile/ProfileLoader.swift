@@ -38,7 +38,8 @@ extension Profile {
     /// (``Accounts/isPrivateGroup(_:of:)``, so a clone made under umask 002 passes).
     /// A sticky directory (`/tmp`) is fine. One error names every problem, with the owner
     /// and mode seen, and one command that fixes the file and its directory together.
-    static func checkTrusted(_ path: String, _ st: stat) throws(ProfileError) {
+    /// `what` names the file in the error ("profile", "template").
+    static func checkTrusted(_ path: String, _ st: stat, what: String = "profile") throws(ProfileError) {
         let me = geteuid()
         let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let dirPath = dir.isEmpty ? "/" : dir
@@ -66,7 +67,7 @@ extension Profile {
         if !chown.isEmpty, FileTrust.inUserNamespace, let outside = FileTrust.outsideUID(me) {
             // Nobody in here can chown an unmapped file: say who must, and to whom.
             throw ProfileError(kind: .unreadable,
-                               message: "\(path): refusing a profile that others could have written: \(problems.reversed().joined(separator: "; "))",
+                               message: "\(path): refusing a \(what) that others could have written: \(problems.reversed().joined(separator: "; "))",
                                hint: "outside this user namespace, as root: chown \(outside) \(chown.joined(separator: " "))"
                                    + (chmod.isEmpty ? "" : " && chmod go-w \(chmod.joined(separator: " "))")
                                    + " (uid \(me) here is uid \(outside) there; paths as seen here)")
@@ -74,7 +75,7 @@ extension Profile {
         if !chown.isEmpty { fix.append("chown \(me) \(chown.joined(separator: " "))") }
         if !chmod.isEmpty { fix.append("chmod go-w \(chmod.joined(separator: " "))") }
         throw ProfileError(kind: .unreadable,
-                           message: "\(path): refusing a profile that others could have written: \(problems.reversed().joined(separator: "; "))",
+                           message: "\(path): refusing a \(what) that others could have written: \(problems.reversed().joined(separator: "; "))",
                            hint: fix.joined(separator: " && ") + (chown.isEmpty || me == 0 ? "" : " (as root)"))
     }
 

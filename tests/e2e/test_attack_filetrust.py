@@ -52,7 +52,6 @@ def test_bot_cannot_rewrite_the_directory_of_a_symlinked_profile(vault_with_secr
     assert not planted.exists(), "the bot wrote into the directory of the profile that started it"
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-B: template sources have no owner/mode check and may name any secret")
 def test_template_written_by_another_user_is_refused(vault_with_secret, open_tmp):
     """A template decides which secrets reach the bot ({{ rwk://NAME }} for any NAME in the
     vault), like a profile does: one that another user (or the bot) can write must be refused."""
