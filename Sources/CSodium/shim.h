@@ -1,6 +1,8 @@
 #include <sodium.h>
 #include <stdint.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Marks the pages under [p, p+len) MADV_WIPEONFORK (Linux 4.14): a child
@@ -30,7 +32,15 @@ static inline int rwk_guard_region(void *p, size_t len) {
 #define MADV_DONTDUMP 16
 #endif
     int failed = 0;
-    if (mlock(p, len) != 0) failed |= RWK_GUARD_NO_MLOCK;
+    /* MLOCK_ONFAULT (mlock2(2)): lock pages as they are touched. A plain mlock
+     * would try to fault in an arena that is still PROT_NONE and fail with ENOMEM
+     * (while setting VM_LOCKED anyway); with ONFAULT only a real refusal (the
+     * RLIMIT_MEMLOCK accounting, EPERM/ENOMEM) is reported. */
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+    if (syscall(SYS_mlock2, p, len, MLOCK_ONFAULT) != 0
+        && (errno != ENOSYS || mlock(p, len) != 0)) failed |= RWK_GUARD_NO_MLOCK;
     if (madvise(p, len, MADV_DONTDUMP) != 0) failed |= RWK_GUARD_NO_DONTDUMP;
     if (rwk_wipe_on_fork(p, len, 0) != 0) failed |= RWK_GUARD_NO_WIPEONFORK;
     return failed;

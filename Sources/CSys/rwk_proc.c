@@ -280,6 +280,10 @@ int rwk_inotify_dir(const char *dir) {
     return fd;
 }
 
+int rwk_inotify_add(int fd, const char *dir) {
+    return inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0 ? -1 : 0;
+}
+
 int rwk_pipe(int *read_end, int *write_end) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) return -1;

@@ -288,7 +288,7 @@ extension Containment {
                         let line = entry.line.map { " (line \($0))" } ?? ""
                         let how = path == h ? "is" : Landlock.isWithin(path, h) ? "lies inside" : "contains"
                         throw PlanError("\(profilePath): \(entry.key): \(entry.path) \(how) run-with-keys' key material \(h)\(line)",
-                                        hints: ["the bot never gets the identity, the vault or run-with-keys' home; list the directories it needs instead"])
+                                        hints: ["the bot never gets the identity, the vault, run-with-keys' home, its profile's directory or its templates; list the directories it needs instead"])
                     }
                 }
                 detail = "allowlist: \(sandbox.read.count) read, \(sandbox.write.count) write, \(sandbox.exec.count) exec"

@@ -33,14 +33,15 @@ extension Profile {
 
     /// A profile decides what runs, as whom, and with which keys: like ssh with its
     /// config, refuse one that someone else could have written (``trustProblem(_:_:what:)``).
-    static func checkTrusted(_ path: String, _ st: stat) throws(ProfileError) {
-        if let (problem, hint) = trustProblem(path, st, what: "profile") {
+    /// `what` names the file in the error ("profile", "template").
+    static func checkTrusted(_ path: String, _ st: stat, what: String = "profile") throws(ProfileError) {
+        if let (problem, hint) = trustProblem(path, st, what: what) {
             throw ProfileError(kind: .unreadable, message: "\(path): \(problem)", hint: hint)
         }
     }
 
-    /// Who could have written a file that decides what the bot runs or may do (a profile,
-    /// a seccomp policy file). The file and its directory must be owned by us or root and
+    /// Who could have written a file that decides what the bot runs, gets or may do (a
+    /// profile, a template, a seccomp policy file). The file and its directory must be owned by us or root and
     /// writable by nobody else: not by others, and by the group only when it is the
     /// owner's user private group (``Accounts/isPrivateGroup(_:of:)``, so a clone made
     /// under umask 002 passes) and we don't hold that group without owning the file
@@ -52,7 +53,7 @@ extension Profile {
     /// symbolic link, the link's directory and the target's directory are both judged.
     ///
     /// - Parameters: `st` is the `fstat` of the file as opened (the link's target).
-    ///   `what` names the kind of file in the message ("profile", "seccomp policy").
+    ///   `what` names the kind of file in the message ("profile", "template", "seccomp policy").
     /// - Returns: nil when trusted, else one message naming every problem (owner and mode
     ///   seen; it doesn't repeat `path` first) and one command that fixes the files and
     ///   directories together.

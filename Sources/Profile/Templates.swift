@@ -80,10 +80,18 @@ public struct TemplateSpec: Sendable, Equatable {
                             parts: try parse(text, file: source))
     }
 
-    /// Reads a regular file (not a FIFO, device or directory) as UTF-8 text.
+    /// Reads a regular file (not a FIFO, device or directory) as UTF-8 text, after the
+    /// profile's owner/mode rule (``Profile/checkTrusted(_:_:what:)``): a template
+    /// decides which secrets reach the bot, so one that another user could have written is refused.
     static func readText(_ path: String) throws(ProfileError) -> String {
         let bytes: [UInt8]
-        do { bytes = try RegularFile.read(path, limit: maxSize) } catch {
+        let fd: Int32, st: stat
+        do { (fd, st) = try RegularFile.open(path) } catch {
+            throw ProfileError(path, error, what: "template", hint: "a template's source is relative to the profile's directory")
+        }
+        defer { close(fd) }
+        try Profile.checkTrusted(path, st, what: "template")
+        do { bytes = try RegularFile.readAll(fd, path: path, limit: maxSize) } catch {
             if case .tooLarge = error.reason {
                 throw ProfileError(kind: .unreadable, message: "template \(path): larger than \(maxSize >> 20) MiB")
             }
@@ -128,7 +136,10 @@ public struct TemplateSpec: Sendable, Equatable {
 }
 
 extension Profile {
-    /// `[templates] VAR = { source = "config.json.tmpl" }`.
+    /// `[templates] VAR = { source = "config.json.tmpl", secrets = ["exchange/key"] }`.
+    /// The template may refer only to secrets named in `secrets` or in `[keys]`.
+    /// - Throws: `ProfileError` for a bad entry, an unreadable or untrusted template
+    ///   (owner/mode as for profiles), or a reference to an undeclared secret.
     static func parseTemplates(_ section: Section, profile: Profile) throws(ProfileError) -> [TemplateSpec] {
         var out: [TemplateSpec] = []
         for variable in section.keys {
@@ -142,20 +153,37 @@ extension Profile {
                 throw section.wrongType(variable, expected: "an inline table",
                                         hint: "write \(variable) = { source = \"config.json.tmpl\" }")
             }
-            try entry.checkKeys(["source"])
+            try entry.checkKeys(["source", "secrets"])
             guard let source = try entry.nonEmptyString("source") else {
                 throw entry.error(.invalidValue, nil, "missing key \"source\"", hint: "add source = \"config.json.tmpl\"")
+            }
+            let declared = try entry.strings("secrets") ?? []
+            for name in declared where !SecretName.isValid(name) {
+                throw entry.error(.invalidValue, "secrets", "\"\(name)\" is not a secret name",
+                                  hint: "a secret name is \(SecretName.rule)")
             }
             // Relative to the directory of the file that wrote it (with `extends`, maybe a base's).
             let origin = section.context.origin(of: section.path + [variable])
             let path = source.hasPrefix("/") ? source : origin.directory + "/" + source
-            do { out.append(try TemplateSpec.load(variable: variable, source: path)) } catch {
+            let spec: TemplateSpec
+            do { spec = try TemplateSpec.load(variable: variable, source: path) } catch {
                 var e = error
                 if e.line == nil, let line = origin.positions.line(of: section.path + [variable]) {
                     e.message += " (\(origin.file) line \(line))"
                 }
                 throw e
             }
+            // The profile, not the template file, decides which secrets the bot gets: a
+            // template may name only a secret of [keys] or of its own `secrets` list.
+            let allowed = Set(profile.keys.map(\.secret) + declared)
+            if let name = spec.references.first(where: { !allowed.contains($0) }) {
+                throw entry.error(.invalidValue, nil,
+                                  "template \(variable) (\(path) line \(spec.line(of: name) ?? 0)) refers to secret \"\(name)\", "
+                                  + "which the profile doesn't declare",
+                                  hint: "if the bot should get it, add it to the template's list: "
+                                      + "\(variable) = { source = \"\(source)\", secrets = [\"\(name)\"] }")
+            }
+            out.append(spec)
         }
         return out
     }

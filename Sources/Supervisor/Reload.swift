@@ -25,8 +25,14 @@ extension Supervisor {
         }
     }
 
+    /// Watches the directory of the vault's path as configured (where a Kubernetes
+    /// volume swaps `..data`) and, when that path is a symbolic link, the directory
+    /// of its target too (where `set` and `rotate` replace the file).
     func watch(_ vault: String) throws(LaunchError) {
-        inotifyFD = try sys("inotify_add_watch \(Sys.directory(of: vault))") { rwk_inotify_dir(Sys.directory(of: vault)) }
+        let dir = Sys.directory(of: vault)
+        inotifyFD = try sys("inotify_add_watch \(dir)") { rwk_inotify_dir(dir) }
+        let target = Sys.directory(of: VaultStore.resolvingLinks(vault))
+        if target != dir { try sys("inotify_add_watch \(target)") { rwk_inotify_add(inotifyFD, target) } }
         try add(inotifyFD, .inotify)
     }
 
@@ -34,8 +40,8 @@ extension Supervisor {
     /// swap of `..data`, which is how a Kubernetes Secret or ConfigMap volume replaces
     /// its files (the vault's name there is a symlink through `..data`).
     func vaultChanged() {
-        let name = Array(Sys.basename(options.watchVault ?? "").utf8)
-        let swapped = Array("..data".utf8)
+        let vault = options.watchVault ?? ""
+        let names = [Sys.basename(vault), Sys.basename(VaultStore.resolvingLinks(vault)), "..data"].map { Array($0.utf8) }
         var buf = [UInt8](repeating: 0, count: 4096)
         var hit = false
         while true {
@@ -46,7 +52,7 @@ extension Supervisor {
                 let len = Int(buf[off + 12]) | Int(buf[off + 13]) << 8 | Int(buf[off + 14]) << 16 | Int(buf[off + 15]) << 24
                 let raw = buf[(off + 16)..<min(n, off + 16 + len)]
                 let event = raw.prefix(while: { $0 != 0 })
-                if event.elementsEqual(name) || event.elementsEqual(swapped) { hit = true }
+                if names.contains(where: { event.elementsEqual($0) }) { hit = true }
                 off += 16 + len
             }
         }

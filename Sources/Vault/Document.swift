@@ -99,10 +99,11 @@ public struct VaultDocument {
     }
 
     /// Names follow `SecretName`'s rule, `[A-Za-z0-9_./-]{1,128}`.
-    /// - Throws: `VaultError` `.invalidName`; the message shows at most 64 printable characters of the name.
+    /// - Throws: `VaultError` `.invalidName`; the message shows the name only up to its first
+    ///   invalid character (``SecretName/describeInvalid(_:)``): the rest may be a value.
     public static func validateName(_ name: String) throws(VaultError) {
         guard SecretName.isValid(name) else {
-            throw VaultError(.invalidName, "invalid secret name \"\(printable(name))\"",
+            throw VaultError(.invalidName, "invalid secret name: \(SecretName.describeInvalid(name))",
                              hints: ["names are \(SecretName.rule), e.g. coinbase/api-key"])
         }
     }
@@ -116,11 +117,6 @@ public struct VaultDocument {
         }
     }
 
-
-    /// A name made safe for an error message (it may come from user input).
-    static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.prefix(64).map { $0.value >= 32 && $0.value < 127 && $0 != "\"" ? Character($0) : "?" })
-    }
 
     // MARK: Reading
 

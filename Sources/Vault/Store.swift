@@ -9,16 +9,21 @@ import Age
 /// and fsyncs the directory. A crash leaves the old vault or the new one; a
 /// stale temp file from a killed writer is removed by the next writer.
 public final class VaultStore {
-    public let path: String
+    /// The vault's path as configured, possibly a symbolic link.
+    public let givenPath: String
+    /// The file the store reads, locks and replaces: `givenPath` with its links
+    /// resolved, at each use, so a link re-pointed later (a Kubernetes volume's
+    /// `..data` swap) is followed.
+    public var path: String { Self.resolvingLinks(givenPath) }
     public var lockTimeoutMs: Int
     /// Plaintext documents larger than this are refused.
     public static let maxPlaintext = 64 << 20
 
-    /// `path` may be a symbolic link: it is resolved once, here (`realpath(3)`), and
-    /// the store reads, locks (`<target>.lock`) and replaces the link's target, so
-    /// that the link stays a link and two links to one vault share one lock.
+    /// `path` may be a symbolic link: it is resolved (`realpath(3)`) and the store
+    /// reads, locks (`<target>.lock`) and replaces the link's target, so that the
+    /// link stays a link and two links to one vault share one lock.
     public init(path: String, lockTimeoutMs: Int = 10_000) {
-        self.path = Self.resolvingLinks(path)
+        givenPath = path
         self.lockTimeoutMs = lockTimeoutMs
     }
 

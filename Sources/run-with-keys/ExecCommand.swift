@@ -128,11 +128,12 @@ struct ExecCommand: ParsableCommand {
     static func split(_ pair: String, option: String) throws -> (String, String) {
         let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 else {
-            throw CLIError("\(option) \(pair): expected VAR=NAME", hints: ["e.g. \(option) API_KEY=exchange/key"])
+            throw CLIError("\(option) \(SecretName.isValid(pair) ? pair : "…"): expected VAR=NAME", hints: ["e.g. \(option) API_KEY=exchange/key"])
         }
-        try checkVariable(parts[0], origin: "\(option) \(pair)")
-        guard SecretName.isValid(parts[1]) else {
-            throw CLIError("\(option) \(pair): bad secret name \"\(parts[1])\"", hints: ["secret names are \(SecretName.rule)"])
+        try checkVariable(parts[0], origin: "\(option) \(parts[0])=…")
+        guard SecretName.isValid(parts[1]) else {   // never echoed whole: it may be a value
+            throw CLIError("\(option) \(parts[0])=…: bad secret name, \(SecretName.describeInvalid(parts[1]))",
+                           hints: ["secret names are \(SecretName.rule); values are never given on the command line"])
         }
         return (parts[0], parts[1])
     }

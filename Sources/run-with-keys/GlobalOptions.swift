@@ -63,3 +63,34 @@ struct Globals {
         VaultStore(path: path ?? vaultPath, lockTimeoutMs: Int(lockTimeout * 1000))
     }
 }
+
+extension Globals {
+    /// The option at `args[i]` as (name, value), from `--name=value` or `--name value`;
+    /// `i` is left on the last word used. Nil when the value is missing. For the fast
+    /// paths that don't go through ArgumentParser (launch, `list`, `audit`).
+    static func option(_ args: [String], _ i: inout Int) -> (name: String, value: String)? {
+        let parts = args[i].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2 { return (parts[0], parts[1]) }
+        guard i + 1 < args.count else { return nil }
+        i += 1
+        return (parts[0], args[i])
+    }
+
+    /// Sets the global option `name` (`--home`, …) from `value`, validated as
+    /// `GlobalOptions` does. Returns false for another name or a bad value.
+    mutating func set(_ name: String, _ value: String) -> Bool {
+        switch name {
+        case "--home": home = value
+        case "--vault": vault = value
+        case "--identity": identity = value
+        case "--passphrase-fd":
+            guard let fd = Int32(value) else { return false }
+            passphraseFD = fd
+        case "--lock-timeout":
+            guard let t = Double(value), Globals.isValidLockTimeout(t) else { return false }
+            lockTimeout = t
+        default: return false
+        }
+        return true
+    }
+}

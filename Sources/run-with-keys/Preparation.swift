@@ -34,10 +34,10 @@ final class Preparation {
 
     /// Every identity source that could be used, the vault with its lock and temp
     /// file, run-with-keys' home (identity.txt, profiles, launch log, run files),
-    /// $CREDENTIALS_DIRECTORY, an outside launch log, and the absolute paths named
-    /// in the identity command.
+    /// $CREDENTIALS_DIRECTORY, an outside launch log, the profile's directories, its
+    /// template sources, and the absolute paths named in the identity command.
     static func keyMaterial(_ global: Globals, store: VaultStore, profile: Profile, launchLog: String?) -> [String] {
-        var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.path, store.lockPath, store.tempPath]
+        var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.givenPath, store.path, store.lockPath, store.tempPath]
         // A pipe given as the identity (`<(…)`, /dev/stdin) was read to EOF and the bot
         // doesn't inherit it; its /dev/fd path would resolve into /proc and hide the wrong things.
         func isPipe(_ p: String) -> Bool {
@@ -66,6 +66,20 @@ final class Preparation {
             paths.append(Landlock.canonical(Sys.directory(of: file)))
         }
         paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
+        // systemd's credential stores and the host key that decrypts them
+        // (systemd-creds(1)): without a TPM, a root bot could decrypt the identity's
+        // LoadCredentialEncrypted= file with them. Hidden whether or not they exist yet.
+        paths += ["/etc/credstore", "/etc/credstore.encrypted", "/run/credstore", "/run/credstore.encrypted",
+                  "/var/lib/systemd/credential.secret"]
+        // A template decides which of the profile's secrets go where: hidden like a profile.
+        // The file (its target, if a link) is enough, as the directories on the way to a
+        // hidden path get READ_DIR only; a link's own directory is hidden too, or the bot
+        // could point the link elsewhere.
+        for t in profile.templates {
+            paths.append(t.source)
+            var st = stat()
+            if lstat(t.source, &st) == 0, st.st_mode & S_IFMT == S_IFLNK { paths.append(Sys.directory(of: t.source)) }
+        }
         let userHome = Sys.getenv("HOME") ?? "/root"
         let botUid = profile.user.flatMap { try? Credentials.resolveUid($0) } ?? geteuid()
         for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {

@@ -34,20 +34,14 @@ struct ReportFastPath {
                 continue
             }
             guard a.hasPrefix("--"), a != "--" else { return nil }
-            let parts = a.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            guard seen.insert(parts[0]).inserted else { return nil }
-            if a == "--json" && subcommand != nil { s.json = true; i += 1; continue }
-            let value: String
-            if parts.count == 2 {
-                value = parts[1]
-            } else {
-                guard i + 1 < args.count else { return nil }
-                i += 1
-                value = args[i]
+            if a == "--json" && subcommand != nil {
+                guard seen.insert(a).inserted else { return nil }
+                s.json = true; i += 1; continue
             }
-            if parts[0] == "--launch-log" && subcommand == .audit {
+            guard let (name, value) = Globals.option(args, &i), seen.insert(name).inserted else { return nil }
+            if name == "--launch-log" && subcommand == .audit {
                 s.launchLog = value
-            } else if !s.globals.set(parts[0], value) {
+            } else if !s.globals.set(name, value) {
                 return nil
             }
             i += 1
@@ -64,25 +58,5 @@ struct ReportFastPath {
         case .audit: try AuditCommand.run(globals, json: json, launchLog: launchLog)
         }
         exit(0)
-    }
-}
-
-extension Globals {
-    /// Sets the global option `name` (`--home`, …) from `value`, validated as
-    /// `GlobalOptions` does. Returns false for another name or a bad value.
-    mutating func set(_ name: String, _ value: String) -> Bool {
-        switch name {
-        case "--home": home = value
-        case "--vault": vault = value
-        case "--identity": identity = value
-        case "--passphrase-fd":
-            guard let fd = Int32(value) else { return false }
-            passphraseFD = fd
-        case "--lock-timeout":
-            guard let t = Double(value), t.isFinite, t >= 0, t <= 86_400 else { return false }
-            lockTimeout = t
-        default: return false
-        }
-        return true
     }
 }

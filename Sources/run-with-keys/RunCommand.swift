@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
         var options = SupervisorOptions(logger: logger)
         let arguments = s.arguments
         options.reload = { try prep.plan(arguments: arguments).0 }
-        options.watchVault = prep.store.path
+        options.watchVault = prep.store.givenPath   // the link itself when it is one (see Reload.watch)
         options.vaultStamp = prep.vaultStamp
         options.launchLog = LaunchLog(path: s.launchLog ?? global.homeDirectory + "/launches.log")
         options.runDirectory = global.homeDirectory + "/run"
@@ -120,30 +120,13 @@ extension RunCommand.LaunchSettings {
                 i += 1
                 continue
             }
-            let parts = a.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let value: String
-            if parts.count == 2 {
-                value = parts[1]
-            } else {
-                guard i + 1 < args.count else { return nil }
-                i += 1
-                value = args[i]
-            }
-            switch parts[0] {
-            case "--home": s.globals.home = value
-            case "--vault": s.globals.vault = value
-            case "--identity": s.globals.identity = value
-            case "--passphrase-fd":
-                guard let fd = Int32(value) else { return nil }
-                s.globals.passphraseFD = fd
-            case "--lock-timeout":
-                guard let t = Double(value), Globals.isValidLockTimeout(t) else { return nil }
-                s.globals.lockTimeout = t
+            guard let (name, value) = Globals.option(args, &i) else { return nil }
+            switch name {
             case "--log-format":
                 guard let f = LogFormat(rawValue: value) else { return nil }
                 s.logFormat = f
             case "--launch-log": s.launchLog = value
-            default: return nil
+            default: guard s.globals.set(name, value) else { return nil }
             }
             i += 1
         }

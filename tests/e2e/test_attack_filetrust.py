@@ -51,7 +51,6 @@ def test_bot_cannot_rewrite_the_directory_of_a_symlinked_profile(vault_with_secr
     assert not planted.exists(), "the bot wrote into the directory of the profile that started it"
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-B: template sources have no owner/mode check and may name any secret")
 def test_template_written_by_another_user_is_refused(vault_with_secret, open_tmp):
     """A template decides which secrets reach the bot ({{ rwk://NAME }} for any NAME in the
     vault), like a profile does: one that another user (or the bot) can write must be refused."""
@@ -68,7 +67,6 @@ def test_template_written_by_another_user_is_refused(vault_with_secret, open_tmp
     assert res.returncode == 125, res.stderr.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-C: bash completion evaluates profile file names (compgen -W)")
 def test_bash_completion_does_not_run_profile_file_names(tmp_path):
     if not shutil.which("bash"):
         pytest.skip("needs bash")
@@ -167,7 +165,6 @@ def test_completion_does_not_wait_on_an_identity_fifo(vault_with_secret):
         os.close(holder)
 
 
-@pytest.mark.xfail(strict=True, reason="ATK1-I: a value typed after `set NAME` is echoed in the error")
 @pytest.mark.parametrize("args", [["set", "api/key", "VALUE"], ["set", "api/key=VALUE"], ["rotate", "api/key", "VALUE"]])
 def test_a_value_on_the_command_line_is_not_echoed(rwk, args):
     rwk.init()

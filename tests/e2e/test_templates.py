@@ -1,4 +1,4 @@
-"""Config templates: `[templates] CONFIG = { source = "config.json.tmpl" }` and
+"""Config templates: `[templates] CONFIG = { source = "config.json.tmpl", secrets = [...] }` and
 `exec --template VAR=PATH`. `{{ rwk://NAME }}` references are replaced by the
 values, escaped for the file's format; the bot reads the rendered file from a
 sealed memfd through `{file:CONFIG}`."""
@@ -60,7 +60,8 @@ def test_freqtrade_style_json_template_in_a_profile(launch):
         '    "key": "{{ rwk://exchange/key }}",\n    "secret": "{{rwk://exchange/secret}}"\n  },\n'
         '  "note": "a/b {not a template}"\n}\n')
     p = launch.profile("ft", reader("json"), env={"inherit": ["PATH"]},
-                       templates={"CONFIG": {"source": "config.json.tmpl"}})
+                       templates={"CONFIG": {"source": "config.json.tmpl",
+                                                  "secrets": ["exchange/key", "exchange/secret"]}})
     res = launch.run(p)
     assert res.returncode == 0, stderr_text(res)
     out = last_json(res)
@@ -151,11 +152,73 @@ def test_templates_count_as_uses_for_audit_and_policy(launch):
     launch.rwk.set("app/key", v, "--scope", "withdraw")
     (launch.dir / "c.json.tmpl").write_text('{"k": "{{ rwk://app/key }}"}\n')
     marker = launch.out / "started"
-    p = launch.profile("pol", ["/usr/bin/touch", str(marker)], templates={"CONFIG": {"source": "c.json.tmpl"}},
+    p = launch.profile("pol", ["/usr/bin/touch", str(marker)], templates={"CONFIG": {"source": "c.json.tmpl", "secrets": ["app/key"]}},
                        policy={"forbid_scopes": ["withdraw"]})
     res = launch.run(p)
     assert_error(res, 125, "withdraw")
     assert not marker.exists()
+
+
+def test_a_template_may_name_only_secrets_the_profile_declares(launch):
+    """The profile, not the template file, decides which secrets the bot gets (ATK1-B)."""
+    launch.secret("app/key")
+    launch.secret("app/other")
+    marker = launch.out / "started"
+    (launch.dir / "d.json.tmpl").write_text('{"k": "{{ rwk://app/key }}",\n "o": "{{ rwk://app/other }}"}\n')
+    # app/key is in [keys], app/other in no list: refused, naming the template, the secret and the line
+    p = launch.profile("undeclared", ["/usr/bin/touch", str(marker)], keys={"KEY": "app/key"},
+                       templates={"CONFIG": {"source": "d.json.tmpl"}})
+    for res in (launch.check(p), launch.run(p)):
+        assert_error(res, 125, "template CONFIG", "d.json.tmpl line 2", '"app/other"', "doesn't declare",
+                     hint='secrets = ["app/other"]')
+    assert not marker.exists()
+    # declared in the template's own list (app/key through [keys]): accepted
+    p = launch.profile("declared", ["/usr/bin/touch", str(marker)], keys={"KEY": "app/key"},
+                       templates={"CONFIG": {"source": "d.json.tmpl", "secrets": ["app/other"]}})
+    res = launch.run(p)
+    assert res.returncode == 0, stderr_text(res)
+    assert marker.exists()
+    # a bad name in the list is refused at load
+    p = launch.profile("badname", ["/bin/true"], templates={"CONFIG": {"source": "d.json.tmpl", "secrets": ["a b"]}})
+    assert_error(launch.check(p), 125, '"a b" is not a secret name')
+
+
+def test_a_template_writable_by_others_is_refused(launch):
+    """Same owner/mode rule as a profile: another user's (or a world-writable) template is refused."""
+    launch.secret("app/key")
+    tmpl = launch.dir / "w.json.tmpl"
+    tmpl.write_text('{"k": "{{ rwk://app/key }}"}\n')
+    os.chmod(tmpl, 0o666)
+    p = launch.profile("w", ["/bin/true"], templates={"CONFIG": {"source": "w.json.tmpl", "secrets": ["app/key"]}})
+    assert_error(launch.check(p), 125, "refusing a template that others could have written", "writable by others",
+                 hint="chmod go-w")
+    res = launch.rwk.run("exec", "--template", f"CONFIG={tmpl}", "--", "/bin/true")
+    assert_error(res, 125, "refusing a template")
+
+
+def test_the_bot_can_neither_read_nor_replace_its_template(launch, tmp_path):
+    """hide-keys hides template sources (ATK1-B): in another directory than the profile's,
+    the bot can't read the file, replace it, or rename it away; its neighbours stay usable."""
+    launch.secret("app/key")
+    d = tmp_path / "tmpls"
+    d.mkdir(mode=0o755)
+    tmpl = d / "c.json.tmpl"
+    tmpl.write_text('{"k": "{{ rwk://app/key }}"}\n')
+    (d / "neighbour.txt").write_text("n\n")
+    script = (f'cat {tmpl} 2>/dev/null && echo READ; echo x > {tmpl} 2>/dev/null && echo WROTE; '
+              f'mv {tmpl} {d}/moved 2>/dev/null && echo MOVED; echo y >> {d}/neighbour.txt && echo NEIGHBOUR')
+    p = launch.profile("hid", ["/bin/sh", "-c", script], env={"inherit": ["PATH"]},
+                       templates={"CONFIG": {"source": str(tmpl), "secrets": ["app/key"]}})
+    res = launch.run(p)
+    assert res.returncode == 0, stderr_text(res)
+    out = res.stdout.decode()
+    assert "NEIGHBOUR" in out, out
+    assert "READ" not in out and "WROTE" not in out and "MOVED" not in out, out
+    assert tmpl.read_text() == '{"k": "{{ rwk://app/key }}"}\n'
+    # an allowlist may not grant the template's directory
+    p = launch.profile("allow", ["/bin/true"], templates={"CONFIG": {"source": str(tmpl), "secrets": ["app/key"]}},
+                       sandbox={"filesystem": "allowlist", "write": [str(d)]})
+    assert_error(launch.check(p), 125, f"{d} contains run-with-keys' key material {tmpl}", hint="its templates")
 
 
 WATCHER = r"""
@@ -179,7 +242,7 @@ def test_rotating_a_template_secret_restarts_the_bot(rwk, supervise, tmp_path):
     path = write_profile(rwk, "tpl", [PY, "-c", WATCHER, str(out)],
                          restart={"policy": "on-failure", "reload": "restart", "stop_timeout": "5s"})
     (path.parent / "c.conf.tmpl").write_text("{{ rwk://app/key }}")
-    path.write_text(path.read_text() + '\n[templates]\nCONFIG = { source = "c.conf.tmpl" }\n')
+    path.write_text(path.read_text() + '\n[templates]\nCONFIG = { source = "c.conf.tmpl", secrets = ["app/key"] }\n')
     s = supervise("tpl")
     first = wait_until(lambda: read_json(out), 15, "the bot's config")
     run_file = read_json(rwk.home / "run" / f"tpl.{s.pid}.json")

@@ -92,6 +92,8 @@ int rwk_timerfd(void);
 int rwk_timerfd_arm(int fd, int64_t ms, int64_t interval_ms);
 /* A close-on-exec, non-blocking inotify fd watching `dir` for IN_CLOSE_WRITE|IN_MOVED_TO. */
 int rwk_inotify_dir(const char *dir);
+/* Adds a second directory to an inotify fd from rwk_inotify_dir (same events). -1 + errno on failure. */
+int rwk_inotify_add(int fd, const char *dir);
 /* pipe2(O_CLOEXEC) */
 int rwk_pipe(int *read_end, int *write_end);
 
