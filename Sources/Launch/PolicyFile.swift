@@ -59,7 +59,7 @@ extension SeccompPolicy {
         defer { close(fd) }
         // It decides what the bot may call: the owner/mode rule of profiles.
         if let (problem, fix) = Profile.trustProblem(path, st, what: "seccomp policy") {
-            throw .policy(origin: path, message: "\(problem) (fix: \(fix))")
+            throw .untrusted(path: path, message: problem, fix: fix)
         }
         let bytes: [UInt8]
         do { bytes = try RegularFile.readAll(fd, path: path, limit: maxPolicyFileSize) } catch { throw failure(error) }

@@ -149,6 +149,8 @@ def test_seccomp_policy_file_writable_by_others_is_refused(rwk, open_tmp):
     prof = write_private(rwk.root / "p.toml", f'command = ["/bin/true"]\n[sandbox]\nseccomp = "{pol}"\n')
     res = rwk.run("check", prof, timeout=30)
     assert res.returncode == 125, res.stdout.decode()
+    assert b"refusing a seccomp policy that others could have written" in res.stderr, res.stderr.decode()
+    assert f"hint: chmod go-w {pol}".encode() in res.stderr, res.stderr.decode()
 
 
 def test_completion_does_not_wait_on_an_identity_fifo(vault_with_secret):
@@ -210,3 +212,26 @@ def test_root_owned_identity_readable_by_a_shared_group_is_not_silently_accepted
                          env={"PATH": "/usr/bin:/bin", "HOME": str(home), "RUN_WITH_KEYS_HOME": str(home)},
                          capture_output=True, timeout=30)
     assert res.returncode == 125 or b"group" in res.stderr, res.stderr.decode()
+
+
+def test_identity_readable_by_everyone_on_a_read_only_mount_warns(vault_with_secret, open_tmp):
+    """ATK1-O: accepted (the exporter decided), but with a warning that every user can read it."""
+    need_root()
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare")
+    rwk, name, _ = vault_with_secret
+    ro = open_tmp / "ro"
+    ro.mkdir()
+    shutil.copy(rwk.identity, ro / "identity")
+    os.chmod(ro / "identity", 0o644)
+    script = (f"mount --bind {ro} {ro} && mount -o remount,bind,ro {ro} && "
+              f'exec "$0" --identity {ro / "identity"} list')
+    res = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, RWK_BIN],
+                         env=rwk.env(), capture_output=True, timeout=60, cwd=rwk.root)
+    assert res.returncode == 0, res.stderr.decode()
+    assert name.encode() in res.stdout
+    err = res.stderr.decode()
+    assert "warning: identity file" in err and "readable by every user (mode 0644, read-only mount)" in err, err
+    # The same file on a writable filesystem is refused, not warned about.
+    res = rwk.run("--identity", ro / "identity", "list", timeout=30)
+    assert res.returncode == 125 and b"readable by group or others" in res.stderr, res.stderr.decode()
