@@ -2,7 +2,7 @@
 PREFIX ?= /usr/local
 SWIFT_RELEASE_FLAGS ?= -c release -Xswiftc -static-stdlib
 
-.PHONY: build release install test unit e2e fuzz bench clean
+.PHONY: build release install test unit e2e test-deps system-deps fuzz bench clean
 
 build:
 	swift build
@@ -14,16 +14,34 @@ install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 "$$(swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path)/run-with-keys" $(DESTDIR)$(PREFIX)/bin/run-with-keys
 
-# The test command: Swift unit tests, then end-to-end tests against the built binary.
-test: build
-	swift test
-	python3 -m pytest -q tests/e2e
+# The test command: the system packages the tests use (tests/setup-system.sh installs
+# missing ones), a virtualenv .venv from the system Python with tests/requirements.txt,
+# then Swift unit tests and the end-to-end tests against the built binary.
+SYSTEM_PYTHON ?= /usr/bin/python3
+VENV ?= .venv
+TEST_TIMEOUT ?= 1800
+PYTEST = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" timeout $(TEST_TIMEOUT) $(VENV)/bin/python -m pytest -q tests/e2e
+
+test: test-deps build
+	timeout $(TEST_TIMEOUT) swift test
+	$(PYTEST)
 
 unit:
-	swift test
+	timeout $(TEST_TIMEOUT) swift test
 
-e2e: build
-	python3 -m pytest -q tests/e2e
+e2e: test-deps build
+	$(PYTEST)
+
+test-deps: $(VENV)/requirements.txt
+
+# Re-made only when tests/requirements.txt changes (or .venv is missing).
+$(VENV)/requirements.txt: tests/requirements.txt | system-deps
+	timeout 120 $(SYSTEM_PYTHON) -m venv --clear $(VENV)
+	timeout 900 $(VENV)/bin/python -m pip install -q --disable-pip-version-check --timeout 60 -r tests/requirements.txt
+	cp tests/requirements.txt $@
+
+system-deps:
+	@timeout 1800 tests/setup-system.sh
 
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
@@ -32,4 +50,4 @@ bench:
 	bench/run.sh
 
 clean:
-	rm -rf .build .build-fuzz
+	rm -rf .build .build-fuzz $(VENV)
