@@ -5,6 +5,10 @@
 #
 # Usage (as root, on a Debian host):
 #   tests/fresh-machine/run.sh [BRANCH]
+# On the offline development machine this was written on (Swift packages mirrored under
+# /opt/swift-packages, HTTPS through a proxy with its own CA):
+#   SWIFT_PACKAGES=/opt/swift-packages EXTRA_CA_CERTS=/usr/local/share/ca-certificates \
+#       tests/fresh-machine/run.sh
 # Environment:
 #   SWIFT_TOOLCHAIN  the unpacked swift.org toolchain (the directory holding usr/bin/swift);
 #                    default: the one `swift` on PATH comes from
@@ -14,6 +18,12 @@
 #                    when set it is bind-mounted and git's url.insteadOf points github.com
 #                    at it. That is only for machines without access to github.com; a
 #                    normal machine fetches the packages from GitHub.
+#   EXTRA_CA_CERTS   optional: a directory of *.crt CA certificates to trust, for a network
+#                    whose HTTPS goes through an intercepting proxy (pip and SwiftPM fail
+#                    with "self-signed certificate in certificate chain" otherwise). Copied
+#                    to the chroot's /usr/local/share/ca-certificates, where Debian's
+#                    ca-certificates (installed by install.sh) picks them up. Again a
+#                    property of such a machine, not of the project.
 #   MIRROR           the Debian mirror (default http://deb.debian.org/debian)
 #
 # Inside the root filesystem, as root: `./install.sh && run-with-keys demo`, then
@@ -25,6 +35,7 @@ ROOTFS=${ROOTFS:-/var/tmp/rwk-rootfs}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SWIFT_TOOLCHAIN=${SWIFT_TOOLCHAIN:-$(dirname "$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")")}
 SWIFT_PACKAGES=${SWIFT_PACKAGES:-}
+EXTRA_CA_CERTS=${EXTRA_CA_CERTS:-}
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
 [ -x "$SWIFT_TOOLCHAIN/usr/bin/swift" ] || { echo "run.sh: no swift in $SWIFT_TOOLCHAIN/usr/bin" >&2; exit 1; }
 
@@ -55,6 +66,7 @@ if [ -n "$SWIFT_PACKAGES" ]; then
 	insteadOf = git@github.com:"
 fi
 printf '%s\n' "$gitconfig" > "$ROOTFS/root/.gitconfig"
+[ -z "$EXTRA_CA_CERTS" ] || cp "$EXTRA_CA_CERTS"/*.crt "$ROOTFS/usr/local/share/ca-certificates/"
 
 inner='set -euo pipefail
 export HOME=/root LANG=C.UTF-8 TERM=dumb
