@@ -26,7 +26,7 @@
 #                    property of such a machine, not of the project.
 #   MIRROR           the Debian mirror (default http://deb.debian.org/debian)
 #
-# Inside the root filesystem, as root: `./install.sh && run-with-keys demo`, then
+# Inside the root filesystem (pivot_root in a private mount namespace), as root: `./install.sh && run-with-keys demo`, then
 # `make test`. The log is $ROOTFS.log; the exit code is the first failing step's.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,7 +54,7 @@ cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
 #    source as a download or with git; the chroot starts without git, install.sh adds it).
 timeout 300 git clone -q --branch "$branch" "file://$repo" "$ROOTFS/root/run-with-keys"
 
-# 3. The toolchain (read-only, at the path swift.org's instructions put on PATH) and, on an
+# 3. The toolchain (read-only, at /opt/swift; its usr/bin goes on PATH) and, on an
 #    offline machine, the package mirror. All mounts live in a private mount namespace, so
 #    they go away with it.
 mkdir -p "$ROOTFS/opt/swift"
@@ -83,15 +83,20 @@ time make test-deps'
 log="$ROOTFS.log"
 echo "run.sh: rootfs $ROOTFS, branch $branch, log $log"
 set +e
+# pivot_root, not chroot: in a chroot the kernel refuses unprivileged user namespaces
+# (unshare(2): EPERM) and `unshare --mount-proc` can't make "/" private (EINVAL), which
+# the tests of an unprivileged supervisor and of PID namespaces need.
 timeout 7200 unshare --mount --propagation private -- bash -ec '
     r=$1 toolchain=$2 packages=$3 inner=$4
+    mount --bind "$r" "$r"
     mount -t proc proc "$r/proc"
     mount --rbind /sys "$r/sys"
     mount --rbind /dev "$r/dev"
     mount -t tmpfs tmpfs "$r/dev/shm"
     mount --bind -o ro "$toolchain" "$r/opt/swift"
     [ -z "$packages" ] || mount --bind -o ro "$packages" "$r/opt/swift-packages"
-    exec chroot "$r" /usr/bin/env -i /bin/bash -c "$inner"
+    cd "$r" && mkdir -p .oldroot && pivot_root . .oldroot && umount -l /.oldroot && rmdir /.oldroot
+    exec /usr/bin/env -i /bin/bash -c "$inner"
 ' rootfs "$ROOTFS" "$SWIFT_TOOLCHAIN" "$SWIFT_PACKAGES" "$inner" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 echo "run.sh: exit $status (log: $log)"
