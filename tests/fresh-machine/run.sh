@@ -66,7 +66,10 @@ if [ -n "$SWIFT_PACKAGES" ]; then
 	insteadOf = git@github.com:"
 fi
 printf '%s\n' "$gitconfig" > "$ROOTFS/root/.gitconfig"
-[ -z "$EXTRA_CA_CERTS" ] || cp "$EXTRA_CA_CERTS"/*.crt "$ROOTFS/usr/local/share/ca-certificates/"
+if [ -n "$EXTRA_CA_CERTS" ]; then
+    mkdir -p "$ROOTFS/usr/local/share/ca-certificates"
+    cp "$EXTRA_CA_CERTS"/*.crt "$ROOTFS/usr/local/share/ca-certificates/"
+fi
 
 inner='set -euo pipefail
 export HOME=/root LANG=C.UTF-8 TERM=dumb
