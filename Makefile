@@ -1,6 +1,9 @@
 # run-with-keys: build, test, install. See README.md.
 PREFIX ?= /usr/local
-SWIFT_RELEASE_FLAGS ?= -c release -Xswiftc -static-stdlib
+# A fully static executable: nothing for the dynamic loader to relocate at start-up
+# (users and groups are resolved without glibc's NSS, see Sources/Accounts).
+SWIFT_RELEASE_FLAGS ?= -c release -Xswiftc -static-executable
+RELEASE_BIN = $$(swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path)/run-with-keys
 
 .PHONY: build release install test unit e2e test-deps system-deps fuzz bench clean
 
@@ -12,19 +15,21 @@ release:
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 "$$(swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path)/run-with-keys" $(DESTDIR)$(PREFIX)/bin/run-with-keys
+	install -m 0755 "$(RELEASE_BIN)" $(DESTDIR)$(PREFIX)/bin/run-with-keys
 
 # The test command: the system packages the tests use (tests/setup-system.sh installs
-# missing ones), a virtualenv .venv from the system Python with tests/requirements.txt,
-# then Swift unit tests and the end-to-end tests against the built binary.
+# missing ones), a virtualenv .venv from the system Python with tests/requirements.txt;
+# then Swift unit tests, and the shipped binary: static and ICU-free
+# (tests/check-binary.sh), and the end-to-end tests against it.
 SYSTEM_PYTHON ?= /usr/bin/python3
 VENV ?= .venv
 TEST_TIMEOUT ?= 1800
 PYTEST = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" timeout $(TEST_TIMEOUT) $(VENV)/bin/python -m pytest -q tests/e2e
 
-test: test-deps build
+test: test-deps release
 	timeout $(TEST_TIMEOUT) swift test
-	$(PYTEST)
+	tests/check-binary.sh "$(RELEASE_BIN)"
+	RWK_BIN="$(RELEASE_BIN)" $(PYTEST)
 
 unit:
 	timeout $(TEST_TIMEOUT) swift test

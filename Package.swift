@@ -19,20 +19,27 @@ let package = Package(
                        providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp",
                        providers: [.apt(["libseccomp-dev"])]),
-        // The only code that runs between fork and execve.
+        // The only code that runs between fork and execve (and the tree's init).
         .target(name: "CLaunch"),
+        // Parent-side system helpers: epoll, pty, sd_notify, memfd, Landlock rulesets.
+        .target(name: "CSys"),
 
-        .target(name: "Age", dependencies: ["CSodium"]),
-        .target(name: "Vault", dependencies: ["Age"]),
-        .target(name: "Profile", dependencies: ["TOMLKit"]),
+        // What every module shares and nothing else: the error protocol, the
+        // secret-name rule, string escaping. Imports only the standard library.
+        .target(name: "Common"),
+        .target(name: "Age", dependencies: ["Common", "CSodium"]),
+        .target(name: "Vault", dependencies: ["Common", "Age"]),
+        // Users and groups from /etc/passwd, /etc/group and getent: no NSS in a static binary.
+        .target(name: "Accounts"),
+        .target(name: "Profile", dependencies: ["Common", "TOMLKit", "Vault", "Accounts"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
-        .target(name: "Launch", dependencies: ["Vault", "Profile", "CLaunch", "CSeccomp"]),
-        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch",
+        .target(name: "Launch", dependencies: ["Common", "Vault", "Profile", "Accounts", "CLaunch", "CSys", "CSeccomp"]),
+        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch", "CSys",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",
             dependencies: [
-                "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch",
+                "Common", "Age", "Vault", "Profile", "Hygiene", "Launch", "Supervisor", "CLaunch", "CSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -45,10 +52,17 @@ let package = Package(
         // zlib, for inflating the compressed CCTV vectors in tests only.
         .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib"),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaultTests", dependencies: ["Vault", "Age"]),
+        .testTarget(name: "VaultTests", dependencies: ["Common", "Vault", "Age"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile"]),
         .testTarget(name: "HygieneTests", dependencies: ["Hygiene", "Vault", "Profile", "Age"]),
-        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Profile", "Vault", "Accounts", "CLaunch", "CSys", "CSeccomp"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Launch", "Age"]),
     ]
 )
+
+// A member is visible only through the module that declares it, so a call like
+// `String.range(of:)` can't silently bind to Foundation (and link ICU) through
+// a dependency's public `import Foundation`.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

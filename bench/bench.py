@@ -62,9 +62,10 @@ class Env:
         return name
 
 
-def hyperfine(commands: dict[str, str], env: dict, runs: int, warmup: int = 20) -> dict[str, dict]:
+def hyperfine(commands: dict[str, str], env: dict, runs: int, warmup: int = 20, ignore_failure: bool = False) -> dict[str, dict]:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         argv = ["hyperfine", "-N", "--warmup", str(warmup), "--runs", str(runs), "--export-json", out.name, "--style", "none"]
+        argv += ["--ignore-failure"] if ignore_failure else []
         for label, cmd in commands.items():
             argv += ["-n", label, cmd]
         subprocess.run(argv, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
@@ -132,7 +133,8 @@ def bench_decrypt(e: Env, runs: int) -> list[list[str]]:
     os.chmod(vault, 0o600)
     ident = e.home / "identity.txt"
     r = hyperfine({"age -d (1,000 secrets)": f"age -d -i {ident} -o /dev/null {vault}",
-                   "run-with-keys list (1,000 secrets)": f"{e.rwk} --vault {vault} list"}, e.env, runs, warmup=5)
+                   "run-with-keys list (1,000 secrets)": f"{e.rwk} --vault {vault} list",
+                   "run-with-keys list --json (1,000 secrets)": f"{e.rwk} --vault {vault} list --json"}, e.env, runs, warmup=5)
     base = r["age -d (1,000 secrets)"]["median"]
     return [[k, fmt(v["median"]), fmt(v["min"]), fmt(v["max"]), f"{v['median'] / base:.2f}x age"] for k, v in r.items()]
 
@@ -227,7 +229,7 @@ def status(pid: int) -> dict[str, int]:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         k, _, v = line.partition(":")
-        if k in ("VmRSS", "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
+        if k in ("VmRSS", "RssAnon", "RssFile", "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
             out[k] = int(v.split()[0])
     return out
 
@@ -244,8 +246,47 @@ def bench_footprint(e: Env, seconds: int) -> list[list[str]]:
         b = status(p.pid)
         p.send_signal(signal.SIGTERM)
         p.wait(30)
-        rows.append([label, f"{b['VmRSS'] / 1024:.1f} MiB", f"{(b['VmRSS'] - a['VmRSS'])} KiB",
+        rows.append([label, f"{b['VmRSS'] / 1024:.1f} MiB ({b['RssAnon'] / 1024:.1f} anon, {b['RssFile'] / 1024:.1f} file)",
+                     f"{(b['VmRSS'] - a['VmRSS'])} KiB",
                      str(b["voluntary_ctxt_switches"] - a["voluntary_ctxt_switches"]), f"{seconds} s"])
+    return rows
+
+
+# ------------------------------------------------------------------ per-stage breakdown
+
+def bench_stages(e: Env, runs: int) -> list[list[str]]:
+    """RWK_TIMING=1: each launch prints `rwk-timing: <stage> <ms since previous> <ms since main>`
+    to stderr. Median per stage over `runs` supervised launches of the launch profile."""
+    e.profile("launch", LAUNCH_PROFILE)
+    per: dict[str, list[float]] = {}
+    for _ in range(runs):
+        res = subprocess.run([str(e.rwk), "run", "launch"], env=dict(e.env, RWK_TIMING="1"), capture_output=True, check=True)
+        for line in res.stderr.decode().splitlines():
+            if line.startswith("rwk-timing: "):
+                parts = line.split()
+                per.setdefault(" ".join(parts[1:-2]), []).append(float(parts[-2]))
+    return [[stage, fmt(statistics.median(v), "ms", 3)] for stage, v in per.items()]
+
+
+# ------------------------------------------------------------------ 6. the binary
+
+def bench_binary(e: Env, runs: int) -> list[list[str]]:
+    """The shipped binary: size, linkage, ICU, and process start (to the first
+    error: `list` of a vault that doesn't exist) next to /bin/true."""
+    rows = []
+    size = e.rwk.stat().st_size
+    dynamic = b"program interpreter" in subprocess.run(["readelf", "-lW", str(e.rwk)], capture_output=True).stdout
+    nm = subprocess.run(["nm", str(e.rwk)], capture_output=True).stdout
+    icu = sum(1 for line in nm.splitlines() if b"FoundationInternationalization" in line or b"icudt" in line)
+    rows.append(["size", f"{size / 1048576:.1f} MiB"])
+    rows.append(["linkage", "dynamic (ld.so relocates it at every start)" if dynamic else "fully static"])
+    rows.append(["ICU / FoundationInternationalization symbols", str(icu)])
+    r = hyperfine({"/bin/true": "/bin/true",
+                   "run-with-keys start to first error": f"{e.rwk} --vault {e.tmp}/none.age list"}, e.env, runs,
+                  ignore_failure=True)
+    base = r["/bin/true"]["median"]
+    start = r["run-with-keys start to first error"]["median"]
+    rows.append(["process start to first error (median)", f"{fmt(start)} ({fmt(start - base)} over /bin/true)"])
     return rows
 
 
@@ -271,8 +312,10 @@ def main():
         sections.append(("1. Launch overhead (median of %d runs, hyperfine -N)" % (50 if q else 300),
                          table(["command", "median", "min", "max", "overhead vs /bin/true", "vs tini's overhead"],
                                bench_launch(e, 50 if q else 300))))
-        sections.append(("2. Vault decrypt, 1,000 secrets", table(["command", "median", "min", "max", "ratio"],
-                                                                     bench_decrypt(e, 10 if q else 50))))
+        sections.append(("1b. One launch by stage (RWK_TIMING=1, median of %d)" % (10 if q else 50),
+                         table(["stage (ends at)", "time since the previous mark"], bench_stages(e, 10 if q else 50))))
+        sections.append(("2. Vault decrypt, 1,000 secrets (median of %d runs)" % (20 if q else 300),
+                         table(["command", "median", "min", "max", "ratio"], bench_decrypt(e, 20 if q else 300))))
         n = 100 if q else 1000
         sections.append((f"3. Restart latency: bot exit to next exec, {n} restarts, delay 0",
                          table(["supervisor", "median", "min", "max", "ratio", "samples"], bench_restart(e, n))))
@@ -282,6 +325,7 @@ def main():
         secs = 5 if q else 60
         sections.append((f"5. Supervisor footprint over {secs} s",
                          table(["bot", "supervisor RSS", "RSS change", "voluntary ctx switches", "window"], bench_footprint(e, secs))))
+        sections.append(("6. The binary", table(["what", "value"], bench_binary(e, 50 if q else 300))))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
     try:
         model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))

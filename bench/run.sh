@@ -11,9 +11,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "bench: missing ${missing[*]}; on Debian: sudo apt-get install hyperfine tini age gcc python3" >&2
     exit 2
 fi
-echo "bench: building the release binary (static Swift stdlib)" >&2
-swift build -c release -Xswiftc -static-stdlib --scratch-path .build-release >&2
-RWK="$(swift build -c release -Xswiftc -static-stdlib --scratch-path .build-release --show-bin-path)/run-with-keys"
+echo "bench: building the release binary (a fully static executable)" >&2
+swift build -c release -Xswiftc -static-executable --scratch-path .build-release >&2
+RWK="$(swift build -c release -Xswiftc -static-executable --scratch-path .build-release --show-bin-path)/run-with-keys"
 if [ "${1:-}" = "--quick" ]; then
     exec python3 bench/bench.py --rwk "$RWK" --quick
 fi

@@ -13,10 +13,11 @@ build_module() { # name, source dir
         -c $(find "$2" -name '*.swift' | sort) -o "$OUT/$1.o"
 }
 {
+    build_module Common Sources/Common
     build_module Age Sources/Age
     build_module Vault Sources/Vault
-    swiftc "${FLAGS[@]}" fuzz/Fuzz.swift "$OUT/Age.o" "$OUT/Vault.o" -lsodium -o "$OUT/fuzz-header"
-    swiftc "${FLAGS[@]}" -D FUZZ_DOCUMENT fuzz/Fuzz.swift "$OUT/Age.o" "$OUT/Vault.o" -lsodium -o "$OUT/fuzz-document"
+    swiftc "${FLAGS[@]}" fuzz/Fuzz.swift "$OUT/Common.o" "$OUT/Age.o" "$OUT/Vault.o" -lsodium -o "$OUT/fuzz-header"
+    swiftc "${FLAGS[@]}" -D FUZZ_DOCUMENT fuzz/Fuzz.swift "$OUT/Common.o" "$OUT/Age.o" "$OUT/Vault.o" -lsodium -o "$OUT/fuzz-document"
 } 2>"$OUT/build.log" || { grep -v 'Cannot export local symbol' "$OUT/build.log" | tail -40; exit 1; }
 
 # Seeds: the CCTV age files (after their text header) and sample documents.

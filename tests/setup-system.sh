@@ -15,7 +15,14 @@ PACKAGES=(
     python3-venv      # `python3 -m venv .venv` (ensurepip)
     age               # age and age-keygen: interop tests against the reference CLI
     procps            # pgrep: the PID-namespace tests look for left-over processes
-    util-linux        # unshare (PID namespace tests), setpriv (tests that drop to uid 65534)
+    util-linux        # unshare (PID namespace tests), setpriv (tests that drop to uid 65534), prlimit
+    binutils          # readelf, nm: tests/check-binary.sh (static, no ICU)
+    passwd            # useradd, groupadd, userdel: the deploy permission tests
+    zsh               # completion script tests (a real pty and TAB)
+    fish              # completion script tests
+    man-db            # `man run-with-keys` renders
+    groff-base        # man's formatter
+    systemd           # systemd-analyze verify on the example units
 )
 
 self=tests/setup-system.sh

@@ -6,6 +6,8 @@
 
 #include "claunch.h"
 
+#include <setjmp.h>
+
 /* The child's view: the config plus the fds it owns. */
 struct child {
     const struct rwk_spawn_config *cfg;
@@ -16,6 +18,10 @@ struct child {
     pid_t parent;       /* the pid our parent has as we see it (1 under the tree's init) */
     uid_t outer_uid;    /* the supervisor's euid and egid: what a new user namespace maps */
     gid_t outer_gid;
+    /* rwk_exec_in_place: a stage that fails before the seccomp filter is in
+     * force jumps back here instead of exiting (see rwk_child_fail). */
+    jmp_buf *in_place;
+    int failed_stage, failed_error, failed_index;
     int kept[RWK_MAX_FD_PAIRS + 4]; /* every dst the child keeps, sorted by step_close_fds */
     int nkept;
 };
@@ -35,8 +41,16 @@ __attribute__((noreturn)) void rwk_tree_init(struct child *c, int control);
  * fork handlers run: the child only makes raw syscalls. */
 pid_t rwk_raw_clone(unsigned long flags);
 
+/* clone(CLONE_VM | CLONE_VFORK) on a stack of its own (claunch.c): the child
+ * closes close_a and close_b (each -1: none), then runs rwk_child_main on a copy
+ * of *c; we resume once it has exec'd or exited. The pid, or -1 and errno. */
+pid_t rwk_vfork_child(const struct child *c, int close_a, int close_b);
+
 /* Receives one control message and the fd that may ride along (else *fd = -1),
  * blocking: 1 got one, 0 EOF, -1 error (errno). */
 int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd);
+
+/* landlock_restrict_self(ruleset_fd, 0) for the calling thread, raw: 0 or -errno. */
+int rwk_child_landlock_restrict_self(int ruleset_fd);
 
 #endif

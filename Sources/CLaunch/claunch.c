@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -40,29 +41,29 @@ static const char *const stage_names[RWK_STAGE_COUNT] = {
     [RWK_STAGE_CONFIG] = "config",
     [RWK_STAGE_PIPE] = "pipe",
     [RWK_STAGE_FORK] = "fork",
-    [RWK_STAGE_PIDFD] = "pidfd_open",
-    [RWK_STAGE_RECV_LISTENER] = "recv listener",
+    [RWK_STAGE_PID_NAMESPACE] = "pid namespace",
+    [RWK_STAGE_TREE_INIT] = "tree init",
     [RWK_STAGE_SETSID] = "setsid",
-    [RWK_STAGE_SETPGID] = "setpgid",
     [RWK_STAGE_CTTY] = "controlling tty",
+    [RWK_STAGE_SETPGID] = "setpgid",
     [RWK_STAGE_SIGNALS] = "signals",
     [RWK_STAGE_PDEATHSIG] = "parent-death signal",
-    [RWK_STAGE_CHDIR] = "chdir",
     [RWK_STAGE_FD_MAP] = "fd map",
     [RWK_STAGE_RLIMIT] = "rlimit",
     [RWK_STAGE_SETGROUPS] = "setgroups",
     [RWK_STAGE_SETGID] = "setgid",
     [RWK_STAGE_SETUID] = "setuid",
     [RWK_STAGE_DROP_CHECK] = "drop check",
+    [RWK_STAGE_CHDIR] = "chdir",
     [RWK_STAGE_CLOSE_FDS] = "close fds",
     [RWK_STAGE_NO_NEW_PRIVS] = "no_new_privs",
+    [RWK_STAGE_LANDLOCK] = "landlock",
     [RWK_STAGE_SECCOMP] = "seccomp",
     [RWK_STAGE_SECCOMP_NOTIFY] = "seccomp notify",
     [RWK_STAGE_SEND_LISTENER] = "send listener",
     [RWK_STAGE_EXECVE] = "execve",
-    [RWK_STAGE_PID_NAMESPACE] = "pid namespace",
-    [RWK_STAGE_TREE_INIT] = "tree init",
-    [RWK_STAGE_LANDLOCK] = "landlock",
+    [RWK_STAGE_PIDFD] = "pidfd_open",
+    [RWK_STAGE_RECV_LISTENER] = "recv listener",
 };
 
 const char *rwk_stage_name(int stage) {
@@ -84,6 +85,19 @@ static void write_all(int fd, const void *buf, size_t len) {
 }
 
 void rwk_child_fail(struct child *c, int stage, int error, int index) {
+    if (c->in_place) {
+        /* Before the filter, Swift reports the failure with its context. After
+         * it (an allowlist may refuse what Swift's error path needs), one line
+         * from here, with write(2) and exit_group, which every policy allows. */
+        if (stage < RWK_STAGE_SECCOMP) {
+            c->failed_stage = stage;
+            c->failed_error = error;
+            c->failed_index = index;
+            longjmp(*c->in_place, 1);
+        }
+        const char *parts[] = { "run-with-keys: error: ", rwk_stage_name(stage), " failed: ", strerror(error), "\n" };
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) write_all(2, parts[i], strlen(parts[i]));
+    }
     struct report r = { stage, error, index };
     write_all(c->report_fd, &r, sizeof r);
     if (stage == RWK_STAGE_EXECVE) _exit(error == ENOENT ? 127 : 126);
@@ -243,6 +257,14 @@ static void step_close_fds(struct child *c) {
     }
 }
 
+#ifndef SYS_landlock_restrict_self
+#define SYS_landlock_restrict_self 446
+#endif
+
+int rwk_child_landlock_restrict_self(int ruleset_fd) {
+    return syscall(SYS_landlock_restrict_self, ruleset_fd, 0U) < 0 ? -errno : 0;
+}
+
 static void step_no_new_privs(struct child *c) {
     if (c->cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         rwk_child_fail(c, RWK_STAGE_NO_NEW_PRIVS, errno, 0);
@@ -252,7 +274,7 @@ static void step_no_new_privs(struct child *c) {
  * The domain is inherited by every descendant and can't be lifted. */
 static void step_landlock(struct child *c) {
     if (c->landlock_fd < 0) return;
-    int r = rwk_landlock_restrict_self(c->landlock_fd);
+    int r = rwk_child_landlock_restrict_self(c->landlock_fd);
     if (r < 0) rwk_child_fail(c, RWK_STAGE_LANDLOCK, -r, 0);
 }
 
@@ -298,7 +320,7 @@ static void step_exec_notify(struct child *c) {
 static const char *env_path(const char *const *envp) {
     for (; envp && *envp; envp++)
         if (strncmp(*envp, "PATH=", 5) == 0) return *envp + 5;
-    return "/usr/local/bin:/usr/bin:/bin";
+    return RWK_DEFAULT_PATH;
 }
 
 __attribute__((noreturn))
@@ -430,6 +452,60 @@ static unsigned long tree_flags(int tree) {
     }
 }
 
+/* The vfork-style path (see vfork_spawn): what the child starts from. */
+struct vfork_start {
+    struct child c;    /* copied onto the child's own stack before any step runs */
+    int close_fd[2];   /* fds of the parent's the child closes first (-1: none) */
+};
+
+static int vfork_child(void *arg) {
+    const struct vfork_start *start = arg;
+    /* The steps update their struct child (moved fds, the kept list): work on a
+     * copy, so that nothing in the suspended parent's frame changes under it. */
+    struct child c = start->c;
+    for (int i = 0; i < 2; i++) if (start->close_fd[i] >= 0) close(start->close_fd[i]);
+    rwk_child_main(&c);
+}
+
+/* Size of the child's stack: the checklist's deepest frame (fd tables, the
+ * PATH buffer) is under 8 KiB; the rest is margin for glibc's thin wrappers. */
+#define VFORK_STACK (64 * 1024)
+
+/*
+ * clone(CLONE_VM | CLONE_VFORK) on a stack of its own, as posix_spawn does: no
+ * page tables are copied, and we are suspended until the child execs or exits.
+ * The child shares our memory, so it only reads the config (every write goes
+ * to its own stack) and makes async-signal-safe calls; it has its own fd table
+ * and signal handlers (no CLONE_FILES, no CLONE_SIGHAND), so its dup2s and
+ * sigactions don't touch ours. MADV_WIPEONFORK does not apply to a shared
+ * address space: the child can read every page that is readable in the
+ * parent, the guarded arena included while the launch window keeps it open.
+ * It runs only our checklist before execve replaces its address space, and it
+ * holds no copy of anything afterwards (a fork would have had a copy-on-write
+ * view until its exec); see docs/ARCHITECTURE.md, "The child checklist".
+ */
+static pid_t vfork_spawn(struct vfork_start *start) {
+    /* VFORK_STACK usable bytes above one guard page of the system's page size
+     * (4 KiB on x86_64, up to 64 KiB on arm64). */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t size = VFORK_STACK + page;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    /* The lowest page is a guard: an overflow faults instead of writing into our heap. */
+    (void)mprotect(stack, page, PROT_NONE);
+    pid_t pid = clone(vfork_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, start);
+    int e = errno;
+    munmap(stack, size);
+    errno = e;
+    return pid;
+}
+
+pid_t rwk_vfork_child(const struct child *c, int close_a, int close_b) {
+    struct vfork_start start = { .c = *c, .close_fd = { close_a, close_b } };
+    return vfork_spawn(&start);
+}
+
 int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) {
     memset(out, 0, sizeof *out);
     out->pid = -1;
@@ -454,16 +530,30 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    /* glibc's fork for the plain case (its atfork handlers keep malloc usable
-     * in the child, which we don't need but don't mind); a raw clone for the
-     * namespaces, whose child makes raw syscalls only. */
-    pid_t pid = cfg->tree ? rwk_raw_clone(tree_flags(cfg->tree)) : fork();
-    if (pid == 0) {
-        close(report[0]);
-        close_if_open(&sock[0]);
-        close_if_open(&ctl[0]);
-        if (cfg->tree) rwk_tree_init(&c, ctl[1]);
-        rwk_child_main(&c);
+    pid_t pid;
+    if (cfg->tree || cfg->no_exec) {
+        /* A real fork, which copies the address space: the namespace's init
+         * outlives the exec and must have memory of its own; and under no_exec
+         * the child waits in its execve for us to answer the notification, so
+         * we must not be suspended until it execs, as vfork would have us.
+         * A raw clone for the namespaces; glibc's fork otherwise (its atfork
+         * handlers keep malloc usable in the child, which we don't need). */
+        pid = cfg->tree ? rwk_raw_clone(tree_flags(cfg->tree)) : fork();
+        if (pid == 0) {
+            close(report[0]);
+            close_if_open(&sock[0]);
+            close_if_open(&ctl[0]);
+            if (cfg->tree) rwk_tree_init(&c, ctl[1]);
+            rwk_child_main(&c);
+        }
+    } else {
+        pid = rwk_vfork_child(&c, report[0], -1);
+        /* The child shared our mm: its privilege drop (commit_creds) set the
+         * shared mm's dumpable flag to fs.suid_dumpable, which may be 2. The
+         * supervisor stays not dumpable (main.swift sets it first thing). */
+        int e = errno;
+        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        errno = e;
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -523,6 +613,24 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
         }
     }
     return rwk_spawn_report(out, -1) < 0 ? -1 : 0;
+}
+
+int rwk_exec_in_place(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) {
+    memset(out, 0, sizeof *out);
+    out->pid = -1;
+    out->pidfd = out->report_fd = out->listener_fd = out->bot_pidfd = out->control_fd = -1;
+    if (validate(cfg) < 0 || cfg->tree || cfg->no_exec || cfg->ninit_fds) return set_failure(out, RWK_STAGE_CONFIG, EINVAL);
+    jmp_buf back;
+    /* volatile: read after longjmp */
+    struct child *volatile c = &(struct child){ .cfg = cfg, .report_fd = -1, .sock_fd = -1,
+                                                .landlock_fd = cfg->landlock_fd, .key_dir_fd = -1,
+                                                .parent = getppid(), .outer_uid = geteuid(), .outer_gid = getegid(),
+                                                .in_place = &back };
+    if (setjmp(back) == 0) rwk_child_main(c);
+    out->stage = c->failed_stage;
+    out->error = c->failed_error;
+    out->index = c->failed_index;
+    return -1;
 }
 
 int rwk_spawn_report(struct rwk_spawn_result *out, int timeout_ms) {

@@ -13,7 +13,6 @@
  */
 #define _GNU_SOURCE
 #include "child.h"
-#include "rwk_landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -287,7 +286,7 @@ void rwk_tree_init(struct child *c, int control) {
         if (c->key_dir_fd < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
         if (c->landlock_fd >= 0) {
             if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) rwk_child_fail(c, RWK_STAGE_NO_NEW_PRIVS, errno, 0);
-            int r = rwk_landlock_restrict_self(c->landlock_fd);
+            int r = rwk_child_landlock_restrict_self(c->landlock_fd);
             if (r < 0) rwk_child_fail(c, RWK_STAGE_LANDLOCK, -r, 0);
             c->landlock_fd = -1;   /* the bot inherits the domain */
         }
@@ -300,7 +299,17 @@ void rwk_tree_init(struct child *c, int control) {
     if ((cfg->tree == RWK_TREE_USERNS || nkeys) && pipe2(go, O_CLOEXEC) < 0)
         rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
 
-    pid_t bot = rwk_raw_clone(0);
+    /* Without a `go` pipe the bot needs nothing of us after the clone, so it
+     * runs its checklist vfork-style in our memory (no page-table copy of this
+     * copy of the supervisor); we resume when it has exec'd. With one, the bot
+     * must wait while we run on: a real fork. */
+    pid_t bot;
+    if (go[0] < 0) {
+        c->parent = 1;   /* the init, as the bot sees it; the bot works on a copy */
+        bot = rwk_vfork_child(c, sfd, control);
+    } else {
+        bot = rwk_raw_clone(0);
+    }
     if (bot < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
     if (bot == 0) {
         close(sfd);

@@ -8,7 +8,6 @@ static inline uint32_t rwk_scmp_act_errno(uint16_t err) { return SCMP_ACT_ERRNO(
 static inline uint32_t rwk_scmp_act_kill_process(void) { return SCMP_ACT_KILL_PROCESS; }
 static inline uint32_t rwk_scmp_act_allow(void) { return SCMP_ACT_ALLOW; }
 static inline uint32_t rwk_scmp_act_notify(void) { return SCMP_ACT_NOTIFY; }
-static inline uint32_t rwk_scmp_act_log(void) { return SCMP_ACT_LOG; }
 
 /// seccomp_rule_add without argument filters (seccomp_rule_add is variadic).
 static inline int rwk_seccomp_rule_add0(scmp_filter_ctx ctx, uint32_t action, int syscall) {
@@ -19,8 +18,6 @@ static inline int rwk_seccomp_rule_add0(scmp_filter_ctx ctx, uint32_t action, in
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-static inline uint32_t rwk_scmp_act_kill_thread(void) { return SCMP_ACT_KILL; }
 
 /// SECCOMP_USER_NOTIF_FLAG_CONTINUE: let the notified syscall run as is.
 static inline uint32_t rwk_notif_flag_continue(void) { return SECCOMP_USER_NOTIF_FLAG_CONTINUE; }

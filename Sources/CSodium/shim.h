@@ -16,3 +16,22 @@ static inline int rwk_wipe_on_fork(void *p, size_t len, int keep) {
 #endif
     return madvise((void *)lo, hi - lo, keep ? MADV_KEEPONFORK : MADV_WIPEONFORK);
 }
+
+#define RWK_GUARD_NO_MLOCK 1
+#define RWK_GUARD_NO_DONTDUMP 2
+#define RWK_GUARD_NO_WIPEONFORK 4
+
+/* For a guarded arena's usable pages [p, p+len) (page-aligned): mlock (best
+ * effort: RLIMIT_MEMLOCK), MADV_DONTDUMP (never in a core dump) and
+ * MADV_WIPEONFORK (zeros in a forked child). Returns the RWK_GUARD_NO_* bits
+ * of what failed; 0 when all held. */
+static inline int rwk_guard_region(void *p, size_t len) {
+#ifndef MADV_DONTDUMP
+#define MADV_DONTDUMP 16
+#endif
+    int failed = 0;
+    if (mlock(p, len) != 0) failed |= RWK_GUARD_NO_MLOCK;
+    if (madvise(p, len, MADV_DONTDUMP) != 0) failed |= RWK_GUARD_NO_DONTDUMP;
+    if (rwk_wipe_on_fork(p, len, 0) != 0) failed |= RWK_GUARD_NO_WIPEONFORK;
+    return failed;
+}

@@ -44,7 +44,7 @@ public enum Audit {
             for k in r.keys { lastLaunch[k] = max(lastLaunch[k] ?? r.time, r.time) }
         }
         var usedBy: [String: [String]] = [:]
-        var maxAge: [String: Seconds] = [:]
+        var maxAge: [String: Milliseconds] = [:]
         var missing: [AuditReport.MissingSecret] = []
         for p in profiles {
             for k in p.secretUses {   // keys and templates

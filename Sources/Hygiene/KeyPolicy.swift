@@ -5,7 +5,7 @@ import Profile
 public struct KeyFinding: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: Equatable, Sendable {
         /// Older than its maximum age (by `updated`, the last rotation).
-        case stale(ageDays: Int64, maxAge: Seconds)
+        case stale(ageDays: Int64, maxAge: Milliseconds)
         /// Past its `expires` time.
         case expired(Timestamp)
         /// Has a scope the profile forbids.
@@ -40,7 +40,7 @@ public struct KeyFinding: Equatable, Sendable, CustomStringConvertible {
 
 public enum KeyPolicy {
     /// The maximum age when neither the key nor the profile sets one: the usual exchange advice.
-    public static let defaultMaxAge = Seconds(milliseconds: 90 * 86_400_000)
+    public static let defaultMaxAge = Milliseconds(milliseconds: 90 * 86_400_000)
 
     /// Checks the profile's keys and template references against their ages, expiry and the forbidden scopes.
     /// A key is stale when strictly more than `max_age` has passed since `updated`

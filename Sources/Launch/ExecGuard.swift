@@ -1,4 +1,4 @@
-import CLaunch
+import CSys
 import CSeccomp
 import Glibc
 

@@ -26,10 +26,3 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
-
-/// Blocks until `pid` (a child of this process) terminates, and reaps it.
-public func waitExit(_ pid: pid_t) throws(LaunchError) -> ExitStatus {
-    var status: Int32 = 0
-    try sys("waitpid \(pid)") { waitpid(pid, &status, 0) }
-    return ExitStatus(waitStatus: status)
-}

@@ -1,10 +1,11 @@
+import Common
 import Glibc
 
 /// Everything that can go wrong while planning or starting a child.
 ///
 /// `description` is one line for people, e.g.
 /// `setuid to 1000 failed: Operation not permitted`.
-public enum LaunchError: Error, Equatable, CustomStringConvertible {
+public enum LaunchError: UserFacingError, Equatable, CustomStringConvertible {
     /// A step of the spawn failed, in the parent or in the child before execve.
     /// `context` says what was attempted, e.g. `chdir to "/srv/bot"`.
     case spawn(stage: SpawnStage, errno: Int32, context: String)
@@ -30,6 +31,8 @@ public enum LaunchError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    public var message: String { description }
+
     /// The stage that failed, for `.spawn` errors.
     public var stage: SpawnStage? {
         if case let .spawn(stage, _, _) = self { return stage }
@@ -39,16 +42,17 @@ public enum LaunchError: Error, Equatable, CustomStringConvertible {
     /// The exit code the CLI reports: 127 when the program was not found, 126
     /// when it could not be executed, 125 when run-with-keys itself failed.
     public var exitCode: Int32 {
-        guard case let .spawn(.execve, errno, _) = self else { return 125 }
-        return errno == ENOENT ? 127 : 126
+        guard case let .spawn(.execve, errno, _) = self else { return ExitCodes.failure }
+        return errno == ENOENT ? ExitCodes.notFound : ExitCodes.cannotExecute
     }
 }
 
 func errorString(_ errno: Int32) -> String { String(cString: strerror(errno)) }
 
 /// The one place where "-1 and errno" becomes a thrown error; retries EINTR.
+/// `package`: Supervisor's syscalls go through it too.
 @discardableResult
-func sys<T: BinaryInteger>(_ call: @autoclosure () -> String, _ body: () -> T) throws(LaunchError) -> T {
+package func sys<T: BinaryInteger>(_ call: @autoclosure () -> String, _ body: () -> T) throws(LaunchError) -> T {
     while true {
         let result = body()
         if result != -1 { return result }

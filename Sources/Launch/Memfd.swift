@@ -1,4 +1,4 @@
-import CLaunch
+import CSys
 import Glibc
 
 /// Sealed in-memory files for handing secrets to the bot as an fd.

@@ -1,11 +1,13 @@
+import Common
 import Glibc
 import Age
 import Vault
 import Profile
+import CLaunch
 
 /// A failure while turning a profile into a launch plan: one line, hints, and
 /// the exit code (125; 126/127 when the command can't be executed or found).
-public struct PlanError: Error, CustomStringConvertible, Sendable {
+public struct PlanError: UserFacingError, CustomStringConvertible, Sendable {
     public var message: String
     public var hints: [String]
     public var exitCode: Int32
@@ -71,8 +73,9 @@ public final class EnvironmentBlock {
             }
             b.append(UInt8(0))
         }
-        storage = b.finish()
-        storage.inheritedByChildren()   // the fork child reads it for execve
+        // In pages of its own, inherited by a forked child (the tree's init, or
+        // the no_exec child), which reads it for execve.
+        storage = b.finish().inheritedByChildren()
         self.offsets = offsets
         pointers = .allocate(capacity: offsets.count + 1)
         storage.withUnsafeBytes { base in
@@ -158,8 +161,9 @@ public final class LaunchPlan {
         }
     }
 
-    /// The default PATH for finding the command when the child gets no PATH.
-    public static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
+    /// The default PATH for finding the command when the child gets no PATH
+    /// (`RWK_DEFAULT_PATH` in claunch.h, which the child's own search uses).
+    public static let defaultPath: String = RWK_DEFAULT_PATH
 
     /// Builds the plan: environment, memfds, limits, credentials, seccomp filter and Landlock ruleset.
     /// `environment` is run-with-keys' own environment (for `[env] inherit`).
@@ -194,7 +198,7 @@ public final class LaunchPlan {
                 entries.append((name, value)); variables.append(PlannedVariable(name: name, source: source))
             }
         }
-        // The key sources never reach the bot (DESIGN §2), whatever the profile says.
+        // The key sources never reach the bot (docs/ARCHITECTURE.md, "The vault and its key"), whatever the profile says.
         for name in profile.env.inherit where !name.hasPrefix("RUN_WITH_KEYS_") && name != "CREDENTIALS_DIRECTORY" {
             if let v = environment(name) { put(name, .text(v), .inherited) }
         }
@@ -328,10 +332,12 @@ public final class LaunchPlan {
         // 5. The sandbox.
         request.noNewPrivileges = profile.sandbox.noNewPrivileges
         request.noExec = profile.sandbox.noExec
+        LaunchTiming.mark("plan: environment and command")
         do { request.seccomp = try seccompPolicy(profile.sandbox)?.compile() } catch {
             throw PlanError("\(profile.path): \(error)", hints: ["see `ausyscall --dump` or /usr/include/asm/unistd_64.h for syscall names"])
         }
         // 6. Landlock: computed here, enforced by the child right after no_new_privs.
+        LaunchTiming.mark("plan: seccomp filter")
         let sandbox = profile.sandbox
         var (containment, ruleset) = try Containment.plan(sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
         let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil || sandbox.signals == .scoped

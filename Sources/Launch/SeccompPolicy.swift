@@ -1,4 +1,4 @@
-import CLaunch
+import CSys
 import CSeccomp
 import Glibc
 
@@ -134,8 +134,23 @@ public struct SeccompPolicy: Sendable, Equatable {
         return nr >= 0 ? nr : nil
     }
 
-    /// The filter, as BPF for the fork child to load. Nothing is cached.
+    /// Whether this is `seccomp = "default"` with nothing added: the policy
+    /// `BuiltInFilter` holds compiled.
+    var isPlainDefault: Bool {
+        kind == .denylist && action == .errno && argumentRules.isEmpty
+            && rules.map(\.name) == Self.defaultDenylist && rules.allSatisfy { $0.origin == "the default denylist" }
+    }
+
+    /// The filter, as BPF for the fork child to load: the built-in program for
+    /// the plain default (`BuiltInFilter`), else compiled by libseccomp now.
+    /// Nothing is cached on disk.
     public func compile() throws(LaunchError) -> BPFProgram {
+        if isPlainDefault, let builtIn = BuiltInFilter.defaultProgram { return builtIn }
+        return try compileWithLibseccomp()
+    }
+
+    /// The filter compiled by libseccomp, whatever the policy.
+    func compileWithLibseccomp() throws(LaunchError) -> BPFProgram {
         let deny = action == .errno ? rwk_scmp_act_errno(UInt16(EPERM)) : rwk_scmp_act_kill_process()
         let allow = rwk_scmp_act_allow()
         var named = rules

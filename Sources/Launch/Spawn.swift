@@ -39,6 +39,30 @@ public func spawn(_ request: SpawnRequest,
 
     let arena = CArena()
     defer { withExtendedLifetime(arena) {} }
+    var cfg = try config(request, environment: environment, notifyFilter: notifyFilter, arena: arena)
+    var result = rwk_spawn_result()
+    if rwk_spawn(&cfg, &result) < 0 { throw failure(result, request) }
+    var guardian: ExecGuard?
+    if result.listener_fd >= 0 {
+        // The notifications name the bot by the pid of the listener's namespace (ours).
+        let bot = result.bot_pidfd >= 0 ? ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? result.pid : result.pid
+        guardian = ExecGuard(listener: result.listener_fd, child: bot)
+        result.listener_fd = -1 // the guard owns it now
+        try awaitOwnExec(&result, guardian!, request)
+    }
+    guard result.bot_pidfd >= 0 else {
+        return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian, treeInit: nil)
+    }
+    // The init's pid stands in when /proc can't name the bot for us (a foreign /proc):
+    // it is only shown in logs; signals go through the pidfd and the init.
+    let botPid = ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? result.pid
+    return SpawnedProcess(pid: botPid, pidfd: result.bot_pidfd, execGuard: guardian,
+                          treeInit: TreeInit(pid: result.pid, pidfd: result.pidfd, control: result.control_fd))
+}
+
+/// The C config for `request`; its strings and tables live in `arena`.
+private func config(_ request: SpawnRequest, environment: UnsafePointer<UnsafePointer<CChar>?>,
+                    notifyFilter: BPFProgram?, arena: CArena) throws(LaunchError) -> rwk_spawn_config {
     var cfg = rwk_spawn_config()
     cfg.path = arena.string(request.executable)
     cfg.argv = arena.stringArray(request.arguments)
@@ -94,24 +118,27 @@ public func spawn(_ request: SpawnRequest,
         cfg.init_filter_len = bpf.instructionCount
     }
 
+    return cfg
+}
+
+/// Runs the child checklist in this process and execve()s the bot over it:
+/// no supervisor stays (see `LaunchPlan.supervisorReasons`). Returns only when
+/// a stage failed before the seccomp filter; the caller reports the error and
+/// exits (the process may already have changed session, ids or fds). A later
+/// failure prints one line and exits 125/126/127 from C.
+public func execInPlace(_ request: SpawnRequest,
+                        environment: UnsafePointer<UnsafePointer<CChar>?>) throws(LaunchError) -> Never {
+    try validate(request)
+    precondition(request.tree == .none && !request.noExec && request.initFds.isEmpty, "exec in place needs no supervisor feature")
+    for map in request.fds where map.rewind {
+        try sys("lseek fd \(map.source)") { lseek(map.source, 0, SEEK_SET) }
+    }
+    let arena = CArena()
+    var cfg = try config(request, environment: environment, notifyFilter: nil, arena: arena)
     var result = rwk_spawn_result()
-    if rwk_spawn(&cfg, &result) < 0 { throw failure(result, request) }
-    var guardian: ExecGuard?
-    if result.listener_fd >= 0 {
-        // The notifications name the bot by the pid of the listener's namespace (ours).
-        let bot = result.bot_pidfd >= 0 ? ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? result.pid : result.pid
-        guardian = ExecGuard(listener: result.listener_fd, child: bot)
-        result.listener_fd = -1 // the guard owns it now
-        try awaitOwnExec(&result, guardian!, request)
-    }
-    guard result.bot_pidfd >= 0 else {
-        return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian, treeInit: nil)
-    }
-    // The init's pid stands in when /proc can't name the bot for us (a foreign /proc):
-    // it is only shown in logs; signals go through the pidfd and the init.
-    let botPid = ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? result.pid
-    return SpawnedProcess(pid: botPid, pidfd: result.bot_pidfd, execGuard: guardian,
-                          treeInit: TreeInit(pid: result.pid, pidfd: result.pidfd, control: result.control_fd))
+    _ = rwk_exec_in_place(&cfg, &result)
+    withExtendedLifetime(arena) {}
+    throw failure(result, request)
 }
 
 /// With no_exec the child waits in its execve until the listener answers:

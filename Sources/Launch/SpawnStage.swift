@@ -1,19 +1,22 @@
 import CLaunch
 
-/// The steps of a spawn, in order. Mirrors `RWK_STAGE_*` in claunch.h.
+/// The steps of a spawn, numbered in the order they run. Mirrors `RWK_STAGE_*`
+/// in claunch.h; `SpawnStageTests` checks that every number and name agree.
 public enum SpawnStage: Int32, CaseIterable, Sendable {
     case none = 0
-    // parent side
-    case config, pipe, fork, pidfdOpen, receiveListener
-    // the child's checklist
-    case setsid, setpgid, controllingTerminal, signals, parentDeathSignal, chdir, fdMap, rlimit
-    case setgroups, setgid, setuid, dropCheck, closeFds, noNewPrivileges, seccomp, seccompNotify
-    case sendListener, execve
-    /// Runs between `noNewPrivileges` and `seccomp`; numbered after `execve` to keep the other numbers stable.
-    case landlock
-    // tree containment: the clone into a new PID namespace, then its init
-    case pidNamespace, treeInit
+    // parent side, before the child exists: the clone is plain (`fork`) or into
+    // a new PID namespace, whose init then forks the bot (`treeInit`)
+    case config, pipe, fork, pidNamespace, treeInit
+    // the child's checklist, in order
+    case setsid, controllingTerminal, setpgid, signals, parentDeathSignal, fdMap, rlimit
+    case setgroups, setgid, setuid, dropCheck, chdir, closeFds, noNewPrivileges, landlock
+    case seccomp, seccompNotify, sendListener, execve
+    // parent side, after the exec
+    case pidfdOpen, receiveListener
 
     /// The C shim's name: "setsid", "chdir", "setuid", "seccomp", "execve", …
     public var name: String { String(cString: rwk_stage_name(rawValue)) }
+
+    /// The C side's stage count (`RWK_STAGE_COUNT`).
+    public static var cCount: Int32 { Int32(RWK_STAGE_COUNT) }
 }

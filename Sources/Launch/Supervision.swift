@@ -66,7 +66,7 @@ public struct RestartConfig: Sendable, Equatable {
     /// Exit codes that count as success besides 0, like systemd's SuccessExitStatus=.
     public var successExitCodes: Set<Int32>
 
-    /// The defaults mirror DESIGN §3: on-failure, 1 s doubling up to 1 min,
+    /// The defaults (docs/ARCHITECTURE.md, "Supervise"): on-failure, 1 s doubling up to 1 min,
     /// 5 starts per 10 min; a run of 1 min counts as stable.
     public init(policy: Policy = .onFailure, delayMs: Int64 = 1_000, maxDelayMs: Int64 = 60_000,
                 stableAfterMs: Int64 = 60_000, burst: Int = 5, intervalMs: Int64 = 600_000,

@@ -1,3 +1,4 @@
+import Common
 import Age
 import Vault
 import Profile
@@ -25,42 +26,17 @@ public enum TemplateEscape {
         s.withUTF8Buffer { out.append(UnsafeRawBufferPointer($0)) }
     }
 
-    /// `\u00XX` for a byte.
-    static func unicodeEscape(_ c: UInt8, to out: inout SecretBuilder) {
-        appendASCII("\\u00", to: &out)
-        out.append(hex[Int(c >> 4)])
-        out.append(hex[Int(c & 15)])
-    }
-
-    /// JSON string contents (RFC 8259): `"` `\` and the control characters
-    /// U+0000–U+001F are escaped; `/` and non-ASCII are left as they are.
+    /// JSON string contents (RFC 8259 §7, by `StringEscape`): `"` `\` and the control
+    /// characters U+0000–U+001F are escaped; `/` and non-ASCII are left as they are.
     public static func json(_ value: UnsafeRawBufferPointer, to out: inout SecretBuilder) {
-        basicString(value, escapingDEL: false, to: &out)
+        StringEscape.escape(value, .json) { out.append($0) }
     }
 
-    /// TOML basic-string contents (TOML 1.0): `"` `\` and the control
+    /// TOML basic-string contents (TOML 1.0, by `StringEscape`): `"` `\` and the control
     /// characters (U+0000–U+001F, U+007F) are escaped; `/` must not be (TOML
     /// has no `\/`), and neither is non-ASCII.
     public static func toml(_ value: UnsafeRawBufferPointer, to out: inout SecretBuilder) {
-        basicString(value, escapingDEL: true, to: &out)
-    }
-
-    /// The escapes JSON strings and TOML basic strings share; TOML also escapes DEL.
-    static func basicString(_ value: UnsafeRawBufferPointer, escapingDEL: Bool, to out: inout SecretBuilder) {
-        for c in value {
-            switch c {
-            case 0x22: appendASCII("\\\"", to: &out)
-            case 0x5c: appendASCII("\\\\", to: &out)
-            case 0x0a: appendASCII("\\n", to: &out)
-            case 0x0d: appendASCII("\\r", to: &out)
-            case 0x09: appendASCII("\\t", to: &out)
-            case 0x08: appendASCII("\\b", to: &out)
-            case 0x0c: appendASCII("\\f", to: &out)
-            case 0..<0x20: unicodeEscape(c, to: &out)
-            case 0x7f where escapingDEL: unicodeEscape(c, to: &out)
-            default: out.append(c)
-            }
-        }
+        StringEscape.escape(value, .toml) { out.append($0) }
     }
 
     /// YAML double-quoted-scalar contents (YAML 1.1/1.2): `"` `\`, the C0

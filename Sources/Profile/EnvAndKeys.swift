@@ -1,3 +1,6 @@
+import Common
+import TOMLKit
+
 /// Parsing of `[env]` and `[keys]`.
 extension Profile {
     static let reservedPrefix = "RUN_WITH_KEYS_"
@@ -92,9 +95,9 @@ extension Profile {
     }
 
     static func checkSecret(_ name: String, in section: Section, key: String) throws(ProfileError) {
-        guard isSecretName(name) else {
+        guard SecretName.isValid(name) else {
             throw section.error(.invalidValue, key, "bad secret name \"\(name)\"",
-                                hint: "secret names are 1 to 128 of A-Z a-z 0-9 _ . / -")
+                                hint: "secret names are \(SecretName.rule)")
         }
     }
 
@@ -102,14 +105,6 @@ extension Profile {
     public static func isVariableName(_ s: String) -> Bool {
         guard let first = s.utf8.first, !isDigit(first) else { return false }
         return s.utf8.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
-    }
-
-    /// `[A-Za-z0-9_./-]{1,128}`
-    public static func isSecretName(_ s: String) -> Bool {
-        (1...128).contains(s.utf8.count) && s.utf8.allSatisfy { c in
-            isLetter(c) || isDigit(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: ".")
-                || c == UInt8(ascii: "/") || c == UInt8(ascii: "-")
-        }
     }
 
     static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }

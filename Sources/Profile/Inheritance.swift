@@ -67,7 +67,7 @@ enum Inheritance {
             return expanded.hasPrefix("/") ? expanded : Profile.resolve(expanded, against: Profile.absoluteDirectory(of: file))
         }
         do { return try ProfileLocator.resolve(target, home: home) } catch {
-            throw section.error(.invalidValue, "extends", error.message, hint: error.hint)
+            throw section.error(.invalidValue, "extends", error.message, hint: error.hints.first)
         }
     }
 

@@ -1,3 +1,4 @@
+import TOMLKit
 /// Parsing of `[limits]`: `nofile = 1024`, `address_space = "2G"`, `core = "unlimited"`,
 /// `nofile = { soft = 1024, hard = 4096 }`, `cpu = "10m"`.
 extension Profile {

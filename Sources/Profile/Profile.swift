@@ -72,9 +72,9 @@ public struct KeySpec: Sendable, Equatable {
     public var variable: String   // [A-Za-z_][A-Za-z0-9_]*
     public var secret: String     // [A-Za-z0-9_./-]{1,128}
     public var mode: Mode
-    public var maxAge: Seconds?   // per-key `max_age`
+    public var maxAge: Milliseconds?   // per-key `max_age`
 
-    public init(variable: String, secret: String, mode: Mode = .env, maxAge: Seconds? = nil) {
+    public init(variable: String, secret: String, mode: Mode = .env, maxAge: Milliseconds? = nil) {
         self.variable = variable
         self.secret = secret
         self.mode = mode
@@ -185,13 +185,13 @@ public struct RestartSpec: Sendable, Equatable {
         case none, restart, signal
     }
     public var policy: Policy = .no
-    public var delay: Seconds = .seconds(1)
-    public var maxDelay: Seconds = .seconds(60)
-    public var stableAfter: Seconds? = nil      // nil means "= maxDelay"
+    public var delay: Milliseconds = .seconds(1)
+    public var maxDelay: Milliseconds = .seconds(60)
+    public var stableAfter: Milliseconds? = nil      // nil means "= maxDelay"
     public var burst: Int = 5
-    public var interval: Seconds = .seconds(600)
+    public var interval: Milliseconds = .seconds(600)
     public var stopSignal: Int32 = SIGTERM
-    public var stopTimeout: Seconds = .seconds(10)
+    public var stopTimeout: Milliseconds = .seconds(10)
     public var reload: Reload = .none
     /// Key `reload_signal`: what a bot with reload = "signal" gets once its key files hold new values.
     public var reloadSignal: Int32 = SIGHUP
@@ -205,7 +205,7 @@ public struct OutputSpec: Sendable, Equatable {
 }
 
 public struct PolicySpec: Sendable, Equatable {
-    public var maxKeyAge: Seconds? = nil
+    public var maxKeyAge: Milliseconds? = nil
     public var enforceMaxAge: Bool = false
     public var forbidScopes: [String] = []
     public init() {}

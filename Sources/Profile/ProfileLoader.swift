@@ -1,8 +1,10 @@
+import Accounts
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Vault
 
 extension Profile {
     /// Profiles are small; anything bigger is refused before parsing.
@@ -31,22 +33,49 @@ extension Profile {
 
     /// A profile decides what runs, as whom, and with which keys: like ssh with its
     /// config, refuse one that someone else could have written. The file and its
-    /// directory must be owned by us or root and not writable by group or others.
+    /// directory must be owned by us or root, writable by nobody else: not by others,
+    /// and by the group only when it is the owner's user private group
+    /// (``Accounts/isPrivateGroup(_:of:)``, so a clone made under umask 002 passes).
+    /// A sticky directory (`/tmp`) is fine. One error names every problem, with the owner
+    /// and mode seen, and one command that fixes the file and its directory together.
     static func checkTrusted(_ path: String, _ st: stat) throws(ProfileError) {
         let me = geteuid()
-        func trusted(_ s: stat) -> Bool { (s.st_uid == me || s.st_uid == 0) && s.st_mode & 0o022 == 0 }
-        guard trusted(st) else {
-            throw ProfileError(kind: .unreadable,
-                               message: "\(path): refusing a profile that is owned by uid \(st.st_uid) or writable by group or others",
-                               hint: "chown \(me) \(path) && chmod go-w \(path)")
-        }
         let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let dirPath = dir.isEmpty ? "/" : dir
         var ds = stat()
-        if stat(dir.isEmpty ? "/" : dir, &ds) == 0, !trusted(ds), ds.st_mode & S_ISVTX == 0 {
-            throw ProfileError(kind: .unreadable,
-                               message: "\(path): refusing a profile in a directory that others can write to (\(dir.isEmpty ? "/" : dir))",
-                               hint: "chmod go-w \(dir.isEmpty ? "/" : dir), or move the profile to <home>/profiles")
+        let haveDir = stat(dirPath, &ds) == 0
+        var problems: [String] = [], chown: [String] = [], chmod: [String] = []
+        func judge(_ s: stat, _ p: String, _ label: String, sticky: Bool) {
+            let ownerOK = s.st_uid == me || s.st_uid == 0
+            let groupWrites = s.st_mode & 0o020 != 0 && !Accounts.isPrivateGroup(s.st_gid, of: s.st_uid)
+            let othersWrite = s.st_mode & 0o002 != 0
+            if sticky && s.st_mode & S_ISVTX != 0 { return }
+            guard !ownerOK || groupWrites || othersWrite else { return }
+            var why: [String] = []
+            if !ownerOK { why.append("not owned by you (uid \(me)) or root"); chown.append(p) }
+            if groupWrites { why.append("writable by group \(s.st_gid), which is not the owner's private group") }
+            if othersWrite { why.append("writable by others") }
+            if groupWrites || othersWrite { chmod.append(p) }
+            problems.append("\(label) \(p) is owned by \(FileTrust.describeOwner(s.st_uid)) with mode \(FileTrust.modeString(s.st_mode)): \(why.joined(separator: ", "))")
         }
+        if haveDir { judge(ds, dirPath, "its directory", sticky: true) }
+        judge(st, path, "the file", sticky: false)
+        guard !problems.isEmpty else { return }
+        // Problems were collected directory first; the command lists the directory first too.
+        var fix: [String] = []
+        if !chown.isEmpty, FileTrust.inUserNamespace, let outside = FileTrust.outsideUID(me) {
+            // Nobody in here can chown an unmapped file: say who must, and to whom.
+            throw ProfileError(kind: .unreadable,
+                               message: "\(path): refusing a profile that others could have written: \(problems.reversed().joined(separator: "; "))",
+                               hint: "outside this user namespace, as root: chown \(outside) \(chown.joined(separator: " "))"
+                                   + (chmod.isEmpty ? "" : " && chmod go-w \(chmod.joined(separator: " "))")
+                                   + " (uid \(me) here is uid \(outside) there; paths as seen here)")
+        }
+        if !chown.isEmpty { fix.append("chown \(me) \(chown.joined(separator: " "))") }
+        if !chmod.isEmpty { fix.append("chmod go-w \(chmod.joined(separator: " "))") }
+        throw ProfileError(kind: .unreadable,
+                           message: "\(path): refusing a profile that others could have written: \(problems.reversed().joined(separator: "; "))",
+                           hint: fix.joined(separator: " && ") + (chown.isEmpty || me == 0 ? "" : " (as root)"))
     }
 
     static func readFile(_ path: String) throws(ProfileError) -> [UInt8] {

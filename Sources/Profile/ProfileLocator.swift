@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 
-/// Turns the PROFILE argument into a file path (DESIGN.md §2).
+/// Turns the PROFILE argument into a file path (docs/ARCHITECTURE.md, "Finding a profile").
 public enum ProfileLocator {
     public static let systemDirectory = "/etc/run-with-keys/profiles"
 
@@ -37,6 +37,43 @@ public enum ProfileLocator {
             result.append(directory)
         }
         return result
+    }
+
+    /// The directories `audit` and completion read: `extra` (audit's `--profiles DIR`, in the order
+    /// given) and then `searchDirectories(home:)`, without duplicates. Never the current directory.
+    public static func searchDirectories(home: String, extra: [String]) -> [String] {
+        var result: [String] = []
+        for directory in extra + searchDirectories(home: home) where !result.contains(directory) {
+            result.append(directory)
+        }
+        return result
+    }
+
+    /// Every profile in `directories`: a `NAME.toml` entry (not starting with ".") gives NAME;
+    /// when several directories have NAME, the first wins, as for `resolve`. Sorted by name.
+    /// A directory that is missing or unreadable gives nothing. Only reads directory entries.
+    public static func profiles(in directories: [String]) -> [(name: String, path: String)] {
+        var seen = Set<String>(), result: [(name: String, path: String)] = []
+        for directory in directories {
+            for file in entries(in: directory, suffix: ".toml") {
+                let name = Profile.stem(of: file)
+                if seen.insert(name).inserted { result.append((name, join(directory, file))) }
+            }
+        }
+        return result.sorted { $0.name < $1.name }
+    }
+
+    /// The names in `directory` that end in `suffix` and don't start with ".", sorted; [] when the
+    /// directory can't be opened. See readdir(3).
+    public static func entries(in directory: String, suffix: String) -> [String] {
+        guard let d = opendir(directory) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name.hasSuffix(suffix) && name.count > suffix.count && !name.hasPrefix(".") { out.append(name) }
+        }
+        return out.sorted()
     }
 
     /// run-with-keys' home as the CLI computes it without --home: RUN_WITH_KEYS_HOME, then

@@ -1,3 +1,4 @@
+import Accounts
 import TOMLKit
 #if canImport(Glibc)
 import Glibc
@@ -119,7 +120,7 @@ extension Profile {
     static func expandHome(_ path: String) -> String {
         guard path == "~" || path.hasPrefix("~/") else { return path }
         var home = getenv("HOME").map { String(cString: $0) } ?? ""
-        if home.isEmpty, let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { home = String(cString: dir) }
+        if home.isEmpty, let user = try? Accounts.user(uid: getuid()) { home = user.home }
         if home.hasSuffix("/") { home.removeLast() }
         return home + path.dropFirst()
     }

@@ -1,3 +1,4 @@
+import TOMLKit
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -137,7 +137,7 @@ struct Section {
     }
 
     /// A duration string ("90s", "1m30s") or a bare integer meaning seconds.
-    func duration(_ key: String) throws(ProfileError) -> Seconds? {
+    func duration(_ key: String) throws(ProfileError) -> Milliseconds? {
         guard let value = table[key] else { return nil }
         do throws(UnitError) {
             if let n = value.int { return try Units.duration(seconds: n) }

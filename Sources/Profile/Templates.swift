@@ -1,3 +1,5 @@
+import Common
+import TOMLKit
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -130,7 +132,7 @@ public struct TemplateSpec: Sendable, Equatable {
             }
             let inner = after[..<close.lowerBound]
             let form = inner.trimmingSpaces
-            guard form.hasPrefix("rwk://"), Profile.isSecretName(String(form.dropFirst(6))) else {
+            guard form.hasPrefix("rwk://"), SecretName.isValid(String(form.dropFirst(6))) else {
                 let shown = form.count > 60 ? String(form.prefix(60)) + "…" : String(form)
                 throw ProfileError(kind: .invalidValue, message: "\(file) line \(line): unknown template form {{ \(shown) }}",
                                    hint: "the only form is {{ rwk://NAME }}, NAME a secret in the vault", line: line)

@@ -1,5 +1,8 @@
-/// A span of time, stored as whole milliseconds.
-public struct Seconds: Sendable, Equatable, Comparable, Hashable, CustomStringConvertible {
+import Common
+
+/// A span of time in whole milliseconds (the resolution of every duration a profile
+/// or option takes: `delay`, `max_age`, `--keep-previous` …), e.g. `.seconds(10)`.
+public struct Milliseconds: Sendable, Equatable, Comparable, Hashable, CustomStringConvertible {
     public var milliseconds: Int64
 
     public init(milliseconds: Int64) {
@@ -7,17 +10,15 @@ public struct Seconds: Sendable, Equatable, Comparable, Hashable, CustomStringCo
     }
 
     /// `n` whole seconds; `n` must be small enough to fit in milliseconds.
-    public static func seconds(_ n: Int64) -> Seconds {
-        Seconds(milliseconds: n * 1000)
+    public static func seconds(_ n: Int64) -> Milliseconds {
+        Milliseconds(milliseconds: n * 1000)
     }
 
-    public var seconds: Double { Double(milliseconds) / 1000 }
-
-    public static func < (a: Seconds, b: Seconds) -> Bool { a.milliseconds < b.milliseconds }
+    public static func < (a: Milliseconds, b: Milliseconds) -> Bool { a.milliseconds < b.milliseconds }
 
     /// The canonical spelling, e.g. "1m30s", "250ms", "0s".
     public var description: String {
-        guard milliseconds > 0 else { return milliseconds == 0 ? "0s" : "-\(Seconds(milliseconds: -milliseconds))" }
+        guard milliseconds > 0 else { return milliseconds == 0 ? "0s" : "-\(Milliseconds(milliseconds: -milliseconds))" }
         var rest = milliseconds
         var out = ""
         for (unit, size) in Units.durationUnits where rest >= size {
@@ -29,7 +30,7 @@ public struct Seconds: Sendable, Equatable, Comparable, Hashable, CustomStringCo
 }
 
 /// A malformed duration or size, e.g. `bad duration "10x": expected a number followed by ms, s, m, h or d`.
-public struct UnitError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct UnitError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
@@ -42,7 +43,7 @@ public enum Units {
     ]
 
     /// "250ms", "10s", "5m", "2h", "90d", or combinations such as "1m30s".
-    public static func parseDuration(_ s: String) throws(UnitError) -> Seconds {
+    public static func parseDuration(_ s: String) throws(UnitError) -> Milliseconds {
         let bad = UnitError(message: "bad duration \"\(s)\": expected a number followed by ms, s, m, h or d")
         var bytes = Substring(s).utf8[...]
         var total: Int64 = 0
@@ -66,15 +67,15 @@ public enum Units {
             guard !o1, !o2 else { throw tooLarge(s) }
             total = sum
         }
-        return Seconds(milliseconds: total)
+        return Milliseconds(milliseconds: total)
     }
 
     /// A whole number of seconds given as a bare TOML integer.
-    public static func duration(seconds n: Int) throws(UnitError) -> Seconds {
+    public static func duration(seconds n: Int) throws(UnitError) -> Milliseconds {
         guard n >= 0 else { throw UnitError(message: "bad duration \(n): must not be negative") }
         let (ms, overflow) = Int64(n).multipliedReportingOverflow(by: 1000)
         guard !overflow else { throw tooLarge(String(n)) }
-        return Seconds(milliseconds: ms)
+        return Milliseconds(milliseconds: ms)
     }
 
     /// "64K", "512M", "2G", "1T" (powers of 1024, optional "B" or "iB"), plain bytes, or "unlimited".

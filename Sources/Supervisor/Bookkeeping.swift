@@ -1,5 +1,5 @@
+import Logging
 import Glibc
-import CLaunch
 import Vault
 import Launch
 

@@ -1,5 +1,6 @@
+import Logging
 import Glibc
-import CLaunch
+import CSys
 import Vault
 import Launch
 

@@ -1,5 +1,6 @@
+import Logging
 import Glibc
-import CLaunch
+import CSys
 import Vault
 import Launch
 
@@ -44,7 +45,10 @@ extension Supervisor {
         let now = Self.nowMs()
         history.recordStart(atMs: now)
         let spawned: SpawnedProcess
-        do { spawned = try plan.spawn() } catch {
+        do {
+            spawned = try plan.spawn()
+            LaunchTiming.mark("spawn")
+        } catch {
             logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
             feed(.spawnFailed(code: error.exitCode, firstAttempt: attempt == 1))
             return
@@ -72,7 +76,10 @@ extension Supervisor {
         }
         logger.info("started", metadata: ["event": "start", "pid": "\(bot.pid)", "attempt": "\(attempt)"])
         record(.start)
-        if attempt == 1 { _ = rwk_sd_notify("READY=1\nMAINPID=\(getpid())") }
+        if attempt == 1 {
+            _ = rwk_sd_notify("READY=1\nMAINPID=\(getpid())")
+            LaunchTiming.report()
+        }
         startWatchdog()
         feed(.spawned)
         writeRunFile()

@@ -1,5 +1,5 @@
 import Glibc
-import CLaunch
+import CSys
 import Age
 import Vault
 import Launch

@@ -1,5 +1,6 @@
 import Glibc
 import CLaunch
+import CSys
 import Launch
 import Vault
 

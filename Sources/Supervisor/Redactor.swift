@@ -1,3 +1,4 @@
+import Profile
 import Age
 import Glibc
 import Launch

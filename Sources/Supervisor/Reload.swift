@@ -1,5 +1,8 @@
+import Logging
+import Age
 import Glibc
 import CLaunch
+import CSys
 import Vault
 import Launch
 
@@ -27,9 +30,12 @@ extension Supervisor {
         try add(inotifyFD, .inotify)
     }
 
-    /// Reads the inotify events; a write to the vault arms the reload timer.
+    /// Reads the inotify events; a write to the vault arms the reload timer. So does a
+    /// swap of `..data`, which is how a Kubernetes Secret or ConfigMap volume replaces
+    /// its files (the vault's name there is a symlink through `..data`).
     func vaultChanged() {
         let name = Array(Sys.basename(options.watchVault ?? "").utf8)
+        let swapped = Array("..data".utf8)
         var buf = [UInt8](repeating: 0, count: 4096)
         var hit = false
         while true {
@@ -39,7 +45,8 @@ extension Supervisor {
             while off + 16 <= n {
                 let len = Int(buf[off + 12]) | Int(buf[off + 13]) << 8 | Int(buf[off + 14]) << 16 | Int(buf[off + 15]) << 24
                 let raw = buf[(off + 16)..<min(n, off + 16 + len)]
-                if raw.prefix(while: { $0 != 0 }).elementsEqual(name) { hit = true }
+                let event = raw.prefix(while: { $0 != 0 })
+                if event.elementsEqual(name) || event.elementsEqual(swapped) { hit = true }
                 off += 16 + len
             }
         }

@@ -1,7 +1,7 @@
 import Glibc
 import Launch
 
-// The restart decision (DESIGN §4 rule 3): a pure function of the bot's exit,
+// The restart decision (docs/ARCHITECTURE.md, "Supervise"): a pure function of the bot's exit,
 // the restart history and the current monotonic time. No clocks, no randomness
 // (jitter is passed in), no processes — tested with tables.
 

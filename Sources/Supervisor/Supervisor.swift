@@ -12,7 +12,7 @@
 // - Reload.swift: SIGHUP and vault changes. Bookkeeping.swift: launch log,
 //   run file, sd_notify watchdog.
 import Glibc
-import CLaunch
+import CSys
 import Logging
 import Age
 import Vault
@@ -162,6 +162,9 @@ public final class Supervisor {
     public func run() -> Int32 {
         terminal.enter()
         start(reason: .first)
+        // Launched: every secret back behind PROT_NONE before the first wait.
+        GuardedMemory.closeLaunchWindow()
+        CodePages.trim()  // start-up's code is not needed while the bot runs (see CodePages)
         var tags = [UInt64](repeating: 0, count: 32), events = [UInt32](repeating: 0, count: 32)
         while life.state != .done {
             let n = rwk_epoll_wait(epfd, &tags, &events, 32, -1)
@@ -231,16 +234,5 @@ public final class Supervisor {
             var status: Int32 = 0
             if waitpid(-1, &status, WNOHANG) <= 0 { break }
         }
-    }
-}
-
-/// "-1 and errno" to a thrown error, retrying EINTR.
-@discardableResult
-func sys(_ call: @autoclosure () -> String, _ body: () -> Int32) throws(LaunchError) -> Int32 {
-    while true {
-        let r = body()
-        if r != -1 { return r }
-        if errno == EINTR { continue }
-        throw .system(call: call(), errno: errno)
     }
 }

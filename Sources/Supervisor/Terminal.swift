@@ -1,5 +1,6 @@
+import Logging
 import Glibc
-import CLaunch
+import CSys
 import Launch
 
 /// The terminal and job control, after sudo's `use_pty` and script(1).

@@ -1,3 +1,4 @@
+import Common
 import Age
 
 /// A decrypted document kept (in guarded memory) for the entries that still
@@ -46,15 +47,11 @@ public final class SecretEntry {
         }
     }
 
-    init(document: Plaintext, range: Range<Int>, created: Timestamp?, updated: Timestamp?, scopes: [String],
-         note: String?, expires: Timestamp?) {
-        self.stored = SecretBytes(count: 0)
-        self.source = (document, range)
-        self.created = created
-        self.updated = updated
-        self.scopes = scopes
-        self.note = note
-        self.expires = expires
+    /// An entry read from `document`, its value still the escaped string at `range`.
+    convenience init(document: Plaintext, range: Range<Int>, created: Timestamp?, updated: Timestamp?, scopes: [String],
+                     note: String?, expires: Timestamp?) {
+        self.init(value: SecretBytes(count: 0), created: created, updated: updated, scopes: scopes, note: note, expires: expires)
+        source = (document, range)
     }
     /// When the name was first set; kept across rotations.
     public var created: Timestamp?
@@ -96,14 +93,21 @@ public struct VaultDocument {
         recipients.isEmpty ? key.ownRecipients.map(\.description) : recipients
     }
 
-    /// Names match `[A-Za-z0-9_./-]{1,128}`.
+    /// Names follow `SecretName`'s rule, `[A-Za-z0-9_./-]{1,128}`.
+    /// - Throws: `VaultError` `.invalidName`; the message shows at most 64 printable characters of the name.
     public static func validateName(_ name: String) throws(VaultError) {
-        let ok = !name.isEmpty && name.utf8.count <= 128 && name.utf8.allSatisfy { c in
-            (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 95 || c == 46 || c == 47 || c == 45
-        }
-        guard ok else {
+        guard SecretName.isValid(name) else {
             throw VaultError(.invalidName, "invalid secret name \"\(printable(name))\"",
-                             hints: ["names are 1 to 128 characters of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key"])
+                             hints: ["names are \(SecretName.rule), e.g. coinbase/api-key"])
+        }
+    }
+
+    /// The empty-value rule: a secret has at least one byte.
+    /// - Throws: `VaultError` `.emptyValue` when `count` is 0.
+    public static func refuseEmpty(_ count: Int, name: String) throws(VaultError) {
+        guard count > 0 else {
+            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
+                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
         }
     }
 
@@ -130,7 +134,9 @@ public struct VaultDocument {
                 case "format": format = try r.string()
                 case "recipients": doc.recipients = try r.stringArray()
                 case "secrets":
-                    try r.object { (r: inout JSONReader, name: String) throws(VaultError) in
+                    // Duplicate names are found by the dictionary: no second set of 1,000 names.
+                    try r.object(checkDuplicates: false) { (r: inout JSONReader, name: String) throws(VaultError) in
+                        guard doc.secrets[name] == nil else { throw r.fail("duplicate key", at: r.keyEnd) }
                         try validateName(name)
                         doc.secrets[name] = try parseEntry(&r, name: name, document: document)
                     }
@@ -153,8 +159,7 @@ public struct VaultDocument {
         var note: String?
         func time(_ r: inout JSONReader, _ field: String) throws(VaultError) -> Timestamp? {
             if r.acceptNull() { return nil }
-            let text = try r.string()
-            guard let t = Timestamp(rfc3339: text) else {
+            guard let t = try r.timestamp() else {
                 throw VaultError(.format, "vault document: secret \"\(name)\": \(field) is not an RFC 3339 time")
             }
             return t
@@ -229,10 +234,7 @@ public struct VaultDocument {
     public mutating func set(_ name: String, value: borrowing SecretBytes, now: Timestamp,
                              scopes: [String]? = nil, note: String? = nil) throws(VaultError) {
         try Self.validateName(name)
-        guard value.count > 0 else {
-            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
-                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
-        }
+        try Self.refuseEmpty(value.count, name: name)
         let hasNUL = value.withUnsafeBytes { $0.contains(0) }
         guard !hasNUL else {
             throw VaultError(.input, "the value for \"\(name)\" contains a NUL byte, which no environment variable can hold",

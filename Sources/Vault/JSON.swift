@@ -1,3 +1,4 @@
+import Common
 import Age
 
 /// A small strict JSON reader over guarded memory. Strings that hold secrets
@@ -10,8 +11,11 @@ struct JSONReader {
 
     init(_ buf: UnsafeRawBufferPointer) { self.buf = buf }
 
-    func fail(_ what: String) -> VaultError {
-        VaultError(.format, "vault document: \(what) at byte \(pos)",
+    /// Where the last key `object` read ends (for a caller's own duplicate check).
+    var keyEnd = 0
+
+    func fail(_ what: String, at: Int? = nil) -> VaultError {
+        VaultError(.format, "vault document: \(what) at byte \(at ?? pos)",
                    hints: ["the decrypted vault must be JSON: {\"format\":\"run-with-keys/v1\",\"secrets\":{…}}"])
     }
 
@@ -140,9 +144,22 @@ struct JSONReader {
     /// A non-secret string (names, timestamps, scopes, notes).
     mutating func string() throws(VaultError) -> String {
         let r = try stringRange()
+        // Most metadata strings have no escape: make the String from the bytes as they are.
+        let raw = UnsafeRawBufferPointer(rebasing: buf[r])
+        if !raw.contains(0x5c) { return String(decoding: raw, as: UTF8.self) }
         var bytes = [UInt8](repeating: 0, count: decode(r, into: nil))
         _ = bytes.withUnsafeMutableBytes { decode(r, into: $0) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// An RFC 3339 time string, read from its bytes when it has no escape; nil when it is not one.
+    mutating func timestamp() throws(VaultError) -> Timestamp? {
+        let r = try stringRange()
+        let raw = UnsafeRawBufferPointer(rebasing: buf[r])
+        if !raw.contains(0x5c) { return Timestamp(rfc3339: raw) }
+        var bytes = [UInt8](repeating: 0, count: decode(r, into: nil))
+        _ = bytes.withUnsafeMutableBytes { decode(r, into: $0) }
+        return Timestamp(rfc3339: String(decoding: bytes, as: UTF8.self))
     }
 
     /// A secret string, decoded straight into guarded memory.
@@ -198,13 +215,26 @@ struct JSONReader {
     }
 
     /// Iterates the members of an object, calling `body` with each key.
-    mutating func object(_ body: (inout JSONReader, String) throws(VaultError) -> Void) throws(VaultError) {
+    /// `checkDuplicates: false` leaves duplicate keys to `body` (see `keyEnd`).
+    mutating func object(checkDuplicates: Bool = true,
+                         _ body: (inout JSONReader, String) throws(VaultError) -> Void) throws(VaultError) {
         try expect(0x7b)
         if accept(0x7d) { return }
-        var seen = Set<String>()
+        // Duplicate keys: a list while the object is small (an entry has up to 8
+        // keys), a set once it is large (the secrets); hashing each key costs more.
+        var few: [String] = []
+        var many = Set<String>()
         repeat {
             let key = try string()
-            guard seen.insert(key).inserted else { throw fail("duplicate key") }
+            keyEnd = pos
+            if !checkDuplicates {
+            } else if few.count < 16 {
+                guard !few.contains(key) else { throw fail("duplicate key") }
+                few.append(key)
+                if few.count == 16 { many = Set(few) }
+            } else {
+                guard many.insert(key).inserted else { throw fail("duplicate key") }
+            }
             try expect(0x3a)
             try body(&self, key)
         } while accept(0x2c)
@@ -212,33 +242,12 @@ struct JSONReader {
     }
 }
 
-/// JSON string escaping into a guarded builder.
+/// JSON strings of the vault document, quoted, into a guarded builder (the
+/// escaping itself is `StringEscape`'s).
 enum JSONWriter {
-    static let hexDigits = Array("0123456789abcdef".utf8)
-
     static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout SecretBuilder) {
         out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for i in 0..<bytes.count {
-            let c = bytes[i]
-            guard c < 0x20 || c == 0x22 || c == 0x5c else { continue }
-            out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart..<i]))
-            runStart = i + 1
-            switch c {
-            case 0x22: out.append("\\\"")
-            case 0x5c: out.append("\\\\")
-            case 0x0a: out.append("\\n")
-            case 0x0d: out.append("\\r")
-            case 0x09: out.append("\\t")
-            case 0x08: out.append("\\b")
-            case 0x0c: out.append("\\f")
-            default:
-                out.append("\\u00")
-                out.append(hexDigits[Int(c >> 4)])
-                out.append(hexDigits[Int(c & 15)])
-            }
-        }
-        out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart...]))
+        StringEscape.escape(bytes, .json) { out.append($0) }
         out.append(UInt8(ascii: "\""))
     }
 

@@ -1,7 +1,7 @@
 import Glibc
 import Age
 
-/// Where the vault's key comes from (DESIGN.md §2), first match wins:
+/// Where the vault's key comes from (docs/ARCHITECTURE.md, "The vault and its key"), first match wins:
 /// 1. `--identity PATH`; 2. `RUN_WITH_KEYS_IDENTITY`; 3. `$CREDENTIALS_DIRECTORY/run-with-keys.identity`;
 /// 4. the profile's `identity_command` or `RUN_WITH_KEYS_IDENTITY_COMMAND`; 5. `<home>/identity.txt`;
 /// 6. for a passphrase vault, `--passphrase-fd N` or a prompt on /dev/tty.
@@ -11,6 +11,10 @@ public struct KeyOptions: Sendable {
     public var passphraseFD: Int32?
     public var identityCommand: String?
     public var environment: @Sendable (String) -> String?
+    /// False where nobody may be asked and nothing may wait (shell completion): a passphrase
+    /// vault without `passphraseFD` is then an error instead of a prompt on /dev/tty, and an
+    /// identity that names a pipe is refused instead of waited for.
+    public var mayPrompt = true
 
     public init(home: String, identityPath: String? = nil, passphraseFD: Int32? = nil, identityCommand: String? = nil,
                 environment: @escaping @Sendable (String) -> String? = { Sys.getenv($0) }) {
@@ -48,21 +52,25 @@ public final class UnlockedKey {
 
 public enum KeySource {
     /// Resolves the key for a vault whose header is `header`.
-    public static func unlock(for header: Header, options: KeyOptions) throws(VaultError) -> UnlockedKey {
+    /// `vault` names the vault for the "no identity" error: when it exists, `init` is no help.
+    public static func unlock(for header: Header, options: KeyOptions, vault: String? = nil) throws(VaultError) -> UnlockedKey {
         if header.stanzas.count == 1 && header.stanzas[0].type == "scrypt" {
             let pass = try readPassphrase(options, prompt: "Vault passphrase: ")
             let copy = pass.slice(0..<pass.count)
             return UnlockedKey(identities: [ScryptIdentity(passphrase: pass)], source: "the passphrase",
                                passphraseRecipient: ScryptRecipient(passphrase: copy))
         }
-        return try identityKey(options)
+        return try identityKey(options, vault: vault)
     }
 
     /// The first identity source that is present, loaded.
-    public static func identityKey(_ options: KeyOptions) throws(VaultError) -> UnlockedKey {
-        if let p = options.identityPath { return try fromFile(p, source: "--identity \(p)") }
+    /// `vault`: the existing vault it is for, if any (see ``unlock(for:options:vault:)``).
+    /// `--identity` and `RUN_WITH_KEYS_IDENTITY` may name a pipe (`<(…)`, `/dev/stdin`);
+    /// the other sources must be regular files, and so must these when `options.mayPrompt` is false.
+    public static func identityKey(_ options: KeyOptions, vault: String? = nil) throws(VaultError) -> UnlockedKey {
+        if let p = options.identityPath { return try fromFile(p, source: "--identity \(p)", allowPipe: options.mayPrompt) }
         if let p = options.environment("RUN_WITH_KEYS_IDENTITY"), !p.isEmpty {
-            return try fromFile(p, source: "RUN_WITH_KEYS_IDENTITY (\(p))")
+            return try fromFile(p, source: "RUN_WITH_KEYS_IDENTITY (\(p))", allowPipe: options.mayPrompt)
         }
         if let dir = options.environment("CREDENTIALS_DIRECTORY"), !dir.isEmpty, Sys.exists(dir + "/run-with-keys.identity") {
             let p = dir + "/run-with-keys.identity"
@@ -74,6 +82,12 @@ public enum KeySource {
         }
         if Sys.exists(options.defaultIdentityPath) {
             return try fromFile(options.defaultIdentityPath, source: options.defaultIdentityPath)
+        }
+        if let vault {
+            // The vault exists, so `init` can't help (it refuses to overwrite a vault).
+            throw VaultError(.missing, "no identity found to decrypt the vault \(vault) (looked for \(options.defaultIdentityPath))",
+                             hints: ["pass the identity the vault was encrypted to: --identity PATH, or RUN_WITH_KEYS_IDENTITY=PATH",
+                                     "if it lives only in a systemd credential: run-with-keys --identity <(systemd-creds decrypt /etc/credstore.encrypted/run-with-keys.identity -) …"])
         }
         throw VaultError(.missing, "no identity found to decrypt the vault",
                          hints: ["run `run-with-keys init` to create \(options.defaultIdentityPath)",
@@ -89,10 +103,13 @@ public enum KeySource {
         }
     }
 
-    static func fromFile(_ path: String, source: String) throws(VaultError) -> UnlockedKey {
-        let fd = try Sys.openPrivate(path, what: "identity file")
+    /// How long a pipe given as `--identity` may take to deliver the identity and close.
+    public static let pipeTimeoutMs = 30_000
+
+    static func fromFile(_ path: String, source: String, allowPipe: Bool = false) throws(VaultError) -> UnlockedKey {
+        let (fd, isPipe) = try Sys.openPrivate(path, what: "identity file", allowPipe: allowPipe)
         defer { close(fd) }
-        let text = try Sys.readSecret(fd, what: path, limit: 64 * 1024)
+        let text = try Sys.readSecret(fd, what: path, limit: 64 * 1024, timeoutMs: isPipe ? pipeTimeoutMs : nil)
         return try parse(text, source: source)
     }
 
@@ -131,6 +148,10 @@ public enum KeySource {
             let pass = SecretInput.firstLine(raw)
             guard pass.count > 0 else { throw VaultError(.emptyValue, "the passphrase from --passphrase-fd \(fd) is empty") }
             return pass
+        }
+        guard options.mayPrompt else {
+            throw VaultError(.missing, "the vault needs a passphrase, and none may be asked for here",
+                             hints: ["pass --passphrase-fd N"])
         }
         let pass = try SecretInput.promptNoEcho(prompt)
         guard pass.count > 0 else { throw VaultError(.emptyValue, "the passphrase is empty") }

@@ -1,4 +1,5 @@
 import Glibc
+import Common
 
 /// One line of the launch log. It names keys, never values.
 public struct LaunchRecord: Equatable, Sendable {
@@ -34,19 +35,8 @@ public final class LaunchLog {
         self.keep = keep
     }
 
-    /// A JSON string literal.
-    public static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if u.value < 0x20 { out += "\\u00" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (`StringEscape`).
+    public static func json(_ s: String) -> String { StringEscape.quoted(s, .json) }
 
     public static func line(_ r: LaunchRecord) -> String {
         var fields = ["\"time\":\(json(r.time.description))", "\"event\":\(json(r.event.rawValue))",

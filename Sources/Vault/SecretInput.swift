@@ -58,10 +58,7 @@ public enum SecretInput {
     /// `readValue`, refusing an empty value.
     public static func readNonEmptyValue(fromFile path: String?, name: String) throws(VaultError) -> SecretBytes {
         let value = try readValue(fromFile: path, name: name)
-        guard value.count > 0 else {
-            throw VaultError(.emptyValue, "refusing to store an empty value for \"\(name)\"",
-                             hints: ["pipe the value in, use --from-file FILE, or type it at the prompt"])
-        }
+        try VaultDocument.refuseEmpty(value.count, name: name)
         return value
     }
 

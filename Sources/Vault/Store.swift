@@ -36,7 +36,7 @@ public final class VaultStore {
     func readCiphertext() throws(VaultError) -> [UInt8] {
         let fd: Int32
         try requireExists()
-        fd = try Sys.openPrivate(path, what: "vault")
+        fd = try Sys.openPrivate(path, what: "vault").fd
         defer { close(fd) }
         return try Sys.readAll(fd, path: path, limit: 2 * Self.maxPlaintext)
     }
@@ -50,7 +50,7 @@ public final class VaultStore {
         } catch {
             throw VaultError.decrypting(path, error, keySource: "-")
         }
-        let key = try KeySource.unlock(for: header, options: options)
+        let key = try KeySource.unlock(for: header, options: options, vault: path)
         key.headerStanzas = header.stanzas.filter { $0.type == "X25519" }.count
         let plaintext: SecretBytes
         do {

@@ -59,9 +59,28 @@ public enum Sys {
     }
 
     /// Reads everything from `fd` into guarded memory, never into a Swift buffer.
-    public static func readSecret(_ fd: Int32, what: String, limit: Int = 1 << 20) throws(VaultError) -> SecretBytes {
+    ///
+    /// With `timeoutMs`, `fd` may be non-blocking (a pipe from ``openPrivate(_:what:allowPipe:)``):
+    /// each read waits with `poll(2)` and the whole read fails with `.io` once `timeoutMs`
+    /// milliseconds have passed without EOF, so a writer that never finishes can't hang us.
+    /// - Throws: `.io` on a read error or the timeout, `.input` past `limit` bytes.
+    public static func readSecret(_ fd: Int32, what: String, limit: Int = 1 << 20, timeoutMs: Int? = nil) throws(VaultError) -> SecretBytes {
         var builder = SecretBuilder(capacity: 4096)
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
         while true {
+            if let timeoutMs {
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                let left = timeoutMs - Int(now.tv_sec - start.tv_sec) * 1000 - Int(now.tv_nsec - start.tv_nsec) / 1_000_000
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let r = left > 0 ? poll(&p, 1, Int32(left)) : 0
+                if r < 0 && errno == EINTR { continue }
+                if r == 0 {
+                    throw VaultError(.io, "\(what): nothing more arrived within \(timeoutMs / 1000)s and the writer did not close it",
+                                     hints: ["the command behind the pipe must print the identity and exit"])
+                }
+            }
             var failure: Int32 = 0
             builder.appendInPlace(maxCount: 4096) { dst in
                 let (n, e) = retry { Glibc.read(fd, dst.baseAddress!, dst.count) }
@@ -70,15 +89,27 @@ public enum Sys {
                 return n
             }
             if failure == -1 { break }
+            if failure == EAGAIN && timeoutMs != nil { continue }
             if failure != 0 { throw VaultError(.io, "can't read \(what): \(errnoString(failure))") }
             if builder.count > limit { throw VaultError(.input, "\(what) is larger than \(limit) bytes") }
         }
         return builder.finish()
     }
 
-    /// Opens `path` and checks that it is a regular file owned by us and not
-    /// readable by group or others, as ssh does for private keys.
-    public static func openPrivate(_ path: String, what: String) throws(VaultError) -> Int32 {
+    /// Opens a vault or identity file by name and checks who could have written it and
+    /// who can read it (``FileTrust``; the table in the README, "Which owners and modes are
+    /// accepted"). Refused: anything but a regular file (a FIFO only with `allowPipe`);
+    /// group- or other-writable; owned by someone other than you or root, unless on a
+    /// read-only mount; readable by group or others, unless on a read-only mount or owned
+    /// by root while you are not root and only its group can read it.
+    ///
+    /// - Parameter allowPipe: accept a pipe or FIFO owned by you or root and writable by
+    ///   nobody else: only for a path the user named explicitly (`--identity /dev/fd/63`
+    ///   from process substitution, `/dev/stdin`); read it with ``readSecret(_:what:limit:timeoutMs:)``.
+    /// - Returns: the descriptor, opened `O_RDONLY | O_NONBLOCK | O_CLOEXEC`, and whether it is a pipe.
+    /// - Throws: `.missing` when the path doesn't exist, `.permissions` for a refusal
+    ///   (message: owner and mode seen; hint: the command that fixes it), `.io` otherwise.
+    public static func openPrivate(_ path: String, what: String, allowPipe: Bool = false) throws(VaultError) -> (fd: Int32, isPipe: Bool) {
         // O_NONBLOCK so that a FIFO planted in its place cannot hang us (it has no effect on regular files).
         let (fd, e) = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else {
@@ -86,22 +117,47 @@ public enum Sys {
         }
         var st = stat()
         guard fstat(fd, &st) == 0 else { close(fd); throw VaultError(.io, "can't stat \(path): \(errnoString())") }
-        if st.st_mode & S_IFMT != S_IFREG {
+        do throws(VaultError) {
+            return (fd, try checkPrivate(path, what: what, st, readOnlyMount: FileTrust.isReadOnlyMount(fd), allowPipe: allowPipe))
+        } catch {
             close(fd)
-            throw VaultError(.permissions, "\(what) \(path) is not a regular file")
+            throw error
         }
-        if st.st_uid != geteuid() {
-            close(fd)
-            throw VaultError(.permissions, "\(what) \(path) is owned by uid \(st.st_uid), not by you (uid \(geteuid()))",
-                             hints: ["chown \(geteuid()) \(path) && chmod 600 \(path)"])
+    }
+
+    /// The rules of ``openPrivate(_:what:allowPipe:)`` on a stat result; returns whether it is a pipe.
+    static func checkPrivate(_ path: String, what: String, _ st: stat, readOnlyMount ro: Bool, allowPipe: Bool) throws(VaultError) -> Bool {
+        let me = geteuid(), owner = st.st_uid, mode = st.st_mode & 0o7777
+        let seen = "owner \(FileTrust.describeOwner(owner)), mode \(FileTrust.modeString(mode))"
+        let type = st.st_mode & S_IFMT
+        if type == S_IFIFO && allowPipe {
+            guard owner == me || owner == 0, mode & 0o022 == 0 else {
+                throw VaultError(.permissions, "\(what) \(path) is a pipe that someone else could write to (\(seen))",
+                                 hints: ["pass a pipe you made: --identity <(command that prints the identity), or --identity /dev/stdin"])
+            }
+            return true
         }
-        if st.st_mode & 0o077 != 0 {
-            close(fd)
-            throw VaultError(.permissions,
-                             "\(what) \(path) is accessible by group or others (mode \(String(st.st_mode & 0o777, radix: 8)))",
-                             hints: ["chmod 600 \(path)"])
+        guard type == S_IFREG else {
+            throw VaultError(.permissions, "\(what) \(path) is not a regular file",
+                             hints: type == S_IFIFO || type == S_IFCHR || type == S_IFSOCK
+                                ? ["a pipe is read only as --identity or RUN_WITH_KEYS_IDENTITY (process substitution <(…) or /dev/stdin)"] : [])
         }
-        return fd
+        let fix = owner == me ? "chmod 600 \(path)" : "chown \(me) \(path) && chmod 600 \(path)"
+        let roHint = "it is on a read-only mount: fix it where it comes from (the host file, or the Kubernetes Secret's defaultMode)"
+        if mode & 0o022 != 0 {
+            throw VaultError(.permissions, "\(what) \(path) is writable by group or others (\(seen))",
+                             hints: ro ? [roHint] : [fix])
+        }
+        if owner != me && owner != 0 && !ro {
+            throw VaultError(.permissions, "\(what) \(path) is owned by \(FileTrust.describeOwner(owner)), not by you (uid \(me)) or root (mode \(FileTrust.modeString(mode)))",
+                             hints: [fix, "a file owned by another user is accepted only on a read-only mount (docker -v …:ro, a Kubernetes Secret volume)"])
+        }
+        let rootGaveGroup = owner == 0 && me != 0 && mode & 0o004 == 0
+        if mode & 0o044 != 0 && !ro && !rootGaveGroup {
+            throw VaultError(.permissions, "\(what) \(path) is readable by group or others (\(seen))",
+                             hints: owner == me ? [fix] : ["as root: chmod 640 \(path) (root-owned and readable by its group only is accepted)"])
+        }
+        return false
     }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }

@@ -8,6 +8,7 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.seconds < b.seconds }
 
     public var description: String {
+        if let text = Self.format(seconds, count: 20) { return text }
         var t = time_t(seconds)
         var tm = Glibc.tm()
         gmtime_r(&t, &tm)
@@ -19,9 +20,43 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
             + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2))Z"
     }
 
+    /// The UTC date, `YYYY-MM-DD`: the first 10 characters of `description`.
+    public var date: String { Self.format(seconds, count: 10) ?? String(description.utf8.prefix(10))! }
+
+    /// The first `count` (at most 20) bytes of `YYYY-MM-DDTHH:MM:SSZ`, written in
+    /// place (`list` formats thousands of these); nil for a year outside 0...9999,
+    /// which `description` writes the general way.
+    private static func format(_ seconds: Int64, count: Int) -> String? {
+        var t = time_t(seconds)
+        var tm = Glibc.tm()
+        gmtime_r(&t, &tm)
+        guard (0...9999).contains(tm.tm_year + 1900) else { return nil }
+        return String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ v: Int32, _ at: Int, _ width: Int) {
+                var v = v
+                for k in stride(from: at + width - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
+            }
+            put(tm.tm_year + 1900, 0, 4); out[4] = 45; put(tm.tm_mon + 1, 5, 2); out[7] = 45; put(tm.tm_mday, 8, 2)
+            out[10] = 84; put(tm.tm_hour, 11, 2); out[13] = 58; put(tm.tm_min, 14, 2); out[16] = 58
+            put(tm.tm_sec, 17, 2); out[19] = 90
+            return count
+        }
+    }
+
     /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
     public init?(rfc3339 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let s = text.withUTF8({ Self.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        seconds = s
+    }
+
+    /// Parses RFC 3339 from its UTF-8 bytes (as `init?(rfc3339:)`), without making a String.
+    init?(rfc3339 bytes: UnsafeRawBufferPointer) {
+        guard let s = Self.parse(bytes) else { return nil }
+        seconds = s
+    }
+
+    private static func parse(_ b: UnsafeRawBufferPointer) -> Int64? {
         func num(_ from: Int, _ count: Int) -> Int32? {
             guard from + count <= b.count else { return nil }
             var v: Int32 = 0
@@ -52,10 +87,15 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
             i += 6
         } else { return nil }
         guard i == b.count else { return nil }
-        var tm = Glibc.tm()
-        tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d
-        tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = s
-        seconds = Int64(timegm(&tm)) + offset
+        // What timegm(3) computes, without its normalising search: days from the
+        // civil date (H. Hinnant's days_from_civil; a day past the month's end,
+        // like 02-30, carries into the next month as timegm does), then seconds.
+        let yy = Int64(mo <= 2 ? y - 1 : y)
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * Int64((mo + 9) % 12) + 2) / 5 + Int64(d) - 1
+        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+        return days * 86400 + Int64(h) * 3600 + Int64(mi) * 60 + Int64(s) + offset
     }
 
     /// Whole days from `self` to `now` (negative if in the future).

@@ -1,7 +1,8 @@
+import Common
 import Age
 
-/// A vault failure: one line for people, optional hints, and a kind for code.
-public struct VaultError: Error, CustomStringConvertible, Sendable {
+/// A vault failure: one line for people, hints, and a kind for code. Exit code 125.
+public struct VaultError: UserFacingError, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
         case wrongKey, corrupt, notAgeFile, permissions, missing, locked, invalidName, emptyValue,
              unknownName, io, format, input
@@ -25,10 +26,10 @@ public struct VaultError: Error, CustomStringConvertible, Sendable {
             return VaultError(.wrongKey, "\(path): the identity from \(keySource) can't decrypt this vault",
                               hints: ["the vault was encrypted to other recipients or with a passphrase; pass the right key with --identity PATH",
                                       "`run-with-keys recipients list` (with a working key) shows who can decrypt it"])
-        case .header(let m) where m.contains("work factor") && m.contains("too high"), .header(let m) where m.contains("out of memory"):
-            return VaultError(.corrupt, "\(path): \(m)",
+        case .workFactorTooHigh, .scryptFailed:
+            return VaultError(.corrupt, "\(path): \(error.headerDetail!)",
                               hints: ["the passphrase vault asks for more scrypt work than run-with-keys allows (2^22); re-encrypt it with a lower work factor"])
-        case .header(let m) where m.hasPrefix("unsupported version"):
+        case .unsupportedVersion:
             return VaultError(.notAgeFile, "\(path) is not an age-encrypted vault",
                               hints: ["a vault starts with \"age-encryption.org/v1\"; check --vault or RUN_WITH_KEYS_HOME"])
         default:

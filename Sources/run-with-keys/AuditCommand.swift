@@ -11,7 +11,9 @@ struct AuditCommand: ParsableCommand {
         discussion: """
             Flags stale keys (older than their max_age, 90 days by default), unused keys (no profile uses \
             them, or not launched for 30 days), keys with a withdraw scope, expired keys, profiles that \
-            name missing secrets, and profiles that don't parse. Exit 0 when clean, 1 when anything is \
+            name missing secrets, and profiles that don't parse. Profiles are read from each --profiles DIR, \
+            then <home>/profiles, then /etc/run-with-keys/profiles (never the current directory; the first \
+            NAME.toml wins). Exit 0 when clean, 1 when anything is \
             flagged, 125 on error, so it can run from cron or CI.
             """)
 
@@ -19,17 +21,24 @@ struct AuditCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(name: .customLong("launch-log"), help: ArgumentHelp("Launch log to read (default: <home>/launches.log).", valueName: "path"))
     var launchLog: String?
+    @Option(name: .customLong("profiles"),
+            help: ArgumentHelp("Also read the profiles in this directory, before <home>/profiles and /etc/run-with-keys/profiles (repeatable).",
+                               valueName: "dir"),
+            completion: .directory)
+    var profileDirectories: [String] = []
 
-    func run() throws {
+    func run() throws { try Self.run(global.plain, json: json, launchLog: launchLog, profileDirectories: profileDirectories) }
+
+    /// The whole command on plain values; the fast path (ReportFastPath) calls it too.
+    /// - Throws: `ExitCode(1)` when anything is flagged, and the vault's errors.
+    static func run(_ global: Globals, json: Bool, launchLog: String?, profileDirectories: [String] = []) throws {
         let (doc, _) = try global.store().open(global.keyOptions())
-        var profiles: [Profile] = [], broken: [AuditReport.BrokenProfile] = [], seen = Set<String>()
-        for dir in ProfileLocator.searchDirectories(home: global.homeDirectory) {
-            for file in Self.files(in: dir, suffix: ".toml") {
-                let name = Profile.stem(of: file)
-                guard seen.insert(name).inserted else { continue }  // the first on the search path wins, as for `run`
-                do { profiles.append(try Profile.load(path: dir + "/" + file, home: global.homeDirectory)) } catch {
-                    broken.append(.init(path: dir + "/" + file, error: error.description))
-                }
+        var profiles: [Profile] = [], broken: [AuditReport.BrokenProfile] = []
+        // The first on the search path wins, as for `run`; never the current directory.
+        let directories = ProfileLocator.searchDirectories(home: global.homeDirectory, extra: profileDirectories)
+        for (_, path) in ProfileLocator.profiles(in: directories) {
+            do { profiles.append(try Profile.load(path: path, home: global.homeDirectory)) } catch {
+                broken.append(.init(path: path, error: error.description))
             }
         }
         let log = LaunchLog(path: launchLog ?? global.homeDirectory + "/launches.log")
@@ -38,23 +47,12 @@ struct AuditCommand: ParsableCommand {
         if report.flagged { throw ExitCode(1) }
     }
 
-    static func files(in dir: String, suffix: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
-        var out: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasSuffix(suffix) && !name.hasPrefix(".") { out.append(name) }
-        }
-        return out.sorted()
-    }
-
     static func table(_ r: AuditReport) -> String {
         var rows = [["NAME", "AGE", "SCOPES", "PROFILES", "LAST LAUNCH", "FLAGS"]]
         for s in r.secrets {
             rows.append([s.name, s.ageDays.map { "\($0)d" } ?? "-", s.scopes.isEmpty ? "-" : s.scopes.joined(separator: ","),
                          s.profiles.isEmpty ? "-" : s.profiles.joined(separator: ","),
-                         s.lastLaunch.map { String($0.description.prefix(10)) } ?? "never",
+                         s.lastLaunch.map { $0.date } ?? "never",
                          s.flags.isEmpty ? "ok" : s.flags.joined(separator: ",")])
         }
         var out = Table.render(rows)

@@ -1,19 +1,20 @@
 import Glibc
+import Common
 import Vault
 
-/// An error for people: one line, then hints. Exit 125 unless said otherwise.
-struct CLIError: Error {
+/// An error of the CLI's own: one line, then hints. Exit 125 unless said otherwise.
+struct CLIError: UserFacingError {
     var message: String
     var hints: [String] = []
     var exitCode: Int32 = 125
 
-    init(_ message: String, hints: [String] = [], exitCode: Int32 = 125) {
+    init(_ message: String, hints: [String] = [], exitCode: Int32 = ExitCodes.failure) {
         self.message = message
         self.hints = hints
         self.exitCode = exitCode
     }
 
-    init(_ e: VaultError) { self.init(e.message, hints: e.hints) }
+    init(_ e: any UserFacingError) { self.init(e.message, hints: e.hints, exitCode: e.exitCode) }
 }
 
 enum Output {

@@ -99,10 +99,18 @@ struct CheckCommand: ParsableCommand {
         out += "restart:  policy \(r.policy.rawValue), delay \(r.delay), max_delay \(r.maxDelay), burst \(r.burst) in \(r.interval), "
             + "stop \(Signals.name(of: r.stopSignal)) then SIGKILL after \(r.stopTimeout), reload \(r.reload.rawValue)\n"
         out += "output:   redact \(p.output.redact ? "on" : "off")\n"
+        out += "launch:   \(launchText(plan))\n"
         for f in findings { out += "warning:  \(f.description); \(f.remedy)\n" }
         for w in shortValueWarnings(plan) { out += "warning:  \(w); \(RedactionPatterns.shortValueHint)\n" }
         out += "check: ok\n"
         return out
+    }
+
+    /// Which launch path `run` takes: exec in place, or a supervisor and why.
+    static func launchText(_ plan: LaunchPlan) -> String {
+        let reasons = plan.supervisorReasons
+        return reasons.isEmpty ? "exec in place (no supervisor process)"
+            : "supervised: " + reasons.joined(separator: "; ")
     }
 
     static func state(_ s: Containment.Status) -> String {
@@ -184,6 +192,9 @@ struct CheckCommand: ParsableCommand {
                 ("interval_ms", String(r.interval.milliseconds)), ("stop_signal", JSONText.string(Signals.name(of: r.stopSignal))),
                 ("stop_timeout_ms", String(r.stopTimeout.milliseconds)), ("reload", JSONText.string(r.reload.rawValue))])),
             ("redact", p.output.redact ? "true" : "false"),
+            ("launch", JSONText.object([
+                ("path", JSONText.string(plan.supervisorReasons.isEmpty ? "exec" : "supervised")),
+                ("supervisor_needed_for", JSONText.array(plan.supervisorReasons.map(JSONText.string)))])),
             ("warnings", JSONText.array((findings.map(\.description) + shortValueWarnings(plan)).map(JSONText.string))),
         ]) + "\n"
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Age
 import Vault
+import Launch
 
 /// `run-with-keys demo`: the whole job once, in a throwaway home, with nothing to set up.
 ///
@@ -63,7 +64,7 @@ struct DemoCommand: ParsableCommand {
             description = "run-with-keys demo bot"
             command = ["/bin/sh", "-c", \(GeneratedProfile.quote(Self.script)), "demo-bot", \(GeneratedProfile.quote(identity))]
             [env]
-            set = { PATH = "/usr/local/bin:/usr/bin:/bin" }
+            set = { PATH = "\(LaunchPlan.defaultPath)" }
             [keys]
             DEMO_KEY = "demo/key"
             DEMO_KEY_FILE = { secret = "demo/key", as = "file" }

@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Glibc
 import Age
@@ -38,7 +39,8 @@ struct ExecCommand: ParsableCommand {
     var templates: [String] = []
     @Option(name: .customLong("inherit"), help: ArgumentHelp("A variable the command inherits (repeatable; default PATH LANG TZ TERM HOME USER).", valueName: "VAR"))
     var inherit: [String] = []
-    @Option(name: .customLong("profile"), help: ArgumentHelp("Take the sandbox, limits, policy and vault from this profile.", valueName: "name"))
+    @Option(name: .customLong("profile"), help: ArgumentHelp("Take the sandbox, limits, policy and vault from this profile.", valueName: "name"),
+            completion: Completion.profiles)
     var profile: String?
     @Option(name: .customLong("log-format"), help: "Supervisor log format on stderr: text or json.")
     var logFormat: LogFormat = .text
@@ -129,8 +131,8 @@ struct ExecCommand: ParsableCommand {
             throw CLIError("\(option) \(pair): expected VAR=NAME", hints: ["e.g. \(option) API_KEY=exchange/key"])
         }
         try checkVariable(parts[0], origin: "\(option) \(pair)")
-        guard Profile.isSecretName(parts[1]) else {
-            throw CLIError("\(option) \(pair): bad secret name \"\(parts[1])\"", hints: ["secret names are 1 to 128 of A-Z a-z 0-9 _ . / -"])
+        guard SecretName.isValid(parts[1]) else {
+            throw CLIError("\(option) \(pair): bad secret name \"\(parts[1])\"", hints: ["secret names are \(SecretName.rule)"])
         }
         return (parts[0], parts[1])
     }
@@ -182,9 +184,9 @@ struct ExecCommand: ParsableCommand {
         }
         for entry in entries {
             try checkVariable(entry.variable, origin: "\(file) line \(entry.line)")
-            if let secret = entry.secret, !Profile.isSecretName(secret) {
+            if let secret = entry.secret, !SecretName.isValid(secret) {
                 throw CLIError("\(file) line \(entry.line): bad secret name \"\(secret)\" after rwk://",
-                               hints: ["secret names are 1 to 128 of A-Z a-z 0-9 _ . / -"])
+                               hints: ["secret names are \(SecretName.rule)"])
             }
             if entry.value.utf8.contains(0) {
                 throw CLIError("\(file) line \(entry.line): the value of \(entry.variable) contains a NUL byte")

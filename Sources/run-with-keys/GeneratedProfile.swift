@@ -1,4 +1,5 @@
 import Glibc
+import Common
 import Vault
 import Profile
 
@@ -95,25 +96,6 @@ struct GeneratedProfile {
         if let d = createdDirectory { rmdir(d) }
     }
 
-    /// A TOML basic string.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 || u.value == 0x7f {
-                    let hex = String(u.value, radix: 16, uppercase: true)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A TOML basic string (`StringEscape`).
+    static func quote(_ s: String) -> String { StringEscape.quoted(s, .toml) }
 }

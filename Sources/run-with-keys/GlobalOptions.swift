@@ -18,8 +18,8 @@ struct GlobalOptions: ParsableArguments {
     var lockTimeout: Double = 10
 
     func validate() throws {
-        guard lockTimeout.isFinite, lockTimeout >= 0, lockTimeout <= 86_400 else {
-            throw ValidationError("--lock-timeout must be a number of seconds from 0 to 86400")
+        guard Globals.isValidLockTimeout(lockTimeout) else {
+            throw ValidationError("--lock-timeout must be a number of seconds from 0 to \(Int(Globals.lockTimeoutRange.upperBound))")
         }
     }
 
@@ -40,6 +40,10 @@ struct Globals {
     var identity: String?
     var passphraseFD: Int32?
     var lockTimeout: Double = 10
+
+    /// `--lock-timeout`'s range, in seconds; checked by `GlobalOptions.validate` and `LaunchSettings.parse`.
+    static let lockTimeoutRange: ClosedRange<Double> = 0...86_400
+    static func isValidLockTimeout(_ t: Double) -> Bool { t.isFinite && lockTimeoutRange.contains(t) }
 
     /// --home, then RUN_WITH_KEYS_HOME, then $XDG_CONFIG_HOME/run-with-keys, then ~/.config/run-with-keys.
     var homeDirectory: String {

@@ -20,7 +20,7 @@ struct InitCommand: ParsableCommand {
     func run() throws {
         let store = global.store()
         guard !Sys.exists(store.path) else {
-            throw CLIError("a vault already exists at \(store.path)", hints: ["nothing was changed; use `run-with-keys set` to add keys"])
+            throw CLIError("a vault already exists at \(store.path)", hints: ["nothing was changed; add keys with `run-with-keys set NAME`, giving the vault's identity with --identity PATH if it is not \(global.keyOptions().defaultIdentityPath)"])
         }
         try Sys.makeDirectories(global.homeDirectory)
         if passphrase {

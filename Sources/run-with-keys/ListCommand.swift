@@ -9,83 +9,45 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON instead of a table.") var json = false
 
-    func run() throws {
+    func run() throws { try Self.run(global.plain, json: json) }
+
+    /// The whole command on plain values; the fast path (ReportFastPath) calls it too.
+    static func run(_ global: Globals, json: Bool) throws {
         let (doc, _) = try global.store().open(global.keyOptions())
         let now = Clock.system.now()
+        let names = doc.names  // sorted once
         if json {
+            // What JSONText.object would make of each entry, appended in place.
             var out = "["
-            for (i, name) in doc.names.enumerated() {
+            out.reserveCapacity(names.count * 220)
+            func field(_ key: String, _ value: String) { out += ",\"" + key + "\":" + value }
+            for (i, name) in names.enumerated() {
                 let e = doc.secrets[name]!
-                out += (i == 0 ? "\n" : ",\n") + "  " + JSONText.object([
-                    ("name", JSONText.string(name)),
-                    ("created", e.created.map { JSONText.string($0.description) } ?? "null"),
-                    ("updated", e.updated.map { JSONText.string($0.description) } ?? "null"),
-                    ("age_days", e.updated.map { String($0.days(until: now)) } ?? "null"),
-                    ("scopes", JSONText.array(e.scopes.map(JSONText.string))),
-                    ("note", e.note.map(JSONText.string) ?? "null"),
-                    ("expires", e.expires.map { JSONText.string($0.description) } ?? "null"),
-                ])
+                out += (i == 0 ? "\n" : ",\n") + "  {\"name\":" + JSONText.string(name)
+                field("created", e.created.map { JSONText.string($0.description) } ?? "null")
+                field("updated", e.updated.map { JSONText.string($0.description) } ?? "null")
+                field("age_days", e.updated.map { String($0.days(until: now)) } ?? "null")
+                field("scopes", JSONText.array(e.scopes.map(JSONText.string)))
+                field("note", e.note.map(JSONText.string) ?? "null")
+                field("expires", e.expires.map { JSONText.string($0.description) } ?? "null")
+                out += "}"
             }
-            Output.out(out + (doc.names.isEmpty ? "]\n" : "\n]\n"))
+            Output.out(out + (names.isEmpty ? "]\n" : "\n]\n"))
             return
         }
-        if doc.names.isEmpty {
+        if names.isEmpty {
             Output.info("the vault is empty; add a key with `run-with-keys set NAME`")
             return
         }
         var rows = [["NAME", "CREATED", "UPDATED", "AGE", "SCOPES", "EXPIRES"]]
-        for name in doc.names {
+        for name in names {
             let e = doc.secrets[name]!
-            rows.append([name, e.created.map { String($0.description.prefix(10)) } ?? "-",
-                         e.updated.map { String($0.description.prefix(10)) } ?? "-",
+            rows.append([name, e.created.map { $0.date } ?? "-",
+                         e.updated.map { $0.date } ?? "-",
                          e.updated.map { "\($0.days(until: now))d" } ?? "-",
                          e.scopes.isEmpty ? "-" : e.scopes.joined(separator: ","),
-                         e.expires.map { ($0 <= now ? "EXPIRED " : "") + String($0.description.prefix(10)) } ?? "-"])
+                         e.expires.map { ($0 <= now ? "EXPIRED " : "") + $0.date } ?? "-"])
         }
         Output.out(Table.render(rows))
-    }
-}
-
-enum Table {
-    static func render(_ rows: [[String]]) -> String {
-        var widths = [Int](repeating: 0, count: rows.map(\.count).max() ?? 0)
-        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-        var out = ""
-        for r in rows {
-            var line = ""
-            for (i, c) in r.enumerated() {
-                line += i == r.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count + 2)
-            }
-            out += line + "\n"
-        }
-        return out
-    }
-}
-
-/// JSON text for non-secret output.
-enum JSONText {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
-
-    static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
-
-    static func object(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
     }
 }

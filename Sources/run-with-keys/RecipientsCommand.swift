@@ -19,12 +19,18 @@ struct RecipientsCommand: ParsableCommand {
         }
     }
 
-    struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a recipient and re-encrypt the vault.")
+    /// What `add` and `rm` take: the global options and one recipient.
+    struct Target: ParsableArguments {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "An age1… recipient.") var recipient: String
+        func parsed() throws -> X25519Recipient { try X25519Recipient(parsing: recipient) }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a recipient and re-encrypt the vault.")
+        @OptionGroup var target: Target
         func run() throws {
-            let r = try X25519Recipient(parsing: recipient)
+            let r = try target.parsed(), global = target.global
             try global.store().update(global.keyOptions()) { (doc: inout VaultDocument, key: UnlockedKey) throws(VaultError) in
                 guard !key.isPassphrase else {
                     throw VaultError(.input, "a passphrase vault can't have recipients",
@@ -42,10 +48,9 @@ struct RecipientsCommand: ParsableCommand {
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a recipient and re-encrypt the vault.")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "An age1… recipient.") var recipient: String
+        @OptionGroup var target: Target
         func run() throws {
-            let r = try X25519Recipient(parsing: recipient)
+            let r = try target.parsed(), global = target.global
             let wasOwn = try global.store().update(global.keyOptions()) { (doc: inout VaultDocument, key: UnlockedKey) throws(VaultError) -> Bool in
                 doc.recipients = doc.recipientList(openedWith: key)
                 guard let i = doc.recipients.firstIndex(of: r.description) else {

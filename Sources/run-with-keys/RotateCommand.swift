@@ -3,7 +3,7 @@ import Glibc
 import Age
 import Vault
 import Profile
-import CLaunch
+import CSys
 
 struct RotateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +17,7 @@ struct RotateCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name.") var name: String
+    @Argument(help: "Secret name.", completion: Completion.secrets) var name: String
     @Option(name: .customLong("from-file"), help: ArgumentHelp("Read the new value from this file.", valueName: "file"))
     var fromFile: String?
     @Option(name: .customLong("keep-previous"), help: ArgumentHelp("Keep the old value as <VAR>_PREVIOUS for this long (e.g. 1h, 2d).", valueName: "duration"))
@@ -30,7 +30,7 @@ struct RotateCommand: ParsableCommand {
 
     func run() throws {
         try VaultDocument.validateName(name)
-        var grace: Seconds? = nil
+        var grace: Milliseconds? = nil
         if let text = keepPrevious {
             do { grace = try Units.parseDuration(text) } catch { throw CLIError("--keep-previous: \(error.message)") }
         }
@@ -65,7 +65,7 @@ struct RotateCommand: ParsableCommand {
         let dir = global.homeDirectory + "/run"
         var told = 0
         if RunSupervisors.trustedDirectory(dir) {
-            for file in AuditCommand.files(in: dir, suffix: ".json") {
+            for file in ProfileLocator.entries(in: dir, suffix: ".json") {
                 guard let info = RunFile.read(dir + "/" + file), info.keys.contains(name) else { continue }
                 // Pin the process with a pidfd, then check it is still our supervisor: no pid-reuse race.
                 let pidfd = rwk_pidfd_open(info.pid)
@@ -83,24 +83,5 @@ struct RotateCommand: ParsableCommand {
             }
         }
         Output.info("notified \(told) running supervisor\(told == 1 ? "" : "s") that reload on their own")
-    }
-}
-
-/// Checks on the supervisors found in `<home>/run`.
-enum RunSupervisors {
-    /// True when `pid` is a run-with-keys process of our own uid.
-    static func isSupervisor(_ pid: pid_t) -> Bool {
-        guard let cmdline = try? Sys.readFile("/proc/\(pid)/cmdline", limit: 1 << 16),
-              let status = try? Sys.readFile("/proc/\(pid)/status", limit: 1 << 16) else { return false }
-        let argv0 = cmdline.split(separator: 0).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let uidLine = String(decoding: status, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Uid:") }
-        let realUid = uidLine?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { uid_t($0) }
-        return Sys.basename(argv0) == "run-with-keys" && realUid == geteuid()
-    }
-
-    /// `<home>/run` must be ours and closed to others, or its files mean nothing.
-    static func trustedDirectory(_ dir: String) -> Bool {
-        var st = stat()
-        return lstat(dir, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR && st.st_uid == geteuid() && st.st_mode & 0o022 == 0
     }
 }

@@ -8,112 +8,6 @@ import Hygiene
 import Launch
 import Supervisor
 
-/// Options shared by `run` and `check`: which profile, and how to open its vault.
-struct ProfileOptions: ParsableArguments {
-    @Argument(help: "Profile name (<home>/profiles/NAME.toml, /etc/run-with-keys/profiles/NAME.toml) or a path.")
-    var profile: String
-
-    func load(_ global: GlobalOptions) throws -> Profile { try Self.load(profile, global.plain) }
-
-    static func load(_ profile: String, _ global: Globals) throws -> Profile {
-        let path = try ProfileLocator.resolve(profile, home: global.homeDirectory)
-        return try Profile.load(path: path, home: global.homeDirectory)
-    }
-}
-
-/// Opens the profile's vault and builds its launch plan; warns about stale keys.
-final class Preparation {
-    let profile: Profile
-    let store: VaultStore
-    let keys: KeyOptions
-    /// The key that opened the vault the first time. Reloads reuse it: the
-    /// supervisor's event loop must not prompt for a passphrase, read a spent
-    /// --passphrase-fd, or wait on an identity command.
-    var unlocked: UnlockedKey?
-    /// What the bot may never open (filesystem = "hide-keys").
-    var keyMaterial: [String]
-    /// The vault file as it was just before the first decrypt.
-    var vaultStamp: FileStamp?
-    /// Checks on the decrypted vault before the plan is built (see `RunCommand.launch(profile:_:validate:)`).
-    var validate: ((VaultDocument) throws -> Void)?
-    private var warnedContainment = false
-
-    convenience init(_ global: GlobalOptions, profile: Profile) { self.init(global.plain, profile: profile) }
-
-    init(_ global: Globals, profile: Profile, launchLog: String? = nil) {
-        self.profile = profile
-        store = global.store(path: global.vault ?? profile.vault)
-        keys = global.keyOptions(identityCommand: profile.identityCommand)
-        keyMaterial = Self.keyMaterial(global, store: store, profile: profile, launchLog: launchLog)
-    }
-
-    /// Every identity source that could be used, the vault with its lock and temp
-    /// file, run-with-keys' home (identity.txt, profiles, launch log, run files),
-    /// $CREDENTIALS_DIRECTORY, an outside launch log, and the absolute paths named
-    /// in the identity command.
-    static func keyMaterial(_ global: Globals, store: VaultStore, profile: Profile, launchLog: String?) -> [String] {
-        var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.path, store.lockPath, store.tempPath]
-        if let p = global.identity { paths.append(p) }
-        for name in ["RUN_WITH_KEYS_IDENTITY", "CREDENTIALS_DIRECTORY"] {
-            if let p = Sys.getenv(name), !p.isEmpty { paths.append(p) }
-        }
-        if let log = launchLog { paths.append(log) }
-        // A profile decides what the next launch runs and with which keys: a bot
-        // that could rewrite one (or plant one where a name resolves) could have
-        // itself started unsandboxed with every key. So the profile's own
-        // directory and every directory a name resolves in are hidden too.
-        // With `extends`, every file of the chain (`exec` without --profile has none: its path is "<exec>").
-        for file in (profile.layers.isEmpty ? [profile.path] : profile.layers) where !file.hasPrefix("<") {
-            paths.append(Sys.directory(of: Landlock.canonical(file)))
-        }
-        paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
-        let userHome = Sys.getenv("HOME") ?? "/root"
-        let botUid = profile.user.flatMap { try? Credentials.resolveUser($0, group: profile.group).uid } ?? geteuid()
-        for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {
-            if let command, !command.isEmpty {
-                paths += Landlock.pathTokens(in: command, userHome: userHome, botUid: botUid)
-            }
-        }
-        return paths
-    }
-
-    /// Decrypts, checks the key policy, builds the plan. Policy refusals are errors.
-    func plan(arguments: [String], warn: Bool = true) throws -> (LaunchPlan, [KeyFinding]) {
-        let doc: VaultDocument
-        if let key = unlocked {
-            doc = try store.open(with: key)
-        } else {
-            vaultStamp = FileStamp.of(store.path)   // before the decrypt: see SupervisorOptions.vaultStamp
-            let (d, key) = try store.open(keys)
-            doc = d
-            unlocked = key
-        }
-        try validate?(doc)
-        let now = Clock.system.now()
-        let findings = KeyPolicy.check(profile, document: doc, now: now)
-        if KeyPolicy.refuses(findings, profile: profile) {
-            let first = findings.first { $0.alwaysRefuses || profile.policy.enforceMaxAge }!
-            throw CLIError(first.description, hints: findings.map(\.remedy) + ["the profile's [policy] refuses to launch with this key"])
-        }
-        if warn { for f in findings { Output.warning("\(f.description); \(f.remedy)") } }
-        let plan = try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments, keyMaterial: keyMaterial)
-        if warn {   // values too short to redact: one line per key, one hint
-            let short = RedactionPatterns.tooShort(in: plan)
-            for s in short { Output.warning(RedactionPatterns.shortValueWarning(name: s.name, count: s.count)) }
-            if !short.isEmpty { Output.hint(RedactionPatterns.shortValueHint) }
-        }
-        if !warnedContainment {   // once, not at every reload
-            warnedContainment = true
-            let required = profile.sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) }
-            for w in plan.containment.warnings(required: required) {
-                Output.warning(w.message)
-                if let hint = w.hint { Output.hint(hint) }
-            }
-        }
-        return (plan, findings)
-    }
-}
-
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -131,12 +25,14 @@ struct RunCommand: ParsableCommand {
     var logFormat: LogFormat = .text
     @Option(name: .customLong("launch-log"), help: ArgumentHelp("Launch log (default: <home>/launches.log).", valueName: "path"))
     var launchLog: String?
+    @Flag(name: .customLong("exec"), help: "Exec the bot in place, with no supervisor; an error if the profile needs one (see `check`).")
+    var execInPlace = false
     @Argument(parsing: .postTerminator, help: "Extra arguments for the bot, after --.")
     var arguments: [String] = []
 
     func run() throws {
         try Self.launch(LaunchSettings(globals: global.plain, profile: which.profile, logFormat: logFormat,
-                                       launchLog: launchLog, arguments: arguments))
+                                       launchLog: launchLog, arguments: arguments, execInPlace: execInPlace))
     }
 
     /// What `run` needs, as plain values (filled by ArgumentParser or by `LaunchSettings.parse`).
@@ -146,10 +42,14 @@ struct RunCommand: ParsableCommand {
         var logFormat: LogFormat = .text
         var launchLog: String?
         var arguments: [String] = []
+        /// `--exec`: no supervisor, or an error saying which setting needs one.
+        var execInPlace = false
     }
 
     static func launch(_ s: LaunchSettings) throws -> Never {
-        try launch(profile: ProfileOptions.load(s.profile, s.globals), s)
+        let profile = try ProfileOptions.load(s.profile, s.globals)
+        LaunchTiming.mark("profile")
+        try launch(profile: profile, s)
     }
 
     /// Decrypts, builds the plan and supervises the bot until it is done: the one
@@ -159,9 +59,14 @@ struct RunCommand: ParsableCommand {
     static func launch(profile: Profile, _ s: LaunchSettings,
                        validate: ((VaultDocument) throws -> Void)? = nil) throws -> Never {
         let global = s.globals
+        // Decrypting, planning and spawning make no mprotect call per secret
+        // access; the supervisor closes the window before it waits.
+        GuardedMemory.openLaunchWindow()
         let prep = Preparation(global, profile: profile, launchLog: s.launchLog)
         prep.validate = validate
         let (plan, _) = try prep.plan(arguments: s.arguments)
+        LaunchTiming.mark("plan")
+        if s.execInPlace || plan.supervisorReasons.isEmpty { try execInPlace(plan, s) }
         let logger = SupervisorLog.make(format: s.logFormat)
         var options = SupervisorOptions(logger: logger)
         let arguments = s.arguments
@@ -172,7 +77,23 @@ struct RunCommand: ParsableCommand {
         options.runDirectory = global.homeDirectory + "/run"
         let supervisor: Supervisor
         do { supervisor = try Supervisor(plan: plan, options: options) } catch { throw CLIError("\(error)") }
+        LaunchTiming.mark("supervisor setup")
         Glibc.exit(supervisor.run())
+    }
+
+    /// No supervisor: the start record, then the checklist and execve in this process.
+    static func execInPlace(_ plan: LaunchPlan, _ s: LaunchSettings) throws -> Never {
+        let refusals = plan.execInPlaceRefusals
+        guard refusals.isEmpty else {
+            throw CLIError("run --exec: profile \"\(plan.profile.name)\" needs a supervisor: " + refusals.joined(separator: "; "),
+                           hints: ["run it without --exec, or set restart policy = \"no\", redact = false, reload = \"none\", no_exec = false"])
+        }
+        let log = LaunchLog(path: s.launchLog ?? s.globals.homeDirectory + "/launches.log")
+        let record = LaunchRecord(time: Clock.system.now(), event: .start, profile: plan.supervision.profileName,
+                                  keys: plan.secretNames, pid: getpid(), uid: plan.request.credentials?.uid ?? getuid(),
+                                  status: nil, exitCode: nil, restarts: 0)
+        do { try log.append(record) } catch { Output.warning("launch log: \(error)") }
+        do { try plan.execInPlace() } catch { throw CLIError("\(error)", exitCode: error.exitCode) }
     }
 }
 
@@ -188,6 +109,11 @@ extension RunCommand.LaunchSettings {
         while i < args.count {
             let a = args[i]
             if a == "--" { s.arguments = Array(args[(i + 1)...]); break }
+            if a == "--exec" {
+                s.execInPlace = true
+                i += 1
+                continue
+            }
             if !a.hasPrefix("-") {
                 guard profile == nil else { return nil }
                 profile = a
@@ -211,7 +137,7 @@ extension RunCommand.LaunchSettings {
                 guard let fd = Int32(value) else { return nil }
                 s.globals.passphraseFD = fd
             case "--lock-timeout":
-                guard let t = Double(value), t.isFinite, t >= 0, t <= 86_400 else { return nil }
+                guard let t = Double(value), Globals.isValidLockTimeout(t) else { return nil }
                 s.globals.lockTimeout = t
             case "--log-format":
                 guard let f = LogFormat(rawValue: value) else { return nil }

@@ -12,7 +12,7 @@ struct SetCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name: 1-128 of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key.")
+    @Argument(help: "Secret name: 1-128 of A-Z a-z 0-9 _ . / -, e.g. coinbase/api-key.", completion: Completion.secrets)
     var name: String
     @Option(name: .customLong("from-file"), help: ArgumentHelp("Read the value from this file.", valueName: "file"))
     var fromFile: String?
@@ -37,39 +37,5 @@ struct SetCommand: ParsableCommand {
             return existed
         }
         Output.info(existed ? "rotated \(name) (updated \(now))" : "added \(name)")
-    }
-}
-
-struct RemoveCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a secret.")
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "Secret name.") var name: String
-
-    func run() throws {
-        try VaultDocument.validateName(name)
-        try global.store().update(global.keyOptions()) { (doc: inout VaultDocument, _) throws(VaultError) in
-            guard doc.secrets.removeValue(forKey: name) != nil else {
-                throw VaultError(.unknownName, "no secret named \"\(name)\"", hints: ["`run-with-keys list` shows the names"])
-            }
-        }
-        Output.info("removed \(name)")
-    }
-}
-
-/// `--expires`: an RFC 3339 time, a duration from now, or "none" (clears it).
-/// nil means "leave it as it is".
-enum Expiry {
-    struct Value { var time: Timestamp? }
-
-    static func parse(_ text: String?, now: Timestamp) throws -> Value? {
-        guard let text else { return nil }
-        if text == "none" { return Value(time: nil) }
-        if let t = Timestamp(rfc3339: text) { return Value(time: t) }
-        do {
-            let d = try Units.parseDuration(text)
-            return Value(time: Timestamp(seconds: now.seconds + d.milliseconds / 1000))
-        } catch {
-            throw CLIError("--expires: expected an RFC 3339 time (2027-01-31T00:00:00Z), a duration (90d) or none")
-        }
     }
 }

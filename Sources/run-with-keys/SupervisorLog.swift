@@ -1,5 +1,5 @@
 import ArgumentParser
-import CLaunch
+import CSys
 import Glibc
 import Logging
 import Vault

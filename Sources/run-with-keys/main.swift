@@ -1,10 +1,11 @@
 import ArgumentParser
 import Glibc
+import Common
 import Age
 import Vault
 import Profile
 import Launch
-import CLaunch
+import CSys
 
 struct RunWithKeys: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,6 +57,7 @@ func isLaunch(_ args: [String]) -> Bool {
 
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
 func runMain() -> Never {
+    LaunchTiming.mark("main")
     // Every command may hold secrets: no core dumps, and not ptrace-attachable or
     // /proc/PID/mem-readable by other processes of the same uid. First thing, before any decryption.
     // Only the soft limit: the hard one stays, so a profile's [limits] core can still raise it for the bot.
@@ -64,43 +66,33 @@ func runMain() -> Never {
     core.rlim_cur = 0
     setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &core)
     _ = rwk_set_dumpable(0)
+    let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
     do {
-        let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        if let report = ReportFastPath.parse(Array(CommandLine.arguments.dropFirst())) { try report.run() }
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
+        if args.isEmpty { Output.out(RunWithKeys.helpMessage() + "\n"); exit(0) }   // bare: usage, exit 0
+        try UsageErrors.checkHelpTopic(args)
         var command = try RunWithKeys.parseAsRoot(args)
         try command.run()
         exit(0)
     } catch let e as ExitCode {
         exit(e.rawValue)
-    } catch let e as CLIError {
-        Output.error(e.message, hints: e.hints)
+    } catch let e as UserFacingError {   // every module's errors: Common/UserFacingError.swift
+        var hints = e.hints
+        if let p = e as? ProfileError, p.kind == .notFound, let h = UsageErrors.subcommandHint(args, home: UsageErrors.home(args)) {
+            hints.insert(h, at: 0)   // `run-with-keys lsit`
+        }
+        Output.error(e.message, hints: hints)
         exit(e.exitCode)
-    } catch let e as VaultError {
-        Output.error(e.message, hints: e.hints)
-        exit(125)
-    } catch let e as ProfileError {
-        Output.error(e.message, hints: e.hint.map { [$0] } ?? [])
-        exit(125)
-    } catch let e as PlanError {
-        Output.error(e.message, hints: e.hints)
-        exit(e.exitCode)
-    } catch let e as LaunchError {
-        Output.error(e.description)
-        exit(e.exitCode)
-    } catch let e as AgeError {
-        Output.error(e.description)
-        exit(125)
     } catch {
         let code = RunWithKeys.exitCode(for: error)
         if code == .success || RunWithKeys.fullMessage(for: error).hasPrefix("OVERVIEW") || "\(type(of: error))" == "CleanExit" {
             RunWithKeys.exit(withError: error)
         }
-        let message = RunWithKeys.message(for: error)
-        let firstLine = message.split(separator: "\n").first.map(String.init) ?? message
-        var text = firstLine
-        if text.hasPrefix("Error: ") { text.removeFirst(7) }
-        Output.error(text.prefix(1).lowercased() + text.dropFirst(), hints: ["see `run-with-keys --help`"])
-        exit(125)
+        let e = UsageErrors.describe(RunWithKeys.message(for: error), args: args,
+                                     home: UsageErrors.home(args))
+        Output.error(e.message, hints: e.hints)
+        exit(e.exitCode)
     }
 }
 

@@ -104,7 +104,7 @@ import CZlib
             let hash = plaintext.withUnsafeBytes { KDF.sha256($0) }
             return hex(hash) == v.payloadHash ? "success" : "wrong plaintext"
         } catch .armor { return "armor failure"
-        } catch .header { return "header failure"
+        } catch .header, .unsupportedVersion, .workFactorTooHigh, .scryptFailed { return "header failure"
         } catch .noMatch { return "no match"
         } catch .hmac { return "HMAC failure"
         } catch .payload { return "payload failure"

@@ -1,4 +1,4 @@
-import CLaunch
+import CSys
 import Glibc
 import Launch
 import Profile

@@ -2,6 +2,14 @@ import Glibc
 import Launch
 import Testing
 
+/// Blocks until `pid` (a child of this process) terminates, and reaps it.
+/// (Only tests wait this way; the supervisor waits on pidfds.)
+func waitExit(_ pid: pid_t) throws(LaunchError) -> ExitStatus {
+    var status: Int32 = 0
+    try sys("waitpid \(pid)") { waitpid(pid, &status, 0) }
+    return ExitStatus(waitStatus: status)
+}
+
 /// A NULL-terminated C string array, like the env block the CLI builds in
 /// guarded memory (here plain malloc: test values are not secret).
 final class CStrings {

@@ -17,11 +17,11 @@ import Profile
     }
 
     @Test func json() {
-        #expect(escaped(TemplateEscape.json) == "/ & < > \\\" \\\\ \\t \\r \\u001B \\n ü \u{85} \u{2028} \u{7F}")
+        #expect(escaped(TemplateEscape.json) == "/ & < > \\\" \\\\ \\t \\r \\u001b \\n ü \u{85} \u{2028} \u{7F}")
     }
 
     @Test func tomlNeverEscapesSlashAndEscapesDel() {
-        #expect(escaped(TemplateEscape.toml) == "/ & < > \\\" \\\\ \\t \\r \\u001B \\n ü \u{85} \u{2028} \\u007F")
+        #expect(escaped(TemplateEscape.toml) == "/ & < > \\\" \\\\ \\t \\r \\u001b \\n ü \u{85} \u{2028} \\u007f")
     }
 
     @Test func yamlEscapesControlsAndUnicodeLineBreaks() {

@@ -55,6 +55,6 @@ import Testing
     func rejects(body: String, message: String, hint: String?) {
         let e = parseError(sandbox(body))
         #expect(e?.message == message)
-        #expect(e?.hint == hint)
+        #expect(e?.hints.first == hint)
     }
 }

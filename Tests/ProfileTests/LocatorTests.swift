@@ -33,7 +33,7 @@ import Testing
         }
         #expect(error?.kind == .notFound)
         #expect(error?.message == #"profile "nobot" not found"#)
-        #expect(error?.hint == "looked for nobot.toml in \(home)/profiles, /etc/run-with-keys/profiles")
+        #expect(error?.hints.first == "looked for nobot.toml in \(home)/profiles, /etc/run-with-keys/profiles")
         #expect(ProfileLocator.searchDirectories(home: home, cwd: cwd) == [home + "/profiles", "/etc/run-with-keys/profiles"])
     }
 

@@ -15,7 +15,7 @@ import Testing
         let e = try #require(parseError("command = [\"bot\"]\n\ncomand = [\"x\"]\n"))
         #expect(e.kind == .unknownKey)
         #expect(e.message == #"profiles/bot.toml: unknown key "comand" (line 3)"#)
-        #expect(e.hint == #"did you mean "command"?"#)
+        #expect(e.hints.first == #"did you mean "command"?"#)
         #expect(e.line == 3)
     }
 
@@ -28,23 +28,23 @@ import Testing
         """#))
         #expect(e.kind == .unknownKey)
         #expect(e.message == #"profiles/bot.toml: [sandbox] unknown key "seccom" (line 4)"#)
-        #expect(e.hint == #"did you mean "seccomp"?"#)
+        #expect(e.hints.first == #"did you mean "seccomp"?"#)
     }
 
     @Test func unknownKeyWithoutCloseMatchListsValidKeys() throws {
         let e = try #require(parseError("command = [\"bot\"]\n[output]\nbanana = 1\n"))
-        #expect(e.hint == "valid keys here: redact")
+        #expect(e.hints.first == "valid keys here: redact")
     }
 
     @Test func unknownKeyInsideInlineTableAndLimits() throws {
         let e1 = try #require(parseError("command = [\"bot\"]\n[keys]\nA = { secret = \"a\", max_agee = \"1d\" }\n"))
         #expect(e1.message == #"profiles/bot.toml: [keys.A] unknown key "max_agee" (line 3)"#)
-        #expect(e1.hint == #"did you mean "max_age"?"#)
+        #expect(e1.hints.first == #"did you mean "max_age"?"#)
         let e2 = try #require(parseError("command = [\"bot\"]\n[limits]\nnofiles = 10\n"))
-        #expect(e2.hint == #"did you mean "nofile"?"#)
+        #expect(e2.hints.first == #"did you mean "nofile"?"#)
         let e3 = try #require(parseError("command = [\"bot\"]\n[restart]\nmax_dealy = \"1m\"\n"))
         #expect(e3.message == #"profiles/bot.toml: [restart] unknown key "max_dealy" (line 3)"#)
-        #expect(e3.hint == #"did you mean "max_delay"?"#)
+        #expect(e3.hints.first == #"did you mean "max_delay"?"#)
     }
 
     @Test func wrongType() throws {
@@ -59,7 +59,7 @@ import Testing
         let e = try #require(parseError(#"command = "python3 bot.py""#))
         #expect(e.kind == .wrongType)
         #expect(e.message == "profiles/bot.toml: command: expected an array of strings, found a string (line 1)")
-        #expect(e.hint?.hasPrefix(#"write command = ["python3", "bot.py"]"#) == true)
+        #expect(e.hints.first?.hasPrefix(#"write command = ["python3", "bot.py"]"#) == true)
         #expect(parseError("command = []")?.message == "profiles/bot.toml: command: must not be empty (line 1)")
         #expect(parseError("user = \"bot\"")?.message == #"profiles/bot.toml: missing key "command""#)
         #expect(parseError("command = [\"bot\", 1]")?.kind == .wrongType)
@@ -103,7 +103,7 @@ import Testing
         #expect(e.message == #"profiles/bot.toml: keys.1BAD: bad variable name "1BAD" (line 3)"#)
         let e2 = try #require(parseError("command = [\"bot\"]\n[env]\ninherit = [\"PATH\", \"RUN_WITH_KEYS_HOME\"]\n"))
         #expect(e2.message == "profiles/bot.toml: env.inherit: RUN_WITH_KEYS_HOME cannot be passed to the bot (line 3)")
-        #expect(e2.hint?.contains("never reach the child") == true)
+        #expect(e2.hints.first?.contains("never reach the child") == true)
         #expect(parseError("command = [\"bot\"]\n[env]\nset = { \"A-B\" = \"1\" }\n")?.kind == .invalidValue)
         #expect(parseError("command = [\"bot\"]\n[env]\ninherit = [\"A\"]\n[keys]\nA = \"a\"\n")?.kind == .invalidValue)
     }
@@ -127,7 +127,7 @@ import Testing
         let prefix = "command = [\"bot\"]\n"
         #expect(parseError(prefix + "[restart]\nsuccess_exit_codes = [256]\n")?.kind == .invalidValue)
         #expect(parseError(prefix + "[restart]\nstop_signal = \"SIGFOO\"\n")?.kind == .invalidValue)
-        #expect(parseError(prefix + "[restart]\npolicy = \"on_failure\"\n")?.hint == #"did you mean "on-failure"?"#)
+        #expect(parseError(prefix + "[restart]\npolicy = \"on_failure\"\n")?.hints.first == #"did you mean "on-failure"?"#)
         #expect(parseError(prefix + "[sandbox]\ndeny = [\"Ptrace\"]\n")?.kind == .invalidValue)
         #expect(parseError(prefix + "[sandbox]\nseccomp = \"none\"\ndeny = [\"ptrace\"]\n")?.kind == .invalidValue)
         #expect(parseError(prefix + "user = \"bad user\"\n")?.kind == .invalidValue)

@@ -4,7 +4,7 @@ import Glibc
 import Testing
 @testable import Profile
 
-/// The example profile of DESIGN.md §3, verbatim.
+/// A full example profile, every section filled in.
 let designProfile = #"""
 description = "Coinbase trading bot"
 command = ["/usr/bin/python3", "bot.py", "--live"]

@@ -87,4 +87,4 @@ def test_the_base_must_pass_the_trust_checks(rwk):
     write_private(profiles / "base.toml", BASE, mode=0o666)
     os.chmod(profiles / "base.toml", 0o666)
     write_private(profiles / "bot.toml", 'extends = "base"\ncommand = ["/bin/true"]\n')
-    assert_cli_error(rwk.run("check", "bot"), "base.toml", "writable by group or others")
+    assert_cli_error(rwk.run("check", "bot"), "base.toml", "mode 0666", "writable by others")

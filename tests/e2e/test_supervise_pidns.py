@@ -54,7 +54,7 @@ def test_pid1_reaps_orphans_and_honours_sigterm(rwk, supervise, tmp_path):
 
 
 def test_pid1_without_mount_proc(rwk, tmp_path):
-    """`unshare --pid --fork` without --mount-proc (DESIGN §5): /proc still shows the
+    """`unshare --pid --fork` without --mount-proc (docs/ARCHITECTURE.md, "Supervise"): /proc still shows the
     outer namespace, whose pid numbers mean nothing inside. The supervisor must
     still notice that the bot's tree is gone and exit with the bot's code, and
     must not signal outside processes. Run inside an outer namespace with its own

@@ -1,4 +1,4 @@
-"""Interop with the age CLI and pyrage, in both directions (DESIGN.md §3:
+"""Interop with the age CLI and pyrage, in both directions (docs/ARCHITECTURE.md, "The vault and its key":
 `age -d -i identity.txt vault.age | jq` always works)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where the vault's key comes from (DESIGN.md §2), first match wins:
+"""Where the vault's key comes from (docs/ARCHITECTURE.md, "The vault and its key"), first match wins:
 --identity > RUN_WITH_KEYS_IDENTITY > $CREDENTIALS_DIRECTORY/run-with-keys.identity
 > RUN_WITH_KEYS_IDENTITY_COMMAND > <home>/identity.txt."""
 from __future__ import annotations
@@ -144,7 +144,7 @@ def values_of(vault, identity):
 
 
 def test_global_options_before_the_subcommand(rwk, keys):
-    """DESIGN.md §2 calls --home/--vault/--identity global: they work before the subcommand too."""
+    """--home/--vault/--identity are global (docs/ARCHITECTURE.md, "The vault and its key"): they work before the subcommand too."""
     res = rwk.run("--home", rwk.home, "--identity", keys["good"], "list", "--json", env={"RUN_WITH_KEYS_HOME": None})
     assert res.returncode == 0, res.stderr
     assert [e["name"] for e in json.loads(res.stdout)] == ["ks/name"]

@@ -2,8 +2,6 @@ import CSodium
 
 /// Every cryptographic call of the package goes through here.
 enum Primitives {
-    static let keyBytes = 32
-
     /// HMAC-SHA-256 of `message` under `key`.
     static func hmac(key: UnsafeRawBufferPointer, _ parts: UnsafeRawBufferPointer..., into out: UnsafeMutableRawBufferPointer) {
         precondition(out.count == 32)

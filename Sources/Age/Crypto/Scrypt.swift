@@ -47,14 +47,14 @@ public final class ScryptIdentity: Identity {
                 throw .header("scrypt stanza: invalid work factor")
             }
             guard logN <= maxWorkFactor else {
-                throw .header("scrypt work factor \(logN) is too high (the limit is \(maxWorkFactor))")
+                throw .workFactorTooHigh(workFactor: logN, limit: maxWorkFactor)
             }
             guard stanza.body.count == fileKeySize + 16 else { throw .header("scrypt stanza: invalid body size") }
             let key = SecretBytes(count: 32)
             let ok = passphrase.withUnsafeBytes { p in
                 key.withUnsafeMutableBytesUnchecked { Primitives.scrypt(passphrase: p, salt: scryptLabel + salt, logN: logN, into: $0) }
             }
-            guard ok else { throw .header("scrypt failed (out of memory?)") }
+            guard ok else { throw .scryptFailed }
             if let fileKey = unwrapBody(stanza.body, key: key) { return fileKey }
         }
         return nil

@@ -1,4 +1,5 @@
 import CSodium
+import Glibc
 
 /// libsodium must be initialised once before any other call.
 enum Sodium {
@@ -10,51 +11,54 @@ enum Sodium {
 /// Bytes that must never leak: keys, passphrases, decrypted vault payloads,
 /// secret values.
 ///
-/// The memory comes from `sodium_malloc`: guard pages on both sides, a canary,
-/// `mlock`ed where the rlimit allows, excluded from core dumps, and zeroed in
-/// forked children (MADV_WIPEONFORK; see `inheritedByChildren`). It is kept
-/// `PROT_NONE` while nobody is inside `withUnsafeBytes`/`withUnsafeMutableBytes`,
-/// and `sodium_free` wipes it. The type is non-copyable, so the bytes exist
-/// exactly once; there is deliberately no way to turn it into a `String`,
-/// `Array` or `Data`.
+/// The memory comes from a guarded arena (`GuardedArena`): guard pages around
+/// the arena, `mlock`ed where the rlimit allows, excluded from core dumps, and
+/// zeroed in forked children (MADV_WIPEONFORK; see `inheritedByChildren`). The
+/// arena is PROT_NONE while no secret in it is inside `withUnsafeBytes`/
+/// `withUnsafeMutableBytes`, except during a launch window
+/// (`GuardedMemory.openLaunchWindow`). Freeing wipes the bytes. The type is
+/// non-copyable, so the bytes exist exactly once; there is deliberately no way
+/// to turn it into a `String`, `Array` or `Data`.
 public struct SecretBytes: ~Copyable {
     private let base: UnsafeMutableRawPointer
-    /// Current protection: 0 no access, 1 read-only, 2 read-write. Kept out of
-    /// line so that nested `with…` calls on a borrowed value can restore it.
-    private let mode: UnsafeMutablePointer<UInt8>
+    /// The arena holding the bytes; nil for an empty value.
+    private let arena: GuardedArena.Arena?
     public let count: Int
 
     /// Stands in for the buffer of an empty value: nothing to guard, no pages to spend.
     nonisolated(unsafe) private static let emptyBase = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
 
-    /// `count` zero bytes. An empty value allocates no guarded pages.
-    public init(count: Int) {
+    /// `count` zero bytes. An empty value allocates no guarded memory.
+    /// `ownPages`: in a mapping of its own, which nothing else shares.
+    public init(count: Int) { self.init(count: count, ownPages: false) }
+
+    init(count: Int, ownPages: Bool) {
         precondition(count >= 0)
         self.count = count
-        mode = .allocate(capacity: 1)
-        mode.pointee = 0
-        if count == 0 { base = Self.emptyBase; mode.pointee = 2; return }
+        if count == 0 { base = Self.emptyBase; arena = nil; return }
         Sodium.ready
-        guard let p = sodium_malloc(count) else {
-            fatalError("run-with-keys: out of guarded memory (sodium_malloc of \(count) bytes)")
-        }
-        sodium_memzero(p, count)
-        base = p
-        // A forked child (the bot's namespace init, which lives as long as the
-        // bot, or a child before its exec) gets zeros here, not a copy.
-        if rwk_wipe_on_fork(base, count, 0) != 0 { Self.wipeOnForkFailed = true }
-        sodium_mprotect_noaccess(base)
+        (base, arena) = GuardedArena.allocate(count, ownPages: ownPages)
     }
 
-    /// True once an allocation could not be marked MADV_WIPEONFORK (a kernel
+    /// True once guarded memory could not be marked MADV_WIPEONFORK (a kernel
     /// before 4.14): forked children then hold copies of guarded memory.
-    nonisolated(unsafe) public private(set) static var wipeOnForkFailed = false
+    public static var wipeOnForkFailed: Bool { GuardedArena.wipeOnForkFailed }
+    /// True once some guarded memory could not be locked (`mlock` failed, mlock(2):
+    /// RLIMIT_MEMLOCK too small): secrets there may reach swap.
+    public static var lockFailed: Bool { GuardedArena.lockFailed }
 
-    /// Lets a forked child inherit these bytes after all (MADV_KEEPONFORK):
-    /// only for what the child itself must read before its exec, the bot's
-    /// environment block.
-    public func inheritedByChildren() {
-        if count > 0 { _ = rwk_wipe_on_fork(base, count, 1) }
+    /// A copy of these bytes in pages of their own that a forked child inherits
+    /// after all (MADV_KEEPONFORK): only for what the child itself must read
+    /// before its exec, the bot's environment block (the PID namespace's init
+    /// forks the bot, then unmaps those pages).
+    public consuming func inheritedByChildren() -> SecretBytes {
+        let copy = withUnsafeBytes { bytes in
+            var own = SecretBytes(count: bytes.count, ownPages: true)
+            own.withUnsafeMutableBytes { if bytes.count > 0 { $0.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) } }
+            return own
+        }
+        if copy.count > 0 { _ = rwk_wipe_on_fork(copy.base, copy.count, 1) }
+        return copy
     }
 
     /// A copy of `bytes`. Meant for bytes that already live in guarded memory
@@ -76,30 +80,17 @@ public struct SecretBytes: ~Copyable {
     }
 
     deinit {
-        // sodium_free makes the region writable again, wipes it and unmaps it.
-        if count > 0 { sodium_free(base) }
-        mode.deallocate()
+        // Wiped, then the slot goes back to its arena.
+        if let arena { GuardedArena.free(base, count, in: arena) }
     }
 
     private func enter(_ wanted: UInt8) -> UInt8 {
-        let previous = mode.pointee
-        if count == 0 { return previous }
-        if wanted > previous {
-            if wanted == 2 { sodium_mprotect_readwrite(base) } else { sodium_mprotect_readonly(base) }
-            mode.pointee = wanted
-        }
-        return previous
+        if let arena { GuardedArena.enter(arena) }
+        return wanted
     }
 
     private func leave(_ previous: UInt8) {
-        if count > 0 && mode.pointee != previous {
-            switch previous {
-            case 0: sodium_mprotect_noaccess(base)
-            case 1: sodium_mprotect_readonly(base)
-            default: sodium_mprotect_readwrite(base)
-            }
-            mode.pointee = previous
-        }
+        if let arena { GuardedArena.leave(arena) }
     }
 
     /// Opens the buffer for writing until `endWriting()`; nested `with…` calls in

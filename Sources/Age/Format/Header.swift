@@ -1,3 +1,5 @@
+import Common
+
 /// The age v1 header: parsing and marshalling, no cryptography.
 ///
 /// ```
@@ -54,7 +56,7 @@ public enum HeaderFormat {
         // Check the prefix before looking for a newline: a file that is not age
         // at all (even one without any newline) is "not age", not "truncated".
         guard data.starts(with: Array("age-encryption.org/".utf8)), try nextLine().elementsEqual(versionLine) else {
-            throw .header("unsupported version or not an age file")
+            throw .unsupportedVersion
         }
         var stanzas: [Stanza] = []
         while true {

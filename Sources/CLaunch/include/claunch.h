@@ -5,7 +5,8 @@
  * The only code that runs between fork and execve.
  *
  * The parent builds everything (argv, envp, fd map, rlimits, ids, BPF);
- * rwk_spawn forks, and the child runs a fixed checklist of async-signal-safe
+ * rwk_spawn clones (vfork-style on a stack of its own, or a real fork where a
+ * stage needs one: see rwk_spawn in claunch.c), and the child runs a fixed checklist of async-signal-safe
  * steps, one function each, in the order of the stage numbers below. A failing
  * step writes {stage, errno, index} to a close-on-exec pipe and _exits with
  * 127 (ENOENT at execve), 126 (other execve errors) or 125 (anything else).
@@ -19,42 +20,45 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "rwk_sys.h"
-#include "rwk_landlock.h"
 
-/* Stages, in checklist order. Keep rwk_stage_name and Swift's SpawnStage in sync. */
+/* The PATH a bare command name is looked up in when the bot's environment has
+ * none (execvp's search, without malloc). The one definition: Swift reads it as
+ * LaunchPlan.defaultPath. */
+#define RWK_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+/* Stages, numbered in the order they run. Keep stage_names (claunch.c) and
+ * Swift's SpawnStage in sync; SpawnStageTests checks both against this list. */
 enum {
     RWK_STAGE_NONE = 0,
-    /* parent side, before or right after fork */
+    /* parent side, before the child exists */
     RWK_STAGE_CONFIG = 1,
     RWK_STAGE_PIPE = 2,
-    RWK_STAGE_FORK = 3,
-    RWK_STAGE_PIDFD = 4,
-    RWK_STAGE_RECV_LISTENER = 5,
-    /* child checklist */
+    RWK_STAGE_FORK = 3,            /* the clone (vfork-style or fork) */
+    RWK_STAGE_PID_NAMESPACE = 4,   /* or the clone into a new PID namespace (tree containment) */
+    RWK_STAGE_TREE_INIT = 5,       /* that namespace's init forks the bot */
+    /* the child checklist (rwk_child_main) */
     RWK_STAGE_SETSID = 6,
-    RWK_STAGE_SETPGID = 7,
-    RWK_STAGE_CTTY = 8,
+    RWK_STAGE_CTTY = 7,
+    RWK_STAGE_SETPGID = 8,
     RWK_STAGE_SIGNALS = 9,
     RWK_STAGE_PDEATHSIG = 10,
-    RWK_STAGE_CHDIR = 11,
-    RWK_STAGE_FD_MAP = 12,
-    RWK_STAGE_RLIMIT = 13,
-    RWK_STAGE_SETGROUPS = 14,
-    RWK_STAGE_SETGID = 15,
-    RWK_STAGE_SETUID = 16,
-    RWK_STAGE_DROP_CHECK = 17,
+    RWK_STAGE_FD_MAP = 11,
+    RWK_STAGE_RLIMIT = 12,
+    RWK_STAGE_SETGROUPS = 13,
+    RWK_STAGE_SETGID = 14,
+    RWK_STAGE_SETUID = 15,
+    RWK_STAGE_DROP_CHECK = 16,
+    RWK_STAGE_CHDIR = 17,
     RWK_STAGE_CLOSE_FDS = 18,
     RWK_STAGE_NO_NEW_PRIVS = 19,
-    RWK_STAGE_SECCOMP = 20,
-    RWK_STAGE_SECCOMP_NOTIFY = 21,
-    RWK_STAGE_SEND_LISTENER = 22,
-    RWK_STAGE_EXECVE = 23,
-    /* runs between NO_NEW_PRIVS and SECCOMP; numbered after EXECVE to keep the others stable */
-    RWK_STAGE_LANDLOCK = 24,
-    /* tree containment: the clone into a new PID namespace (parent side), then its init */
-    RWK_STAGE_PID_NAMESPACE = 25,
-    RWK_STAGE_TREE_INIT = 26,
+    RWK_STAGE_LANDLOCK = 20,
+    RWK_STAGE_SECCOMP = 21,
+    RWK_STAGE_SECCOMP_NOTIFY = 22,
+    RWK_STAGE_SEND_LISTENER = 23,
+    RWK_STAGE_EXECVE = 24,
+    /* parent side, once the child has exec'd (or, with no_exec, waits in execve) */
+    RWK_STAGE_PIDFD = 25,
+    RWK_STAGE_RECV_LISTENER = 26,
     RWK_STAGE_COUNT = 27,
 };
 
@@ -184,6 +188,16 @@ struct rwk_spawn_result {
  * with out->report_fd >= 0: poll both fds and call rwk_spawn_report.
  */
 int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out);
+
+/*
+ * Exec in place: runs the same checklist in this process and execve()s the bot
+ * over it, with no supervisor left. Needs cfg->tree, no_exec and init fds off
+ * (they need a parent that stays). Returns -1 only when a stage before the
+ * seccomp filter failed (out->stage/error/index say which; the process may be
+ * half-changed and should exit); a later failure prints one line to fd 2 and
+ * exits with 126/127/125 as a spawned child would.
+ */
+int rwk_exec_in_place(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out);
 
 /*
  * Reads the child's report. timeout_ms as for poll(2) (-1 blocks).

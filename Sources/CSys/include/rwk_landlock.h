@@ -2,8 +2,8 @@
 #define RWK_LANDLOCK_H
 
 /*
- * Landlock, for the parent side of Launch (Landlock.swift) and for the fork
- * child's step_landlock. The system's <linux/landlock.h> may be older than the
+ * Landlock, for the parent side of Launch (Landlock.swift), which builds the
+ * ruleset; the fork child's landlock_restrict_self is a raw syscall in CLaunch. The system's <linux/landlock.h> may be older than the
  * running kernel (no network rules, no scopes), so the values are copied here
  * from the kernel's include/uapi/linux/landlock.h (Linux 6.15, ABI 7).
  * Swift can't call the variadic syscall(2), hence the thin wrappers.
@@ -79,9 +79,5 @@ int rwk_landlock_add_path_rule(int ruleset_fd, uint64_t allowed, int parent_fd);
 
 /* Adds a TCP port rule: 0 or -errno. */
 int rwk_landlock_add_port_rule(int ruleset_fd, uint64_t allowed, uint64_t port);
-
-/* landlock_restrict_self(ruleset_fd, 0) for the calling thread: 0 or -errno.
- * Async-signal-safe (one raw syscall); the fork child uses it. */
-int rwk_landlock_restrict_self(int ruleset_fd);
 
 #endif

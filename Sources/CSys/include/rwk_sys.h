@@ -21,10 +21,6 @@
 int rwk_memfd_create(const char *name, unsigned int flags);
 /* fcntl(fd, F_ADD_SEALS, seals) */
 int rwk_add_seals(int fd, int seals);
-/* fcntl(fd, F_GET_SEALS) */
-int rwk_get_seals(int fd);
-/* fcntl(fd, F_GETFD): -1 with EBADF when fd is not open */
-int rwk_get_fd_flags(int fd);
 
 /* The seccomp user-notification ioctls on a listener fd, raw: 0 or -errno.
  * (libseccomp 2.5's seccomp_notify_* fold every errno into -ECANCELED, which

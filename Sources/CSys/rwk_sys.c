@@ -16,10 +16,6 @@ int rwk_memfd_create(const char *name, unsigned int flags) {
 
 int rwk_add_seals(int fd, int seals) { return fcntl(fd, F_ADD_SEALS, seals); }
 
-int rwk_get_seals(int fd) { return fcntl(fd, F_GET_SEALS); }
-
-int rwk_get_fd_flags(int fd) { return fcntl(fd, F_GETFD); }
-
 static int notif_ioctl(int fd, unsigned long request, void *arg) {
     return ioctl(fd, request, arg) < 0 ? -errno : 0;
 }

@@ -13,9 +13,6 @@
 #ifndef SYS_landlock_add_rule
 #define SYS_landlock_add_rule 445
 #endif
-#ifndef SYS_landlock_restrict_self
-#define SYS_landlock_restrict_self 446
-#endif
 
 static int result(long r) { return r < 0 ? -errno : (int)r; }
 
@@ -37,8 +34,4 @@ int rwk_landlock_add_path_rule(int ruleset_fd, uint64_t allowed, int parent_fd) 
 int rwk_landlock_add_port_rule(int ruleset_fd, uint64_t allowed, uint64_t port) {
     struct rwk_ll_net_port_attr attr = { .allowed_access = allowed, .port = port };
     return result(syscall(SYS_landlock_add_rule, ruleset_fd, RWK_LL_RULE_NET_PORT, &attr, 0U));
-}
-
-int rwk_landlock_restrict_self(int ruleset_fd) {
-    return result(syscall(SYS_landlock_restrict_self, ruleset_fd, 0U));
 }

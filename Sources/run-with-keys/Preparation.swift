@@ -1,0 +1,111 @@
+import Glibc
+import Age
+import Vault
+import Profile
+import Hygiene
+import Launch
+import Supervisor
+
+/// Opens the profile's vault and builds its launch plan; warns about stale keys.
+final class Preparation {
+    let profile: Profile
+    let store: VaultStore
+    let keys: KeyOptions
+    /// The key that opened the vault the first time. Reloads reuse it: the
+    /// supervisor's event loop must not prompt for a passphrase, read a spent
+    /// --passphrase-fd, or wait on an identity command.
+    var unlocked: UnlockedKey?
+    /// What the bot may never open (filesystem = "hide-keys").
+    var keyMaterial: [String]
+    /// The vault file as it was just before the first decrypt.
+    var vaultStamp: FileStamp?
+    /// Checks on the decrypted vault before the plan is built (see `RunCommand.launch(profile:_:validate:)`).
+    var validate: ((VaultDocument) throws -> Void)?
+    private var warnedContainment = false
+
+    convenience init(_ global: GlobalOptions, profile: Profile) { self.init(global.plain, profile: profile) }
+
+    init(_ global: Globals, profile: Profile, launchLog: String? = nil) {
+        self.profile = profile
+        store = global.store(path: global.vault ?? profile.vault)
+        keys = global.keyOptions(identityCommand: profile.identityCommand)
+        keyMaterial = Self.keyMaterial(global, store: store, profile: profile, launchLog: launchLog)
+    }
+
+    /// Every identity source that could be used, the vault with its lock and temp
+    /// file, run-with-keys' home (identity.txt, profiles, launch log, run files),
+    /// $CREDENTIALS_DIRECTORY, an outside launch log, and the absolute paths named
+    /// in the identity command.
+    static func keyMaterial(_ global: Globals, store: VaultStore, profile: Profile, launchLog: String?) -> [String] {
+        var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.path, store.lockPath, store.tempPath]
+        // A pipe given as the identity (`<(…)`, /dev/stdin) was read to EOF and the bot
+        // doesn't inherit it; its /dev/fd path would resolve into /proc and hide the wrong things.
+        func isPipe(_ p: String) -> Bool {
+            var st = stat()
+            return stat(p, &st) == 0 && [S_IFIFO, S_IFSOCK, S_IFCHR].contains(st.st_mode & S_IFMT)
+        }
+        if let p = global.identity, !isPipe(p) { paths.append(p) }
+        for name in ["RUN_WITH_KEYS_IDENTITY", "CREDENTIALS_DIRECTORY"] {
+            if let p = Sys.getenv(name), !p.isEmpty, !isPipe(p) { paths.append(p) }
+        }
+        if let log = launchLog { paths.append(log) }
+        // A profile decides what the next launch runs and with which keys: a bot
+        // that could rewrite one (or plant one where a name resolves) could have
+        // itself started unsandboxed with every key. So the profile's own
+        // directory and every directory a name resolves in are hidden too.
+        // With `extends`, every file of the chain (`exec` without --profile has none: its path is "<exec>").
+        for file in (profile.layers.isEmpty ? [profile.path] : profile.layers) where !file.hasPrefix("<") {
+            paths.append(Sys.directory(of: Landlock.canonical(file)))
+        }
+        paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
+        let userHome = Sys.getenv("HOME") ?? "/root"
+        let botUid = profile.user.flatMap { try? Credentials.resolveUid($0) } ?? geteuid()
+        for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {
+            if let command, !command.isEmpty {
+                paths += Landlock.pathTokens(in: command, userHome: userHome, botUid: botUid)
+            }
+        }
+        return paths
+    }
+
+    /// Decrypts, checks the key policy, builds the plan. Policy refusals are errors.
+    func plan(arguments: [String], warn: Bool = true) throws -> (LaunchPlan, [KeyFinding]) {
+        let doc: VaultDocument
+        if let key = unlocked {
+            doc = try store.open(with: key)
+        } else {
+            vaultStamp = FileStamp.of(store.path)   // before the decrypt: see SupervisorOptions.vaultStamp
+            let (d, key) = try store.open(keys)
+            LaunchTiming.mark("vault decrypt")
+            doc = d
+            unlocked = key
+        }
+        try validate?(doc)
+        let now = Clock.system.now()
+        let findings = KeyPolicy.check(profile, document: doc, now: now)
+        if KeyPolicy.refuses(findings, profile: profile) {
+            let first = findings.first { $0.alwaysRefuses || profile.policy.enforceMaxAge }!
+            throw CLIError(first.description, hints: findings.map(\.remedy) + ["the profile's [policy] refuses to launch with this key"])
+        }
+        if warn { for f in findings { Output.warning("\(f.description); \(f.remedy)") } }
+        let plan = try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments, keyMaterial: keyMaterial)
+        if warn {   // values too short to redact: one line per key, one hint
+            let short = RedactionPatterns.tooShort(in: plan)
+            for s in short { Output.warning(RedactionPatterns.shortValueWarning(name: s.name, count: s.count)) }
+            if !short.isEmpty { Output.hint(RedactionPatterns.shortValueHint) }
+        }
+        if !warnedContainment {   // once, not at every reload
+            warnedContainment = true
+            let required = profile.sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) }
+            for w in plan.containment.warnings(required: required) {
+                Output.warning(w.message)
+                if let hint = w.hint { Output.hint(hint) }
+            }
+            if SecretBytes.lockFailed {
+                Output.warning("the decrypted keys could not all be locked in memory (mlock: RLIMIT_MEMLOCK too small), so they may be written to swap")
+                Output.hint("raise the limit: `ulimit -l 1024`, LimitMEMLOCK= in a systemd unit, or --ulimit memlock= in a container")
+            }
+        }
+        return (plan, findings)
+    }
+}
