@@ -302,9 +302,11 @@ void rwk_tree_init(struct child *c, int control) {
     /* Without a `go` pipe the bot needs nothing of us after the clone, so it
      * runs its checklist vfork-style in our memory (no page-table copy of this
      * copy of the supervisor); we resume when it has exec'd. With one, the bot
-     * must wait while we run on: a real fork. */
+     * must wait while we run on: a real fork. Under no_exec too: the bot's
+     * execve waits for the supervisor's answer, and the supervisor waits for
+     * our report of the bot's pid, which a vfork would hold back (deadlock). */
     pid_t bot;
-    if (go[0] < 0) {
+    if (go[0] < 0 && !c->cfg->no_exec) {
         c->parent = 1;   /* the init, as the bot sees it; the bot works on a copy */
         bot = rwk_vfork_child(c, sfd, control);
     } else {

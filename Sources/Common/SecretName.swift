@@ -12,4 +12,21 @@ public enum SecretName {
                 || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "/") || c == UInt8(ascii: "-")
         }
     }
+
+    /// How an invalid `name` is shown in an error without echoing what may be a
+    /// value typed in the wrong place (`set api/key=VALUE`, `--key VAR=VALUE`):
+    /// the valid characters up to the first one that isn't, and that character
+    /// when it is printable ASCII; never anything after it. E.g.
+    /// `"api/key" followed by "=" (the rest is not shown)`.
+    public static func describeInvalid(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        guard let bad = bytes.firstIndex(where: { !isValid(String(decoding: [$0], as: UTF8.self)) }) else {
+            return bytes.isEmpty ? "an empty name" : "a name of \(bytes.count) characters (not shown; the limit is 128)"
+        }
+        let prefix = String(decoding: bytes[..<min(bad, 64)], as: UTF8.self)
+        let c = bytes[bad]
+        let what = c > 0x20 && c < 0x7f ? "\"" + String(decoding: [c], as: UTF8.self) + "\"" : "a character outside the rule"
+        let rest = bad + 1 < bytes.count ? " (the rest is not shown)" : ""
+        return (prefix.isEmpty ? "a name starting with " : "\"" + prefix + "\" followed by ") + what + rest
+    }
 }

@@ -48,11 +48,8 @@ enum NoExecCheck {
 
     /// The `#!` line of a script (without "#!"), nil for anything else.
     static func shebang(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
+        guard let (fd, _) = try? RegularFile.open(path) else { return nil }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
         var buf = [UInt8](repeating: 0, count: 256)
         let n = read(fd, &buf, buf.count)
         guard n > 2, buf[0] == UInt8(ascii: "#"), buf[1] == UInt8(ascii: "!") else { return nil }

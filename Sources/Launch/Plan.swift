@@ -188,6 +188,14 @@ public final class LaunchPlan {
             }
         }
 
+        // A hand-written vault may hold a value with a NUL byte: it would reach the bot
+        // cut at the NUL (an environment string ends there), and unredacted. Refused.
+        let used = profile.keys.map(\.secret) + profile.templates.flatMap(\.references)
+        if let bad = used.first(where: { document.secrets[$0]!.holdsNUL }) {
+            throw PlanError("the value of secret \"\(bad)\" holds a NUL byte (\\u0000), which can't reach the bot intact",
+                            hints: ["store it again with `run-with-keys set \(bad)` (base64-encode a binary value)"])
+        }
+
         // 2. The environment: inherited names, then [env] set, then the keys.
         var entries: [(String, EnvironmentBlock.EntryValue)] = []
         var variables: [PlannedVariable] = []
@@ -308,6 +316,16 @@ public final class LaunchPlan {
         try NoExecCheck.check(executable: executable, arguments: profile.command, childPath: childPath ?? defaultPath,
                               profile: profile)
         let arguments = try substituteFilePlaceholders(profile.command, variables: variables, profile: profile) + extra
+        try ExecLimits.check(arguments: arguments, environment: entries.map { entry in
+            let size: Int
+            switch entry.1 {
+            case .text(let t): size = t.utf8.count
+            case .secret(let i): size = secrets[i].value.count
+            }
+            var secret: String? = nil
+            if case .secret(let i) = entry.1 { secret = secrets[i].secret }
+            return (entry.0, size, secret)
+        }, profile: profile)
         var request = SpawnRequest(executable: executable, arguments: arguments)
         // If the supervisor dies (SIGKILL, OOM), the bot must not run on with its keys unsupervised.
         request.parentDeathSignal = SIGKILL

@@ -1,4 +1,5 @@
 import Glibc
+import Vault
 
 /// minijail-style policy files.
 ///
@@ -45,14 +46,13 @@ extension SeccompPolicy {
     }
 
     public static func allowlist(contentsOf path: String, action: Action = .errno) throws(LaunchError) -> SeccompPolicy {
-        let fd = try sys("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
-        defer { close(fd) }
         let bytes: [UInt8]
-        do { bytes = try readAll(fd, limit: maxPolicyFileSize, what: path) } catch {
-            if case .system(_, EFBIG) = error {
-                throw .policy(origin: path, message: "larger than \(maxPolicyFileSize) bytes")
+        do { bytes = try RegularFile.read(path, limit: maxPolicyFileSize) } catch {
+            switch error.reason {
+            case .tooLarge: throw .policy(origin: path, message: "larger than \(maxPolicyFileSize) bytes")
+            case .notRegular(let type): throw .policy(origin: path, message: "\(type), not a regular file")
+            case let .system(call, e): throw .system(call: "\(call) \(path)", errno: e)
             }
-            throw error
         }
         return try allowlist(parsing: String(decoding: bytes, as: UTF8.self), origin: path, action: action)
     }

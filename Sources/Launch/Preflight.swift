@@ -1,4 +1,5 @@
 import Glibc
+import Vault
 import Profile
 
 /// Checks made while planning, for things the fork child would otherwise only
@@ -71,11 +72,7 @@ enum Preflight {
     }
 
     static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 8192)
-        let n = read(fd, &buf, buf.count)
-        return n > 0 ? String(decoding: buf[..<n], as: UTF8.self) : nil
+        guard let bytes = try? RegularFile.read(path, limit: 1 << 16), !bytes.isEmpty else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -79,30 +79,31 @@ extension Profile {
     }
 
     static func readFile(_ path: String) throws(ProfileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let kind: ProfileError.Kind = errno == ENOENT ? .notFound : .unreadable
-            throw ProfileError(kind: kind, message: "\(path): cannot open: \(String(cString: strerror(errno)))")
-        }
+        let fd: Int32, st: stat
+        do { (fd, st) = try RegularFile.open(path) } catch { throw ProfileError(path, error) }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            throw ProfileError(kind: .unreadable, message: "\(path): not a regular file")
-        }
         try checkTrusted(path, st)
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else {
-                throw ProfileError(kind: .unreadable, message: "\(path): cannot read: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { return bytes }
-            bytes += chunk[..<n]
-            guard bytes.count <= maxFileSize else {
+        do { return try RegularFile.readAll(fd, path: path, limit: maxFileSize) } catch {
+            if case .tooLarge = error.reason {
                 throw ProfileError(kind: .unreadable, message: "\(path): larger than \(maxFileSize / 1024) KiB; not a profile")
             }
+            throw ProfileError(path, error)
+        }
+    }
+}
+
+extension ProfileError {
+    /// A `RegularFile` failure on the file at `path`; `what` prefixes the message ("template").
+    init(_ path: String, _ failure: RegularFile.Failure, what: String = "", hint: String? = nil) {
+        let prefix = what.isEmpty ? "" : what + " "
+        switch failure.reason {
+        case let .system(call, e):
+            self.init(kind: e == ENOENT ? .notFound : .unreadable,
+                      message: "\(prefix)\(path): cannot \(call == "open" ? "open" : call): \(String(cString: strerror(e)))", hint: hint)
+        case .notRegular(let type):
+            self.init(kind: .unreadable, message: "\(prefix)\(path): \(type), not a regular file", hint: failure.hint)
+        case .tooLarge(let limit):
+            self.init(kind: .unreadable, message: "\(prefix)\(path): larger than \(limit) bytes", hint: hint)
         }
     }
 }

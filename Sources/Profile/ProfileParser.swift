@@ -29,6 +29,11 @@ extension Profile {
         guard !toml.utf8.contains(0) else {
             throw ProfileError(kind: .unreadable, message: "\(path): contains a NUL byte")
         }
+        if let line = NulEscape.line(in: toml) {
+            throw ProfileError(kind: .invalidValue,
+                               message: "\(path): a string holds a NUL byte (\\u0000), which would cut it short where it is passed on (line \(line))",
+                               hint: "remove the \\u0000 escape", line: line)
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: toml)

@@ -96,7 +96,15 @@ struct Section {
     func string(_ key: String) throws(ProfileError) -> String? {
         guard let value = table[key] else { return nil }
         guard let s = value.string else { throw wrongType(key, expected: "a string") }
+        guard !s.utf8.contains(0) else { throw nul(key) }
         return s
+    }
+
+    /// A TOML `\u0000` in a string: argv and environment strings end at the first
+    /// NUL (execve(2)), so the value would reach the program cut short. Refused.
+    func nul(_ key: String, element: Int? = nil) -> ProfileError {
+        error(.invalidValue, key, (element.map { "element \($0): " } ?? "") + "contains a NUL byte (\\u0000), which would cut the string short where it is passed on",
+              hint: "remove the \\u0000 escape")
     }
 
     func nonEmptyString(_ key: String) throws(ProfileError) -> String? {
@@ -125,6 +133,7 @@ struct Section {
             guard let s = element.string else {
                 throw error(.wrongType, key, "element \(index + 1): expected a string, found \(Section.describe(element.type))")
             }
+            guard !s.utf8.contains(0) else { throw nul(key, element: index + 1) }
             result.append(s)
         }
         return result

@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Vault
 
 /// One `[templates]` entry (or `exec --template VAR=PATH`): a config file
 /// template whose `{{ rwk://NAME }}` references are replaced by secret values at
@@ -81,32 +82,12 @@ public struct TemplateSpec: Sendable, Equatable {
 
     /// Reads a regular file (not a FIFO, device or directory) as UTF-8 text.
     static func readText(_ path: String) throws(ProfileError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else {
-            let e = errno
-            throw ProfileError(kind: e == ENOENT ? .notFound : .unreadable,
-                               message: "template \(path): \(String(cString: strerror(e)))",
-                               hint: "a template's source is relative to the profile's directory")
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            throw ProfileError(kind: .unreadable, message: "template \(path): not a regular file",
-                               hint: "a template must be a regular file")
-        }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else {
-                throw ProfileError(kind: .unreadable, message: "template \(path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-            guard bytes.count <= maxSize else {
+        let bytes: [UInt8]
+        do { bytes = try RegularFile.read(path, limit: maxSize) } catch {
+            if case .tooLarge = error.reason {
                 throw ProfileError(kind: .unreadable, message: "template \(path): larger than \(maxSize >> 20) MiB")
             }
+            throw ProfileError(path, error, what: "template", hint: "a template's source is relative to the profile's directory")
         }
         guard !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) else {
             throw ProfileError(kind: .unreadable, message: "template \(path): not UTF-8 text")

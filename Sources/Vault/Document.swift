@@ -30,6 +30,7 @@ public final class SecretEntry {
         set {
             stored = newValue
             source = nil
+            holdsNUL = false
         }
     }
 
@@ -53,6 +54,10 @@ public final class SecretEntry {
         self.init(value: SecretBytes(count: 0), created: created, updated: updated, scopes: scopes, note: note, expires: expires)
         source = (document, range)
     }
+    /// True when the value read from a hand-written document holds a NUL byte
+    /// (`\u0000`), which no environment variable or C string can carry: a launch
+    /// that uses the secret is refused (`list`, `set` and `rm` still work).
+    public internal(set) var holdsNUL = false
     /// When the name was first set; kept across rotations.
     public var created: Timestamp?
     /// When the value last changed (the last rotation).
@@ -94,10 +99,11 @@ public struct VaultDocument {
     }
 
     /// Names follow `SecretName`'s rule, `[A-Za-z0-9_./-]{1,128}`.
-    /// - Throws: `VaultError` `.invalidName`; the message shows at most 64 printable characters of the name.
+    /// - Throws: `VaultError` `.invalidName`; the message shows the name only up to its first
+    ///   invalid character (``SecretName/describeInvalid(_:)``): the rest may be a value.
     public static func validateName(_ name: String) throws(VaultError) {
         guard SecretName.isValid(name) else {
-            throw VaultError(.invalidName, "invalid secret name \"\(printable(name))\"",
+            throw VaultError(.invalidName, "invalid secret name: \(SecretName.describeInvalid(name))",
                              hints: ["names are \(SecretName.rule), e.g. coinbase/api-key"])
         }
     }
@@ -111,10 +117,6 @@ public struct VaultDocument {
         }
     }
 
-    /// A name made safe for an error message (it may come from user input).
-    static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.prefix(64).map { $0.value >= 32 && $0.value < 127 && $0 != "\"" ? Character($0) : "?" })
-    }
 
     // MARK: Reading
 
@@ -135,9 +137,16 @@ public struct VaultDocument {
                 case "recipients": doc.recipients = try r.stringArray()
                 case "secrets":
                     // Duplicate names are found by the dictionary: no second set of 1,000 names.
+                    var index = 0
                     try r.object(checkDuplicates: false) { (r: inout JSONReader, name: String) throws(VaultError) in
+                        index += 1
                         guard doc.secrets[name] == nil else { throw r.fail("duplicate key", at: r.keyEnd) }
-                        try validateName(name)
+                        // A hand-written document may have a value where a name should be:
+                        // name the position, never echo the text (issue 13, fault 7).
+                        guard SecretName.isValid(name) else {
+                            throw VaultError(.format, "vault document: secret #\(index) in \"secrets\" (the key ending at byte \(r.keyEnd)) is not a valid secret name",
+                                             hints: ["names are \(SecretName.rule); the key is not shown, as it may be a value written in the wrong place"])
+                        }
                         doc.secrets[name] = try parseEntry(&r, name: name, document: document)
                     }
                 default: throw r.fail("unknown key (expected format, recipients, secrets)")
@@ -182,6 +191,7 @@ public struct VaultDocument {
         }
         let entry = SecretEntry(document: document, range: range, created: created, updated: updated, scopes: scopes,
                                 note: note, expires: expires)
+        entry.holdsNUL = r.containsNUL(range) || (previous?.withUnsafeBytes { $0.contains(0) } ?? false)
         entry.previous = previous.take()
         entry.previousUntil = previousUntil
         return entry
@@ -229,15 +239,25 @@ public struct VaultDocument {
         return out.finish()
     }
 
+    /// Drops previous values whose grace period (`previous_until`) has ended, or
+    /// that have none; every vault write does this (VaultStore).
+    public mutating func pruneExpiredPrevious(now: Timestamp) {
+        for (_, e) in secrets where e.previous != nil {
+            if let until = e.previousUntil, now < until { continue }
+            e.previous = nil
+            e.previousUntil = nil
+        }
+    }
+
     /// Sets `name` to `value`. On an existing name this is a rotation:
-    /// `created` stays, `updated` moves.
+    /// `created` stays, `updated` moves, and a previous value is dropped.
     public mutating func set(_ name: String, value: borrowing SecretBytes, now: Timestamp,
                              scopes: [String]? = nil, note: String? = nil) throws(VaultError) {
         try Self.validateName(name)
         try Self.refuseEmpty(value.count, name: name)
         let hasNUL = value.withUnsafeBytes { $0.contains(0) }
         guard !hasNUL else {
-            throw VaultError(.input, "the value for \"\(name)\" contains a NUL byte, which no environment variable can hold",
+            throw VaultError(.undeliverable, "the value for \"\(name)\" contains a NUL byte, which no environment variable can hold",
                              hints: ["store binary keys base64-encoded (base64 -w0 FILE | run-with-keys set \(name))"])
         }
         let valid = value.withUnsafeBytes { isValidUTF8($0) }
@@ -249,6 +269,11 @@ public struct VaultDocument {
         if let e = secrets[name] {
             e.value = value
             e.updated = now
+            // A new value replaces the old one outright: a previous value kept by an
+            // earlier `rotate --keep-previous` belongs to the value it replaced, and
+            // must not reach bots as <VAR>_PREVIOUS next to an unrelated value.
+            e.previous = nil
+            e.previousUntil = nil
             if let scopes { e.scopes = scopes }
             if let note { e.note = note }
         } else {

@@ -83,6 +83,22 @@ struct JSONReader {
         throw fail("unterminated string")
     }
 
+    /// Whether a validated string range decodes to a NUL byte (a `\u0000` escape;
+    /// raw control bytes are refused by `stringRange`).
+    func containsNUL(_ range: Range<Int>) -> Bool {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            guard buf[i] == 0x5c else { i += 1; continue }
+            if buf[i + 1] == 0x75 {
+                if hex4(i + 2) == 0 { return true }
+                i += 6
+            } else {
+                i += 2
+            }
+        }
+        return false
+    }
+
     func hex4(_ at: Int) -> UInt32? {
         guard at + 4 <= buf.count else { return nil }
         var v: UInt32 = 0

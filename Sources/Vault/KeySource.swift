@@ -76,9 +76,9 @@ public enum KeySource {
             let p = dir + "/run-with-keys.identity"
             return try fromFile(p, source: "the systemd credential \(p)")
         }
-        if let cmd = options.identityCommand, !cmd.isEmpty { return try fromCommand(cmd, source: "the profile's identity_command") }
+        if let cmd = options.identityCommand, !cmd.isEmpty { return try fromCommand(cmd, source: "the profile's identity_command", options: options) }
         if let cmd = options.environment("RUN_WITH_KEYS_IDENTITY_COMMAND"), !cmd.isEmpty {
-            return try fromCommand(cmd, source: "RUN_WITH_KEYS_IDENTITY_COMMAND")
+            return try fromCommand(cmd, source: "RUN_WITH_KEYS_IDENTITY_COMMAND", options: options)
         }
         if Sys.exists(options.defaultIdentityPath) {
             return try fromFile(options.defaultIdentityPath, source: options.defaultIdentityPath)
@@ -113,31 +113,10 @@ public enum KeySource {
         return try parse(text, source: source)
     }
 
-    /// Runs `/bin/sh -c command`; its stdout is the identity (read into guarded memory).
-    static func fromCommand(_ command: String, source: String) throws(VaultError) -> UnlockedKey {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw VaultError(.io, "pipe: \(Sys.errnoString())") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
-        defer { for a in argv { free(a) } }
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
-        close(fds[1])
-        defer { close(fds[0]) }
-        guard rc == 0 else { throw VaultError(.io, "\(source): can't start /bin/sh: \(Sys.errnoString(rc))") }
-        let text = try Sys.readSecret(fds[0], what: source, limit: 64 * 1024)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exited = status & 0x7f == 0
-        guard exited && (status >> 8) & 0xff == 0 else {
-            throw VaultError(.input, "\(source) failed (\(exited ? "exit status \((status >> 8) & 0xff)" : "killed by signal \(status & 0x7f)"))",
-                             hints: ["the command must print an AGE-SECRET-KEY-1… identity on stdout"])
-        }
+    /// Runs `/bin/sh -c command` with a timeout (`Command`); its stdout is the identity (in guarded memory).
+    static func fromCommand(_ command: String, source: String, options: KeyOptions) throws(VaultError) -> UnlockedKey {
+        let timeout = try Command.timeoutMs(environment: options.environment)
+        let text = try Command.output(of: command, what: source, timeoutMs: timeout)
         return try parse(text, source: source)
     }
 

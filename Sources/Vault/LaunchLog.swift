@@ -54,17 +54,43 @@ public final class LaunchLog {
         // have rotated it while we waited); rotate under the lock when it is full,
         // and write into the fresh file under its own lock.
         for _ in 0..<8 {
-            let (fd, e) = Sys.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
+            let (fd, e) = Sys.open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o600)
             guard fd >= 0 else { throw VaultError(.io, "can't open the launch log \(path): \(Sys.errnoString(e))") }
             defer { close(fd) }
             flock(fd, LOCK_EX)
             var mine = stat(), current = stat()
-            guard fstat(fd, &mine) == 0, stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
+            guard fstat(fd, &mine) == 0 else { continue }
+            guard mine.st_mode & S_IFMT == S_IFREG else {   // a FIFO or a device: never write (or block) there
+                throw VaultError(.notRegularFile, "the launch log \(path) is \(RegularFile.typeName(mine.st_mode)), not a regular file")
+            }
+            guard stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
             if Int(mine.st_size) >= maxBytes { rotate(); continue }
-            Sys.writeAll(fd, Self.line(record))
+            try Self.appendWhole(fd, Self.line(record), size: mine.st_size, path: path)
             return
         }
         throw VaultError(.io, "can't append to the launch log \(path): it keeps being rotated")
+    }
+
+    /// Appends `line` whole or not at all, under the caller's lock: one `write(2)`
+    /// (the file is `O_APPEND`); after a short write or an error (ENOSPC, EIO) the
+    /// file is truncated back to `size`. A partial last line that an earlier failure
+    /// (a crash) left behind is ended with a newline first, so the record is not
+    /// glued to it (the reader skips the broken line).
+    /// - Throws: `VaultError(.io)` when the record could not be written.
+    static func appendWhole(_ fd: Int32, _ line: String, size: off_t, path: String) throws(VaultError) {
+        var text = line
+        if size > 0 {
+            var last: UInt8 = 0
+            if pread(fd, &last, 1, size - 1) == 1, last != 0x0a { text = "\n" + text }
+        }
+        let (n, e) = text.utf8.withContiguousStorageIfAvailable { buf in
+            Sys.retry { Glibc.write(fd, buf.baseAddress!, buf.count) }
+        } ?? (-1, EINVAL)
+        guard n == text.utf8.count else {
+            _ = ftruncate(fd, size)
+            let why = n < 0 ? Sys.errnoString(e) : "only \(n) of \(text.utf8.count) bytes written (disk full?)"
+            throw VaultError(.io, "can't append to the launch log \(path): \(why)", hints: ["the record was not written; free some space"])
+        }
     }
 
     func rotate() {

@@ -73,11 +73,9 @@ public struct RunFile: Sendable, Equatable {
 
     /// Reads a run file: a regular file of ours (not a link or a FIFO), else nil.
     public static func read(_ path: String) -> RunFile? {
-        let (fd, _) = Sys.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard let (fd, st) = try? RegularFile.open(path, noFollow: true) else { return nil }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(),
+        guard st.st_uid == geteuid(),
               let bytes = try? Sys.readAll(fd, path: path, limit: 1 << 16) else { return nil }
         return parse(bytes)
     }

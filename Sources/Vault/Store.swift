@@ -14,9 +14,21 @@ public final class VaultStore {
     /// Plaintext documents larger than this are refused.
     public static let maxPlaintext = 64 << 20
 
+    /// `path` may be a symbolic link: it is resolved once, here (`realpath(3)`), and
+    /// the store reads, locks (`<target>.lock`) and replaces the link's target, so
+    /// that the link stays a link and two links to one vault share one lock.
     public init(path: String, lockTimeoutMs: Int = 10_000) {
-        self.path = path
+        self.path = Self.resolvingLinks(path)
         self.lockTimeoutMs = lockTimeoutMs
+    }
+
+    /// The target of `path` when it is (or passes through) a symbolic link to an
+    /// existing file; else `path` unchanged (no vault yet, or no link).
+    public static func resolvingLinks(_ path: String) -> String {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFLNK, let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
     }
 
     /// `<vault>.lock`, the file writers `flock`.
@@ -105,6 +117,7 @@ public final class VaultStore {
         defer { close(lock) }
         var (doc, key) = try open(options)
         let result = try change(&doc, key)
+        doc.pruneExpiredPrevious(now: Clock.system.now())
         try write(doc, to: try recipients(for: doc, key: key))
         return result
     }

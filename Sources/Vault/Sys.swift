@@ -36,26 +36,26 @@ public enum Sys {
         t.withUTF8 { _ = writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 
-    /// Reads a whole non-secret file (an encrypted vault, a profile).
+    /// Reads a whole non-secret file (an encrypted vault, a launch log): a
+    /// regular file only (`RegularFile`), at most `limit` bytes.
+    /// - Throws: `VaultError` (`.missing`, `.notRegularFile`, `.io`, `.input` when too large).
     public static func readFile(_ path: String, limit: Int = 256 << 20) throws(VaultError) -> [UInt8] {
-        let (fd, e) = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw VaultError(e == ENOENT ? .missing : .io, "can't read \(path): \(errnoString(e))")
-        }
-        defer { close(fd) }
-        return try readAll(fd, path: path, limit: limit)
+        do { return try RegularFile.read(path, limit: limit) } catch { throw VaultError(error) }
     }
 
+    /// Reads `fd` to EOF, at most `limit` bytes.
     public static func readAll(_ fd: Int32, path: String, limit: Int) throws(VaultError) -> [UInt8] {
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let (n, e) = retry { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) } }
-            if n < 0 { throw VaultError(.io, "can't read \(path): \(errnoString(e))") }
-            if n == 0 { return out }
-            out += buf[0..<n]
-            if out.count > limit { throw VaultError(.io, "\(path) is larger than \(limit) bytes") }
-        }
+        do { return try RegularFile.readAll(fd, path: path, limit: limit) } catch { throw VaultError(error) }
+    }
+
+    /// Opens a file named by the user that holds a secret (`--from-file`, an
+    /// import file): a regular file, or a pipe given as `/dev/stdin` or `/dev/fd/N`.
+    /// - Returns: the fd; the caller closes it and reads it with `readSecret`.
+    /// - Throws: `VaultError` (`.missing`, `.notRegularFile`, `.io`).
+    public static func openInput(_ path: String) throws(VaultError) -> Int32 {
+        do {
+            return try RegularFile.open(path, pipes: RegularFile.isExplicitPipeName(path) ? .allowed : .refused).fd
+        } catch { throw VaultError(error) }
     }
 
     /// Reads everything from `fd` into guarded memory, never into a Swift buffer.
@@ -110,15 +110,24 @@ public enum Sys {
     /// - Throws: `.missing` when the path doesn't exist, `.permissions` for a refusal
     ///   (message: owner and mode seen; hint: the command that fixes it), `.io` otherwise.
     public static func openPrivate(_ path: String, what: String, allowPipe: Bool = false) throws(VaultError) -> (fd: Int32, isPipe: Bool) {
-        // O_NONBLOCK so that a FIFO planted in its place cannot hang us (it has no effect on regular files).
-        let (fd, e) = open(path, O_RDONLY | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw VaultError(e == ENOENT ? .missing : .io, "can't open \(what) \(path): \(errnoString(e))")
+        // RegularFile opens without blocking (a FIFO planted in its place can't hang us) and
+        // fstat's; a pipe is kept (non-blocking) for the rules below to judge.
+        let fd: Int32, st: stat
+        do { (fd, st) = try RegularFile.open(path, pipes: .allowedNonBlocking) } catch {
+            if case .notRegular(let type) = error.reason {
+                throw VaultError(.notRegularFile, "\(what) \(path) is \(type), not a regular file")
+            }
+            throw VaultError(error, what: what)
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { close(fd); throw VaultError(.io, "can't stat \(path): \(errnoString())") }
         do throws(VaultError) {
-            return (fd, try checkPrivate(path, what: what, st, readOnlyMount: FileTrust.isReadOnlyMount(fd), allowPipe: allowPipe))
+            let isPipe = try checkPrivate(path, what: what, st, readOnlyMount: FileTrust.isReadOnlyMount(fd), allowPipe: allowPipe)
+            // A pipe is read only when the user named one on purpose (`<(…)`, /dev/stdin):
+            // a FIFO made with mkfifo, whose writer may never come, is refused at once.
+            if isPipe && !RegularFile.isExplicitPipeName(path) {
+                throw VaultError(.notRegularFile, "\(what) \(path) is a FIFO, not a regular file",
+                                 hints: ["a pipe is read only when given as /dev/stdin or /dev/fd/N (process substitution: --identity <(command))"])
+            }
+            return (fd, isPipe)
         } catch {
             close(fd)
             throw error

@@ -1,3 +1,4 @@
+import Glibc
 import Common
 import Age
 
@@ -5,7 +6,11 @@ import Age
 public struct VaultError: UserFacingError, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
         case wrongKey, corrupt, notAgeFile, permissions, missing, locked, invalidName, emptyValue,
-             unknownName, io, format, input
+             unknownName, io, format, input,
+             /// A FIFO, device or directory where a file was expected (RegularFile).
+             notRegularFile,
+             /// A value that cannot reach a bot intact: it holds a NUL byte.
+             undeliverable
     }
     public var kind: Kind
     public var message: String
@@ -18,6 +23,21 @@ public struct VaultError: UserFacingError, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+
+    /// A `RegularFile` failure on a file described as `what` ("vault", "identity file"; empty: none).
+    public init(_ failure: RegularFile.Failure, what: String = "") {
+        let prefix = what.isEmpty ? "" : what + " "
+        switch failure.reason {
+        case .system(_, let e) where e == ENOENT:
+            self.init(.missing, "can't read \(prefix)\(failure.path): \(Sys.errnoString(e))")
+        case .system:
+            self.init(.io, prefix.isEmpty ? failure.description : "\(prefix.dropLast()): \(failure.description)")
+        case .notRegular:
+            self.init(.notRegularFile, "\(prefix)\(failure.description)", hints: failure.hint.map { [$0] } ?? [])
+        case .tooLarge:
+            self.init(.input, "\(prefix)\(failure.description)")
+        }
+    }
 
     /// Wraps an age failure on `path`, keeping "wrong key" apart from "damaged file".
     static func decrypting(_ path: String, _ error: AgeError, keySource: String) -> VaultError {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Vault
 import Profile
+import Common
 
 /// Candidates the shell completion scripts (`--generate-completion-script bash|zsh|fish`) ask for
 /// at TAB time through swift-argument-parser's hidden `---completion` entry point
@@ -15,8 +16,13 @@ enum Completion {
     /// Secret names in the vault, for `set`, `rotate` and `rm`.
     static let secrets = CompletionKind.custom { words, _, _ in secretNames(globals(from: words)) }
 
+    /// Only names of the secret-name characters (`SecretName`, letters, digits, `_ . / -`): bash's
+    /// script hands the candidates to
+    /// `compgen -W`, which expands `$(…)` and backquotes in them, so a file named
+    /// `$(cmd).toml` in a profile directory would otherwise run `cmd` in the user's shell.
     static func profileNames(_ g: Globals) -> [String] {
         ProfileLocator.profiles(in: ProfileLocator.searchDirectories(home: g.homeDirectory)).map(\.name)
+            .filter(SecretName.isValid)
     }
 
     /// The vault's names, decrypted only with a key that is readable without asking anyone:
@@ -29,7 +35,7 @@ enum Completion {
         options.mayPrompt = false
         options.environment = { $0 == "RUN_WITH_KEYS_IDENTITY_COMMAND" ? nil : Sys.getenv($0) }
         guard let (doc, _) = try? g.store().open(options) else { return [] }
-        return doc.names
+        return doc.names   // valid secret names (SecretName): nothing a shell expands
     }
 
     /// `--home`, `--vault` and `--identity` as typed on the command line being completed. The

@@ -128,11 +128,12 @@ struct ExecCommand: ParsableCommand {
     static func split(_ pair: String, option: String) throws -> (String, String) {
         let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 else {
-            throw CLIError("\(option) \(pair): expected VAR=NAME", hints: ["e.g. \(option) API_KEY=exchange/key"])
+            throw CLIError("\(option) \(SecretName.isValid(pair) ? pair : "…"): expected VAR=NAME", hints: ["e.g. \(option) API_KEY=exchange/key"])
         }
-        try checkVariable(parts[0], origin: "\(option) \(pair)")
-        guard SecretName.isValid(parts[1]) else {
-            throw CLIError("\(option) \(pair): bad secret name \"\(parts[1])\"", hints: ["secret names are \(SecretName.rule)"])
+        try checkVariable(parts[0], origin: "\(option) \(parts[0])=…")
+        guard SecretName.isValid(parts[1]) else {   // never echoed whole: it may be a value
+            throw CLIError("\(option) \(parts[0])=…: bad secret name, \(SecretName.describeInvalid(parts[1]))",
+                           hints: ["secret names are \(SecretName.rule); values are never given on the command line"])
         }
         return (parts[0], parts[1])
     }
@@ -162,13 +163,11 @@ struct ExecCommand: ParsableCommand {
     /// Reads a dotenv file with the same parser as `import`. The file holds no
     /// secret (references only), so plain values may become Strings.
     static func readEnvFile(_ file: String) throws -> [EnvFileEntry] {
-        let (fd, e) = Sys.open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CLIError("can't read \(file): \(Sys.errnoString(e))", hints: ["check the --env-file path"]) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            throw CLIError("\(file): not a regular file", hints: ["--env-file takes a dotenv file"])
+        let fd: Int32
+        do { fd = try RegularFile.open(file).fd } catch {
+            throw CLIError(error.description, hints: [error.hint ?? "check the --env-file path"])
         }
+        defer { close(fd) }
         let text = try Sys.readSecret(fd, what: file, limit: 1 << 20)
         var entries: [EnvFileEntry] = []
         do {

@@ -42,8 +42,7 @@ struct ImportCommand: ParsableCommand {
     /// The dotenv file's bytes, in guarded memory.
     func readInput() throws -> SecretBytes {
         if file == "-" { return try Sys.readSecret(0, what: "stdin", limit: 16 << 20) }
-        let (fd, e) = Sys.open(file, O_RDONLY)
-        guard fd >= 0 else { throw CLIError("can't read \(file): \(Sys.errnoString(e))") }
+        let fd = try Sys.openInput(file)
         defer { close(fd) }
         return try Sys.readSecret(fd, what: file, limit: 16 << 20)
     }

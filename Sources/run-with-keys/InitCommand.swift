@@ -23,14 +23,28 @@ struct InitCommand: ParsableCommand {
             throw CLIError("a vault already exists at \(store.path)", hints: ["nothing was changed; add keys with `run-with-keys set NAME`, giving the vault's identity with --identity PATH if it is not \(global.keyOptions().defaultIdentityPath)"])
         }
         try Sys.makeDirectories(global.homeDirectory)
+        let hadLockBefore = Sys.exists(store.lockPath)
         if passphrase {
             let pass = try KeySource.readPassphrase(global.keyOptions(), prompt: "New vault passphrase: ", confirm: true)
-            try store.create(VaultDocument(), recipients: [ScryptRecipient(passphrase: pass)])
+            do { try store.create(VaultDocument(), recipients: [ScryptRecipient(passphrase: pass)]) } catch {
+                if !Sys.exists(store.path) && !hadLockBefore { unlink(store.lockPath) }
+                throw error
+            }
             Output.info("created passphrase-encrypted vault \(store.path)")
             return
         }
         let idPath = global.identity ?? global.keyOptions().defaultIdentityPath
         let recipient: X25519Recipient
+        // On a failure (a full disk), leave nothing behind: no identity without a vault.
+        var written: [String] = []
+        let hadLock = Sys.exists(store.lockPath)
+        var done = false
+        defer {
+            if !done {
+                for p in written { unlink(p) }
+                if !hadLock { unlink(store.lockPath) }
+            }
+        }
         if Sys.exists(idPath) {
             let key = try KeySource.identityKey(global.keyOptions())
             guard let r = key.ownRecipients.first else { throw CLIError("\(idPath) holds no X25519 identity") }
@@ -39,12 +53,16 @@ struct InitCommand: ParsableCommand {
         } else {
             let id = X25519Identity.generate()
             try writeIdentity(id, to: idPath)
+            written.append(idPath)
             recipient = id.recipient
-            Output.info("wrote identity \(idPath) (mode 0600); back it up: without it the vault can't be decrypted")
         }
         var doc = VaultDocument()
         doc.recipients = [recipient.description]
         try store.create(doc, recipients: [recipient])
+        done = true
+        if !written.isEmpty {
+            Output.info("wrote identity \(idPath) (mode 0600); back it up: without it the vault can't be decrypted")
+        }
         Output.info("created vault \(store.path)")
         Output.out(recipient.description + "\n")
     }

@@ -44,14 +44,13 @@ struct RotateCommand: ParsableCommand {
             guard let entry = doc.secrets[name] else {
                 throw VaultError(.unknownName, "no secret named \"\(name)\" to rotate", hints: ["add it with `run-with-keys set \(name)`"])
             }
-            if let grace {
-                entry.previous = entry.value.slice(0..<entry.value.count)
-                entry.previousUntil = Timestamp(seconds: now.seconds + grace.milliseconds / 1000)
-            } else {
-                entry.previous = nil
-                entry.previousUntil = nil
-            }
+            let old = entry.value
+            // `set` drops any previous value; the grace period then keeps this one.
             try doc.set(name, value: value, now: now, scopes: scopes.isEmpty ? nil : scopes, note: note)
+            if let grace {
+                entry.previous = Optional(old.slice(0..<old.count))
+                entry.previousUntil = Timestamp(seconds: now.seconds + grace.milliseconds / 1000)
+            }
             if let expiry { entry.expires = expiry.time }
         }
         Output.info("rotated \(name) (updated \(now))" + (grace.map { ", previous value kept as <VAR>_PREVIOUS for \($0)" } ?? ""))

@@ -91,6 +91,11 @@ enum UsageErrors {
         }
         var text = message.split(separator: "\n").first.map(String.init) ?? message
         if text.hasPrefix("Error: ") { text.removeFirst(7) }
+        if text.hasPrefix("Unexpected argument") {
+            // Not echoed: after `set NAME` or `rotate NAME` it is most likely the value.
+            return CLIError("unexpected argument (not shown, as it may be a secret value)",
+                            hints: ["values are read from stdin or a hidden prompt, never from the command line", helpHint])
+        }
         if text.hasPrefix("Unknown option '"), let option = text.dropFirst(16).split(separator: "'").first.map(String.init) {
             let options = longOptions(in: RunWithKeys.helpMessage(for: command, columns: 1000))
             return CLIError("unknown option \"\(option)\"",

@@ -1,5 +1,6 @@
 import Testing
 import Common
+import Age
 @testable import Vault
 
 /// The vault's JSON bytes did not change when its escaper moved to `StringEscape`:
