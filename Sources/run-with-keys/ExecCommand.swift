@@ -146,20 +146,9 @@ struct ExecCommand: ParsableCommand {
         }
     }
 
-    /// One line of an --env-file: a plain setting, or (`secret` set) a reference `rwk://NAME`.
-    struct EnvFileEntry {
-        var variable: String
-        var value: String
-        var secret: String?
-        var line: Int
-    }
-
-    /// The prefix of a value that refers to a secret.
-    static let referencePrefix = "rwk://"
-
-    /// Reads a dotenv file with the same parser as `import`. The file holds no
+    /// Reads a dotenv file with the same parser as `import` (see `EnvFile`). The file holds no
     /// secret (references only), so plain values may become Strings.
-    static func readEnvFile(_ file: String) throws -> [EnvFileEntry] {
+    static func readEnvFile(_ file: String) throws -> [EnvFile.Entry] {
         let (fd, e) = Sys.open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CLIError("can't read \(file): \(Sys.errnoString(e))", hints: ["check the --env-file path"]) }
         defer { close(fd) }
@@ -168,15 +157,9 @@ struct ExecCommand: ParsableCommand {
             throw CLIError("\(file): not a regular file", hints: ["--env-file takes a dotenv file"])
         }
         let text = try Sys.readSecret(fd, what: file, limit: 1 << 20)
-        var entries: [EnvFileEntry] = []
+        let entries: [EnvFile.Entry]
         do {
-            try Dotenv.parseLines(text, warn: { Output.warning("\(file): \($0)") }) {
-                (key: String, value: consuming SecretBytes, line: Int) throws(VaultError) in
-                let plain = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-                var entry = EnvFileEntry(variable: key, value: plain, secret: nil, line: line)
-                if plain.hasPrefix(referencePrefix) { entry.secret = String(plain.dropFirst(referencePrefix.count)) }
-                entries.append(entry)
-            }
+            entries = try EnvFile.parse(text, warn: { Output.warning("\(file): \($0)") })
         } catch {
             throw CLIError("\(file): \(error.message)", hints: error.hints)
         }
@@ -185,9 +168,6 @@ struct ExecCommand: ParsableCommand {
             if let secret = entry.secret, !Profile.isSecretName(secret) {
                 throw CLIError("\(file) line \(entry.line): bad secret name \"\(secret)\" after rwk://",
                                hints: ["secret names are 1 to 128 of A-Z a-z 0-9 _ . / -"])
-            }
-            if entry.value.utf8.contains(0) {
-                throw CLIError("\(file) line \(entry.line): the value of \(entry.variable) contains a NUL byte")
             }
         }
         return entries
