@@ -28,6 +28,7 @@ extension Profile {
         guard !toml.utf8.contains(0) else {
             throw ProfileError(kind: .unreadable, message: "\(path): contains a NUL byte")
         }
+        try TOMLPrecheck.check(toml, path: path)
         let root: TOMLTable
         do {
             root = try TOMLTable(string: toml)
