@@ -9,7 +9,8 @@ enum TOMLPrecheck {
     /// - Throws: `ProfileError` (`.syntax`, with the line) for a raw control
     ///   character other than tab, LF and CR LF (TOML 1.0 allows no other, in
     ///   strings or comments alike), or a table header whose name does not start
-    ///   with a bare-key character or a quote (`[=`, `[[[`, `[` at the end of a line).
+    ///   with a bare-key character or a quote (`[=`, `[[[`, `[` at the end of a line),
+    ///   or a `}` where an array's next value would be (`x = [}`).
     static func check(_ toml: String, path: String) throws(ProfileError) {
         let b = Array(toml.utf8)
         func fail(_ what: String, at i: Int, hint: String) -> ProfileError {
@@ -30,7 +31,8 @@ enum TOMLPrecheck {
     }
 
     /// Scans for table headers (a `[` first on a line, outside any value and
-    /// string) and checks the character their name starts with.
+    /// string) and checks the character their name starts with; checks that no
+    /// `}` closes an array.
     static func checkTableHeaders(_ b: [UInt8], fail: (String, Int, String) -> ProfileError) throws(ProfileError) {
         func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0d }
         func isKeyStart(_ c: UInt8) -> Bool {
@@ -38,7 +40,7 @@ enum TOMLPrecheck {
                 || c == 0x22 || c == 0x27 || c == 0x5d
         }
         var i = 0
-        var depth = 0            // open [ and { of values
+        var open: [UInt8] = []   // the [ and { of values not yet closed
         var lineStart = true     // nothing but blanks yet on this line
         while i < b.count {
             let c = b[i]
@@ -57,7 +59,7 @@ enum TOMLPrecheck {
                     if b[i] == c && (!multi || (i + 2 < b.count && b[i + 1] == c && b[i + 2] == c)) { i += multi ? 3 : 1; break }
                     i += 1
                 }
-            case 0x5b where depth == 0 && lineStart: // a table header
+            case 0x5b where open.isEmpty && lineStart: // a table header
                 var j = i + 1
                 while j < b.count && isBlank(b[j]) { j += 1 }
                 if j < b.count && b[j] == 0x5b { j += 1; while j < b.count && isBlank(b[j]) { j += 1 } }
@@ -65,8 +67,10 @@ enum TOMLPrecheck {
                     throw fail("expected a table name after \"[\"", j, "a table header is [name] or [[name]]")
                 }
                 i = j
-            case 0x5b, 0x7b: depth += 1; i += 1
-            case 0x5d, 0x7d: depth = max(0, depth - 1); i += 1
+            case 0x5b, 0x7b: open.append(c); i += 1
+            case 0x7d where open.last == 0x5b:
+                throw fail("\"}\" inside an array", i, "an array is [value, …], an inline table {key = value, …}")
+            case 0x5d, 0x7d: _ = open.popLast(); i += 1
             default: i += 1
             }
         }

@@ -59,4 +59,14 @@ import Testing
         // An array of arrays: TOMLKit reads it, and the profile check refuses its type.
         #expect(parseError("command = [\n[ \"bot\" ],\n]\n")?.kind == .wrongType)
     }
+
+    /// fuzz/corpus/profile/crash-brace-in-array: a "}" where an array's next value would be
+    /// made toml++ abort the process the same way (parse_value's precondition).
+    @Test func braceInsideAnArrayIsASyntaxError() throws {
+        for text in ["command = [}\n", "command = [\"bot\", }]\n", "command = [\"bot\"]\n[env]\ninherit = [\n  # c\n}\n"] {
+            let e = try #require(parseError(text), "accepted \(text.debugDescription)")
+            #expect(e.kind == .syntax && e.message.contains("\"}\" inside an array"), "\(e.message)")
+        }
+        #expect(parseError("command = [\"bot\"]\n[sandbox]\nread = [ { a = 1 } ]\n")?.message.contains("inside an array") != true)
+    }
 }

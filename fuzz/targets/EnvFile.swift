@@ -1,5 +1,6 @@
 // The `exec --env-file` parser (`EnvFile`, over `Dotenv.parseLines`):
-// - every entry's line is where its key is written (1-based, increasing), and
+// - every entry's line is where its key is written (1-based, increasing; after
+//   blanks, a BOM or `export`), and
 //   the line an error names holds the quote it complains about;
 // - every value reaches the child intact: its String's UTF-8 is exactly the
 //   bytes `Dotenv` read, with no NUL; a value is a reference iff it starts with rwk://;
@@ -45,7 +46,8 @@ func fuzzTarget(_ bytes: [UInt8]) {
         // The key is written at the start of its line (after a BOM, blanks and `export `).
         var l = lines[entry.line - 1][...]
         if entry.line == 1, l.starts(with: [0xEF, 0xBB, 0xBF]) { l = l.dropFirst(3) }
-        func dropBlanks() { while let c = l.first, c == 0x20 || c == 0x09 { l = l.dropFirst() } }
+        // Blanks: spaces, tabs and a CR that does not end the line.
+        func dropBlanks() { while let c = l.first, c == 0x20 || c == 0x09 || (c == 0x0d && l.count > 1) { l = l.dropFirst() } }
         dropBlanks()
         func keyHere() -> Bool {
             guard l.starts(with: Array(entry.variable.utf8)) else { return false }
