@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets and runs each for SECONDS (default $FUZZ_SECONDS, else 60).
-# Usage: fuzz/run.sh [seconds]
+# Usage: fuzz/run.sh [seconds]   (0: build only)
 #   FUZZ_TARGETS="dotenv profile"  run only these targets (default: all)
 #   FUZZ_MERGE=1                   afterwards, merge what the runs found into fuzz/corpus/<target> (-merge=1)
 # Each target starts from fuzz/corpus/<target> (kept in git, read only here) and
@@ -53,6 +53,8 @@ link() { # target, sources and objects…
         esac
     done
 } 2>"$OUT/build.log" || { grep -v 'Cannot export local symbol' "$OUT/build.log" | grep -v warning | tail -40; exit 1; }
+
+[ "$SECONDS_EACH" = 0 ] && exit 0
 
 # Extra header seeds: the CCTV age files after their text header.
 mkdir -p "$OUT/seeds-header"

@@ -39,7 +39,7 @@ enum TOMLPrecheck {
             (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7a) || c == 0x5f || c == 0x2d
                 || c == 0x22 || c == 0x27 || c == 0x5d
         }
-        var i = 0
+        var i = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0   // toml++ skips a byte-order mark
         var open: [UInt8] = []   // the [ and { of values not yet closed
         var lineStart = true     // nothing but blanks yet on this line
         while i < b.count {

@@ -29,6 +29,8 @@ import Testing
     /// neither a bare-key character nor a quote made toml++ abort the process the same way.
     @Test func tableHeaderWithoutANameIsASyntaxError() throws {
         for (text, line, column) in [("command = \"bot --x\"\n[= \"'\", as = \"fd\" }\n", 2, 2), ("[[[1]]]\n", 1, 3),
+                                     // fuzz/corpus/profile/crash-bom-table-header: after a byte-order mark
+                                     ("\u{FEFF}[[[A = 1\n", 1, 4),
                                      ("command = [\"bot\"]\n  [ \n", 2, 5), ("command = [\"bot\"]\n[[ {a = 1}]]", 2, 4)] {
             let e = try #require(parseError(text), "accepted \(text.debugDescription)")
             #expect(e.kind == .syntax)
