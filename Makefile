@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 SWIFT_RELEASE_FLAGS ?= -c release -Xswiftc -static-executable
 RELEASE_BIN = $$(swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path)/run-with-keys
 
-.PHONY: build release install test unit e2e fuzz bench clean
+.PHONY: build release install test unit e2e test-deps system-deps fuzz bench clean
 
 build:
 	swift build
@@ -17,18 +17,36 @@ install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 "$(RELEASE_BIN)" $(DESTDIR)$(PREFIX)/bin/run-with-keys
 
-# The test command: Swift unit tests, then the shipped binary: static and ICU-free
+# The test command: the system packages the tests use (tests/setup-system.sh installs
+# missing ones), a virtualenv .venv from the system Python with tests/requirements.txt;
+# then Swift unit tests, and the shipped binary: static and ICU-free
 # (tests/check-binary.sh), and the end-to-end tests against it.
-test: release
-	swift test
+SYSTEM_PYTHON ?= /usr/bin/python3
+VENV ?= .venv
+TEST_TIMEOUT ?= 1800
+PYTEST = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" timeout $(TEST_TIMEOUT) $(VENV)/bin/python -m pytest -q tests/e2e
+
+test: test-deps release
+	timeout $(TEST_TIMEOUT) swift test
 	tests/check-binary.sh "$(RELEASE_BIN)"
-	RWK_BIN="$(RELEASE_BIN)" python3 -m pytest -q tests/e2e
+	RWK_BIN="$(RELEASE_BIN)" $(PYTEST)
 
 unit:
-	swift test
+	timeout $(TEST_TIMEOUT) swift test
 
-e2e: build
-	python3 -m pytest -q tests/e2e
+e2e: test-deps build
+	$(PYTEST)
+
+test-deps: $(VENV)/requirements.txt
+
+# Re-made only when tests/requirements.txt changes (or .venv is missing).
+$(VENV)/requirements.txt: tests/requirements.txt | system-deps
+	timeout 120 $(SYSTEM_PYTHON) -m venv --clear $(VENV)
+	timeout 900 $(VENV)/bin/python -m pip install -q --disable-pip-version-check --timeout 60 -r tests/requirements.txt
+	cp tests/requirements.txt $@
+
+system-deps:
+	@timeout 1800 tests/setup-system.sh
 
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
@@ -37,4 +55,4 @@ bench:
 	bench/run.sh
 
 clean:
-	rm -rf .build .build-fuzz
+	rm -rf .build .build-fuzz $(VENV)

@@ -5,8 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq libsodium-dev libseccomp-dev pkg-config zlib1g-dev age >/dev/null
+# What run-with-keys builds against, age, and make (for `make test`); then the Swift
+# toolchain's own dependencies as swift.org lists them for Debian 12
+# (https://www.swift.org/install/linux/tarball/), so a toolchain unpacked by hand works.
+PACKAGES="libsodium-dev libseccomp-dev pkg-config zlib1g-dev age make ca-certificates"
+SWIFT_DEPS="binutils gcc git libc6-dev libcurl4-openssl-dev libedit-dev libicu-dev libncurses-dev
+    libpython3-dev libsqlite3-dev libstdc++-12-dev libxml2-dev tzdata uuid-dev"
+timeout --foreground 600 $SUDO apt-get -o DPkg::Lock::Timeout=120 update -qq
+# shellcheck disable=SC2086 # word splitting of the package lists is intended
+timeout --foreground 1800 $SUDO apt-get -o DPkg::Lock::Timeout=120 install -y -qq $PACKAGES $SWIFT_DEPS >/dev/null
 command -v swift >/dev/null || { echo "install.sh: a Swift 6 toolchain (swift.org) must be on PATH" >&2; exit 1; }
 # A fully static executable (see the Makefile's SWIFT_RELEASE_FLAGS).
 swift build -c release -Xswiftc -static-executable

@@ -1,43 +1,92 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets and runs each for $FUZZ_SECONDS (default 60).
-# Usage: fuzz/run.sh [seconds]
+# Builds the libFuzzer targets and runs each for SECONDS (default $FUZZ_SECONDS, else 60).
+# Usage: fuzz/run.sh [seconds]   (0: build only)
+#   FUZZ_TARGETS="dotenv profile"  run only these targets (default: all)
+#   FUZZ_MERGE=1                   afterwards, merge what the runs found into fuzz/corpus/<target> (-merge=1)
+# Each target starts from fuzz/corpus/<target> (kept in git, read only here) and
+# writes new inputs to .build-fuzz/corpus-<target>. See fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-${FUZZ_SECONDS:-60}}
+TARGETS=${FUZZ_TARGETS:-header document dotenv envfile template profile}
 OUT=.build-fuzz
-mkdir -p "$OUT/corpus-header" "$OUT/corpus-document"
 FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -g -I Sources/CSodium -I "$OUT")
+TOML=.build/checkouts/TOMLKit/Sources
+[ -d "$TOML" ] || swift package resolve >/dev/null
+mkdir -p "$OUT"
 
-build_module() { # name, source dir
-    swiftc "${FLAGS[@]}" -wmo -module-name "$1" -emit-module -emit-module-path "$OUT/$1.swiftmodule" \
-        -c $(find "$2" -name '*.swift' | sort) -o "$OUT/$1.o"
+build_module() { # name, source dir, extra flags… (skipped when the object is newer than the sources)
+    local name=$1 dir=$2; shift 2
+    [ -f "$OUT/$name.o" ] && [ -z "$(find "$dir" -newer "$OUT/$name.o")" ] && return
+    swiftc "${FLAGS[@]}" "$@" -wmo -module-name "$name" -emit-module -emit-module-path "$OUT/$name.swiftmodule" \
+        -c $(find "$dir" -name '*.swift' | sort) -o "$OUT/$name.o"
+}
+build_toml() { # TOMLKit and its C++ core (toml++), instrumented too, built once
+    [ -f "$OUT/TOMLKit.o" ] && return
+    for f in "$TOML"/CTOML/Sources/*.cpp; do
+        clang++ -std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address -DTOML_EXCEPTIONS=1 -I "$TOML/CTOML/include" \
+            -c "$f" -o "$OUT/ctoml-$(basename "$f" .cpp | tr -c 'A-Za-z0-9\n' _).o"
+    done
+    swiftc "${FLAGS[@]}" -I "$TOML/CTOML/include" -wmo -module-name TOMLKit -emit-module \
+        -emit-module-path "$OUT/TOMLKit.swiftmodule" -c $(find "$TOML/TOMLKit" -name '*.swift' | sort) -o "$OUT/TOMLKit.o"
+}
+link() { # target, sources and objects…
+    local t=$1; shift
+    swiftc "${FLAGS[@]}" -I "$TOML/CTOML/include" fuzz/Main.swift "$@" -lsodium -lstdc++ -o "$OUT/fuzz-$t"
 }
 {
     build_module Common Sources/Common
     build_module Age Sources/Age
     build_module Vault Sources/Vault
-    swiftc "${FLAGS[@]}" fuzz/Fuzz.swift "$OUT/Common.o" "$OUT/Age.o" "$OUT/Vault.o" -lsodium -o "$OUT/fuzz-header"
-    swiftc "${FLAGS[@]}" -D FUZZ_DOCUMENT fuzz/Fuzz.swift "$OUT/Common.o" "$OUT/Age.o" "$OUT/Vault.o" -lsodium -o "$OUT/fuzz-document"
-} 2>"$OUT/build.log" || { grep -v 'Cannot export local symbol' "$OUT/build.log" | tail -40; exit 1; }
+    for t in $TARGETS; do
+        case $t in
+            header) link header fuzz/targets/Header.swift "$OUT/Common.o" "$OUT/Age.o" ;;
+            document) link document fuzz/targets/Document.swift "$OUT/Common.o" "$OUT/Age.o" "$OUT/Vault.o" ;;
+            dotenv|envfile)
+                f=Dotenv; [ "$t" = envfile ] && f=EnvFile
+                link "$t" "fuzz/targets/$f.swift" fuzz/targets/DotenvCommon.swift "$OUT/Common.o" "$OUT/Age.o" "$OUT/Vault.o" ;;
+            template|profile)
+                build_toml
+                build_module Accounts Sources/Accounts
+                build_module Profile Sources/Profile -enable-testing -I "$TOML/CTOML/include"
+                extra=(); [ "$t" = template ] && extra=(Sources/Launch/TemplateRender.swift)
+                link "$t" "fuzz/targets/${t^}.swift" "${extra[@]}" "$OUT/Profile.o" "$OUT/Accounts.o" "$OUT/Vault.o" "$OUT/Age.o" "$OUT/Common.o" "$OUT/TOMLKit.o" "$OUT"/ctoml-*.o ;;
+            *) echo "fuzz: unknown target $t" >&2; exit 2 ;;
+        esac
+    done
+} 2>"$OUT/build.log" || { grep -v 'Cannot export local symbol' "$OUT/build.log" | grep -v warning | tail -40; exit 1; }
 
-# Seeds: the CCTV age files (after their text header) and sample documents.
+[ "$SECONDS_EACH" = 0 ] && exit 0
+
+# Extra header seeds: the CCTV age files after their text header.
+mkdir -p "$OUT/seeds-header"
 for f in Tests/AgeTests/Fixtures/cctv/*; do
     case "$f" in *README*|*LICENSE*) continue;; esac
     grep -q '^compressed: zlib' "$f" && continue
     python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.stdout.buffer.write(d[d.index(b"\n\n")+2:])' "$f" \
-        > "$OUT/corpus-header/$(basename "$f")"
+        > "$OUT/seeds-header/$(basename "$f")"
 done
-cp fuzz/seeds/document/* "$OUT/corpus-document/"
 
 status=0
-for t in header document; do
+# No Swift backtracer on a crash (libFuzzer and ASan print the stack; the backtracer trips ASan and may hang).
+export SWIFT_BACKTRACE=enable=no
+for t in $TARGETS; do
+    max_len=4096; [ "$t" = header ] && max_len=65536
+    leaks=1; case $t in template|profile) leaks=0;; esac  # TOMLKit 0.6.0 leaks (see README)
+    seeds=(fuzz/corpus/$t); [ "$t" = header ] && seeds+=("$OUT/seeds-header")
+    mkdir -p "$OUT/corpus-$t"
     echo "fuzz: $t for ${SECONDS_EACH}s"
-    if ! "$OUT/fuzz-$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=4096 \
-            -artifact_prefix="$OUT/crash-$t-" "$OUT/corpus-$t" fuzz/seeds/$t 2>"$OUT/fuzz-$t.log"; then
+    if ! ASAN_OPTIONS=detect_leaks=$leaks "$OUT/fuzz-$t" -max_total_time="$SECONDS_EACH" -max_len=$max_len -timeout=10 -detect_leaks=$leaks -rss_limit_mb=4096 \
+            -print_final_stats=1 -artifact_prefix="$OUT/crash-$t-" "$OUT/corpus-$t" "${seeds[@]}" 2>"$OUT/fuzz-$t.log"; then
         echo "fuzz: $t FAILED; last lines of $OUT/fuzz-$t.log:"; tail -40 "$OUT/fuzz-$t.log"; status=1
     else
-        grep -E '^#[0-9]+.*(DONE|pulse)' "$OUT/fuzz-$t.log" | tail -1 || true
+        grep -E '^stat::number_of_executed_units' "$OUT/fuzz-$t.log" || true
         echo "fuzz: $t passed, no crash and no property failure"
+    fi
+    if [ "${FUZZ_MERGE:-}" = 1 ]; then
+        mkdir -p "$OUT/merged-$t"
+        ASAN_OPTIONS=detect_leaks=$leaks "$OUT/fuzz-$t" -merge=1 -max_len=$max_len -detect_leaks=$leaks "$OUT/merged-$t" "fuzz/corpus/$t" "$OUT/corpus-$t" 2>>"$OUT/fuzz-$t.log"
+        rm -rf "fuzz/corpus/$t" && mv "$OUT/merged-$t" "fuzz/corpus/$t"
     fi
 done
 exit $status

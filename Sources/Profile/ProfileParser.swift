@@ -34,6 +34,7 @@ extension Profile {
                                message: "\(path): a string holds a NUL byte (\\u0000), which would cut it short where it is passed on (line \(line))",
                                hint: "remove the \\u0000 escape", line: line)
         }
+        try TOMLPrecheck.check(toml, path: path)
         let root: TOMLTable
         do {
             root = try TOMLTable(string: toml)

@@ -44,6 +44,8 @@ public enum Dotenv {
             while i < b.count {
                 skipSpaces()
                 if i >= b.count { break }
+                // A CR not before LF (an old Mac line end, or a stray one) is a blank, not "characters after a quote".
+                if b[i] == 0x0d && (i + 1 == b.count || b[i + 1] != 0x0a) { i += 1; continue }
                 if b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x23 { try skipToEOL(); continue }
                 if b.count - i > 7, b[i..<(i + 6)].elementsEqual("export".utf8), isSpace(b[i + 6]) { i += 7; skipSpaces() }
                 // A key is an environment-variable-like name: [A-Za-z_][A-Za-z0-9_.-]*. python-dotenv takes

@@ -149,46 +149,26 @@ struct ExecCommand: ParsableCommand {
         }
     }
 
-    /// One line of an --env-file: a plain setting, or (`secret` set) a reference `rwk://NAME`.
-    struct EnvFileEntry {
-        var variable: String
-        var value: String
-        var secret: String?
-        var line: Int
-    }
-
-    /// The prefix of a value that refers to a secret.
-    static let referencePrefix = "rwk://"
-
-    /// Reads a dotenv file with the same parser as `import`. The file holds no
+    /// Reads a dotenv file with the same parser as `import` (see `EnvFile`). The file holds no
     /// secret (references only), so plain values may become Strings.
-    static func readEnvFile(_ file: String) throws -> [EnvFileEntry] {
+    static func readEnvFile(_ file: String) throws -> [EnvFile.Entry] {
         let fd: Int32
         do { fd = try RegularFile.open(file).fd } catch {
             throw CLIError(error.description, hints: [error.hint ?? "check the --env-file path"])
         }
         defer { close(fd) }
         let text = try Sys.readSecret(fd, what: file, limit: 1 << 20)
-        var entries: [EnvFileEntry] = []
+        let entries: [EnvFile.Entry]
         do {
-            try Dotenv.parseLines(text, warn: { Output.warning("\(file): \($0)") }) {
-                (key: String, value: consuming SecretBytes, line: Int) throws(VaultError) in
-                let plain = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-                var entry = EnvFileEntry(variable: key, value: plain, secret: nil, line: line)
-                if plain.hasPrefix(referencePrefix) { entry.secret = String(plain.dropFirst(referencePrefix.count)) }
-                entries.append(entry)
-            }
+            entries = try EnvFile.parse(text, warn: { Output.warning("\(file): \($0)") })
         } catch {
             throw CLIError("\(file): \(error.message)", hints: error.hints)
         }
         for entry in entries {
             try checkVariable(entry.variable, origin: "\(file) line \(entry.line)")
             if let secret = entry.secret, !SecretName.isValid(secret) {
-                throw CLIError("\(file) line \(entry.line): bad secret name \"\(secret)\" after rwk://",
+                throw CLIError("\(file) line \(entry.line): bad secret name after rwk://, \(SecretName.describeInvalid(secret))",
                                hints: ["secret names are \(SecretName.rule)"])
-            }
-            if entry.value.utf8.contains(0) {
-                throw CLIError("\(file) line \(entry.line): the value of \(entry.variable) contains a NUL byte")
             }
         }
         return entries

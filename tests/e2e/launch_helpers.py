@@ -35,6 +35,17 @@ def bot(name: str) -> str:
     return str(BOTS / name)
 
 
+def public_bot(name: str, directory: Path) -> str:
+    """bots/NAME copied into DIRECTORY (made 0755; the copy 0644), for a bot that runs as
+    another user: the checkout may sit where only root can read (a clone under /root)."""
+    directory.mkdir(exist_ok=True)
+    os.chmod(directory, 0o755)
+    copy = directory / name
+    copy.write_bytes((BOTS / name).read_bytes())
+    os.chmod(copy, 0o644)
+    return str(copy)
+
+
 # --------------------------------------------------------------------------- TOML
 
 

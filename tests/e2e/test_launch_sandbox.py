@@ -6,8 +6,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
-from launch_helpers import PY, SYS_PY, bot, last_json, launch, require_root, stderr_text  # noqa: F401
+from launch_helpers import PY, SYS_PY, bot, last_json, launch, public_bot, require_root, stderr_text  # noqa: F401
 
 # The default denylist the issue names, plus the rest of SeccompPolicy.defaultDenylist.
 DENYLIST = [
@@ -78,8 +81,12 @@ def test_core_dumps_are_off_by_default_and_sandbox_can_be_relaxed(launch):
 
 def test_privilege_drop_to_nobody(launch):
     require_root("the drop to user = \"nobody\"")
-    out = report(launch, command=[SYS_PY, bot("report.py")],
-                 top={"user": "nobody", "workdir": "/"}, limits={"nofile": 64, "processes": 50})
+    public = Path(tempfile.mkdtemp(prefix="rwk-public-", dir="/var/tmp"))
+    try:
+        out = report(launch, command=[SYS_PY, public_bot("report.py", public)],
+                     top={"user": "nobody", "workdir": "/"}, limits={"nofile": 64, "processes": 50})
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
     st = out["status"]
     assert st["Uid"].split() == ["65534"] * 4        # real, effective, saved, filesystem
     assert st["Gid"].split() == ["65534"] * 4

@@ -20,15 +20,17 @@ from pathlib import Path
 import pytest
 
 from conftest import Rwk
-from launch_helpers import PY, SYS_PY, Launch, assert_error, bot, launch, require_root, stderr_text  # noqa: F401
+from launch_helpers import (PY, SYS_PY, Launch, assert_error, bot, launch, public_bot, require_root,  # noqa: F401
+                            stderr_text)
 
 NO_LANDLOCK = [sys.executable, str(Path(__file__).resolve().parent / "tools" / "no_landlock.py")]
 OK, EACCES, EPERM = "ok", "EACCES", "EPERM"
 
 
-def probe(launch: Launch, name: str, *actions: str, python: str = PY, env: dict | None = None, **sections) -> dict:
-    """Runs bots/landlock_probe.py with `actions`; returns {action: result}."""
-    p = launch.profile(name, [python, "-B", bot("landlock_probe.py"), *actions], **sections)
+def probe(launch: Launch, name: str, *actions: str, python: str = PY, env: dict | None = None,
+          script: str | None = None, **sections) -> dict:
+    """Runs bots/landlock_probe.py (or its copy `script`) with `actions`; returns {action: result}."""
+    p = launch.profile(name, [python, "-B", script or bot("landlock_probe.py"), *actions], **sections)
     res = launch.run(p, env=env)
     assert res.returncode == 0, stderr_text(res)
     return dict(json.loads(res.stdout.decode().strip().splitlines()[-1]))
@@ -100,9 +102,11 @@ def test_hide_keys_refuses_a_world_readable_file_to_another_user(outside_tmp):
     public.write_text('command = ["/bin/true"]\n')
     os.chmod(public, 0o644)
     top = {"user": "nobody", "workdir": "/"}
-    hidden = probe(launch, "nobody", f"read:{public}", python=SYS_PY, top=top)
+    script = public_bot("landlock_probe.py", outside_tmp / "bots")
+    hidden = probe(launch, "nobody", f"read:{public}", python=SYS_PY, script=script, top=top)
     assert hidden[f"read:{public}"] == EACCES
-    off = probe(launch, "nobody-off", f"read:{public}", python=SYS_PY, top=top, sandbox={"filesystem": "off"})
+    off = probe(launch, "nobody-off", f"read:{public}", python=SYS_PY, script=script, top=top,
+                sandbox={"filesystem": "off"})
     assert off[f"read:{public}"] == OK, "without Landlock the file is readable: it is Landlock that refuses"
 
 

@@ -1,0 +1,78 @@
+/// Checks run on profile text before TOMLKit parses it, for input that its
+/// parser, toml++ 3.4, aborts on (a failed `assert`; with `NDEBUG`, undefined
+/// behaviour) instead of reporting an error. Both were found by fuzz/ (the
+/// `profile` target); toml++ fixed the second upstream after 3.4 (tomlplusplus
+/// pull request 301), and TOMLKit 0.6.0 still bundles 3.4.
+///
+/// What is refused is invalid TOML 1.0 anyway, so no valid profile is turned away.
+enum TOMLPrecheck {
+    /// - Throws: `ProfileError` (`.syntax`, with the line) for a raw control
+    ///   character other than tab, LF and CR LF (TOML 1.0 allows no other, in
+    ///   strings or comments alike), or a table header whose name does not start
+    ///   with a bare-key character or a quote (`[=`, `[[[`, `[` at the end of a line),
+    ///   or a `}` where an array's next value would be (`x = [}`).
+    static func check(_ toml: String, path: String) throws(ProfileError) {
+        let b = Array(toml.utf8)
+        func fail(_ what: String, at i: Int, hint: String) -> ProfileError {
+            let line = 1 + b[..<i].reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
+            let lineStart = b[..<i].lastIndex(of: 0x0a).map { $0 + 1 } ?? 0
+            let column = 1 + b[lineStart..<i].reduce(0) { $0 + ($1 & 0xC0 != 0x80 ? 1 : 0) }
+            return ProfileError(kind: .syntax, message: "\(path): invalid TOML: \(what) (line \(line), column \(column))",
+                                hint: hint, line: line)
+        }
+        for (i, c) in b.enumerated() where c < 0x20 || c == 0x7f {
+            if c == 0x09 || c == 0x0a || (c == 0x0d && i + 1 < b.count && b[i + 1] == 0x0a) { continue }
+            let digits = String(c, radix: 16, uppercase: true)
+            let code = String(repeating: "0", count: 4 - digits.count) + digits
+            throw fail("control character U+\(code)", at: i,
+                       hint: "TOML allows only tab, newline and CR LF as they are; in a string, write \\u\(code)")
+        }
+        try checkTableHeaders(b, fail: fail)
+    }
+
+    /// Scans for table headers (a `[` first on a line, outside any value and
+    /// string) and checks the character their name starts with; checks that no
+    /// `}` closes an array.
+    static func checkTableHeaders(_ b: [UInt8], fail: (String, Int, String) -> ProfileError) throws(ProfileError) {
+        func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0d }
+        func isKeyStart(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7a) || c == 0x5f || c == 0x2d
+                || c == 0x22 || c == 0x27 || c == 0x5d
+        }
+        var i = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0   // toml++ skips a byte-order mark
+        var open: [UInt8] = []   // the [ and { of values not yet closed
+        var lineStart = true     // nothing but blanks yet on this line
+        while i < b.count {
+            let c = b[i]
+            if c == 0x0a { lineStart = true; i += 1; continue }
+            if isBlank(c) { i += 1; continue }
+            defer { lineStart = false }
+            switch c {
+            case 0x23: // a comment, to the end of the line
+                while i < b.count && b[i] != 0x0a { i += 1 }
+            case 0x22, 0x27: // a string: basic ones have escapes; """ and ''' span lines
+                let multi = i + 2 < b.count && b[i + 1] == c && b[i + 2] == c
+                i += multi ? 3 : 1
+                while i < b.count {
+                    if c == 0x22 && b[i] == 0x5c { i += 2; continue }
+                    if !multi && b[i] == 0x0a { break }
+                    if b[i] == c && (!multi || (i + 2 < b.count && b[i + 1] == c && b[i + 2] == c)) { i += multi ? 3 : 1; break }
+                    i += 1
+                }
+            case 0x5b where open.isEmpty && lineStart: // a table header
+                var j = i + 1
+                while j < b.count && isBlank(b[j]) { j += 1 }
+                if j < b.count && b[j] == 0x5b { j += 1; while j < b.count && isBlank(b[j]) { j += 1 } }
+                guard j < b.count, isKeyStart(b[j]) else {
+                    throw fail("expected a table name after \"[\"", j, "a table header is [name] or [[name]]")
+                }
+                i = j
+            case 0x5b, 0x7b: open.append(c); i += 1
+            case 0x7d where open.last == 0x5b:
+                throw fail("\"}\" inside an array", i, "an array is [value, …], an inline table {key = value, …}")
+            case 0x5d, 0x7d: _ = open.popLast(); i += 1
+            default: i += 1
+            }
+        }
+    }
+}

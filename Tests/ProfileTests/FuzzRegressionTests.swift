@@ -1,0 +1,74 @@
+import Testing
+@testable import Profile
+
+/// Inputs the fuzz targets (fuzz/) found; each file is also in fuzz/corpus/profile.
+@Suite struct FuzzRegressionTests {
+    /// fuzz/corpus/profile/crash-control-in-table-header: U+001C in a table header made
+    /// toml++ abort the process on a failed assertion (exit 134) instead of reporting an error.
+    @Test func controlCharacterInTableHeaderIsASyntaxError() throws {
+        let e = try #require(parseError("command = [\"bot\"]\n[\u{1c}keys]\nA = \"a\"\n"))
+        #expect(e.kind == .syntax)
+        #expect(e.line == 2)
+        #expect(e.message == "profiles/bot.toml: invalid TOML: control character U+001C (line 2, column 2)")
+        #expect(e.hint == "TOML allows only tab, newline and CR LF as they are; in a string, write \\u001C")
+    }
+
+    /// Every raw control character TOML forbids is refused before toml++ sees it; tab, LF and CR LF are not.
+    @Test func everyForbiddenControlCharacterIsRefused() throws {
+        for c in Array(0x01...0x1f) + [0x7f] where c != 0x09 && c != 0x0a {
+            let scalar = Unicode.Scalar(UInt8(c))
+            for text in ["command = [\"bot\"]\n[k\(scalar)eys]\n", "command = [\"b\(scalar)ot\"]\n", "# c\(scalar)x\ncommand = [\"bot\"]\n"] {
+                let e = try #require(parseError(text), "U+\(c) accepted in \(text.debugDescription)")
+                #expect(e.kind == .syntax && e.message.contains("control character"), "\(text.debugDescription): \(e.message)")
+            }
+        }
+        #expect(parseError("command = [\"b\tot\"]\r\n# a comment\twith a tab\r\n") == nil)
+    }
+
+    /// fuzz/corpus/profile/crash-table-header-equals: a table header whose name starts with
+    /// neither a bare-key character nor a quote made toml++ abort the process the same way.
+    @Test func tableHeaderWithoutANameIsASyntaxError() throws {
+        for (text, line, column) in [("command = \"bot --x\"\n[= \"'\", as = \"fd\" }\n", 2, 2), ("[[[1]]]\n", 1, 3),
+                                     // fuzz/corpus/profile/crash-bom-table-header: after a byte-order mark
+                                     ("\u{FEFF}[[[A = 1\n", 1, 4),
+                                     ("command = [\"bot\"]\n  [ \n", 2, 5), ("command = [\"bot\"]\n[[ {a = 1}]]", 2, 4)] {
+            let e = try #require(parseError(text), "accepted \(text.debugDescription)")
+            #expect(e.kind == .syntax)
+            #expect(e.message == "profiles/bot.toml: invalid TOML: expected a table name after \"[\" (line \(line), column \(column))")
+            #expect(e.line == line)
+        }
+    }
+
+    /// A "[" first on a line inside a value, a string or a comment is not a table header.
+    @Test func bracketsInsideValuesAndStringsAreNotHeaders() throws {
+        let valid = #"""
+            description = """
+            [= not a header
+            ["""
+            command = ["bot", 'it', "a\"[="]
+            [env.set]
+            A = '''
+            [[['''
+            [restart]
+            success_exit_codes = [
+            0, 1, # [= a comment
+            ]
+            [ "sandbox" ]
+            deny = [
+            ]
+            """#
+        #expect(parseError(valid) == nil)
+        // An array of arrays: TOMLKit reads it, and the profile check refuses its type.
+        #expect(parseError("command = [\n[ \"bot\" ],\n]\n")?.kind == .wrongType)
+    }
+
+    /// fuzz/corpus/profile/crash-brace-in-array: a "}" where an array's next value would be
+    /// made toml++ abort the process the same way (parse_value's precondition).
+    @Test func braceInsideAnArrayIsASyntaxError() throws {
+        for text in ["command = [}\n", "command = [\"bot\", }]\n", "command = [\"bot\"]\n[env]\ninherit = [\n  # c\n}\n"] {
+            let e = try #require(parseError(text), "accepted \(text.debugDescription)")
+            #expect(e.kind == .syntax && e.message.contains("\"}\" inside an array"), "\(e.message)")
+        }
+        #expect(parseError("command = [\"bot\"]\n[sandbox]\nread = [ { a = 1 } ]\n")?.message.contains("inside an array") != true)
+    }
+}
