@@ -59,6 +59,7 @@ public enum Accounts {
     /// The files read; fixed system paths.
     static let passwdPath = "/etc/passwd"
     static let groupPath = "/etc/group"
+    static let gshadowPath = "/etc/gshadow"
     static let nsswitchPath = "/etc/nsswitch.conf"
 
     /// The account named `name`, or nil when no source knows it.
@@ -120,7 +121,11 @@ public enum Accounts {
     /// account has it as primary group, and its member list is empty or `uid`'s name alone.
     /// Only `/etc/passwd` and `/etc/group` are read, never getent: a group that isn't
     /// listed there is not private. The same rule as Debian's OpenSSH patch
-    /// `user-group-modes` (`secure_permissions()` in misc.c).
+    /// `user-group-modes` (`secure_permissions()` in misc.c). When `/etc/gshadow`
+    /// (gshadow(5)) is readable (we are root), its administrators and members of the group
+    /// must be empty or `uid`'s name alone too; when it isn't, it is not consulted.
+    /// Supplementary groups given to a process outside these files (`docker --group-add`,
+    /// `setpriv --groups`) are not seen here: callers check ``callerGroups()`` themselves.
     public static func isPrivateGroup(_ gid: gid_t, of uid: uid_t) -> Bool {
         guard let users = try? parsePasswd(readSystemFile(passwdPath)),
               let groups = try? parseGroup(readSystemFile(groupPath)) else { return false }
@@ -128,7 +133,26 @@ public enum Accounts {
               !users.contains(where: { $0.gid == gid && $0.uid != uid }) else { return false }
         let entries = groups.filter { $0.gid == gid }
         guard entries.count == 1 else { return false }
-        return entries[0].members.isEmpty || entries[0].members == [owner.name]
+        let alone: ([String]) -> Bool = { $0.isEmpty || $0 == [owner.name] }
+        guard alone(entries[0].members) else { return false }
+        guard let shadow = try? readSystemFile(gshadowPath) else { return true }   // unreadable: not consulted
+        for f in lines(shadow) where f.count >= 4 && f[0] == entries[0].name {
+            let names = (f[2] + "," + f[3]).split(separator: ",").map(String.init)
+            if !alone(Array(Set(names)).sorted()) { return false }
+        }
+        return true
+    }
+
+    /// The effective group and the supplementary groups of this process (getegid(2),
+    /// getgroups(2)): the groups a bot started without `user =` holds too.
+    public static func callerGroups() -> [gid_t] {
+        var groups = [getegid()]
+        let n = getgroups(0, nil)
+        guard n > 0 else { return groups }
+        var list = [gid_t](repeating: 0, count: Int(n))
+        let got = getgroups(n, &list)
+        if got > 0 { groups += list.prefix(Int(got)) }
+        return groups
     }
 
     // MARK: Parsing (pure; bytes in, records out)

@@ -15,6 +15,9 @@ public enum LaunchError: UserFacingError, Equatable, CustomStringConvertible {
     case unknownSyscall(name: String, origin: String)
     /// A line of a seccomp policy file that is not understood; `origin` is `path:line`.
     case policy(origin: String, message: String)
+    /// A seccomp policy file others could have written (`Profile.trustProblem`):
+    /// `message` names owners and modes, `fix` is the one command that fixes it.
+    case untrusted(path: String, message: String, fix: String)
     case unknownUser(String)
     case unknownGroup(String)
     case invalidRequest(String)
@@ -25,6 +28,7 @@ public enum LaunchError: UserFacingError, Equatable, CustomStringConvertible {
         case let .system(call, errno): return "\(call) failed: \(errorString(errno))"
         case let .unknownSyscall(name, origin): return "unknown syscall \"\(name)\" in \(origin)"
         case let .policy(origin, message): return "\(origin): \(message)"
+        case let .untrusted(path, message, _): return "\(path): \(message)"
         case let .unknownUser(name): return "unknown user \"\(name)\""
         case let .unknownGroup(name): return "unknown group \"\(name)\""
         case let .invalidRequest(message): return "invalid spawn request: \(message)"

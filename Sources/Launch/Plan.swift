@@ -352,6 +352,7 @@ public final class LaunchPlan {
         request.noExec = profile.sandbox.noExec
         LaunchTiming.mark("plan: environment and command")
         do { request.seccomp = try seccompPolicy(profile.sandbox)?.compile() } catch {
+            if case let .untrusted(_, _, fix) = error { throw PlanError("\(profile.path): \(error)", hints: [fix]) }
             throw PlanError("\(profile.path): \(error)", hints: ["see `ausyscall --dump` or /usr/include/asm/unistd_64.h for syscall names"])
         }
         // 6. Landlock: computed here, enforced by the child right after no_new_privs.

@@ -1,5 +1,6 @@
 import Glibc
 import Vault
+import Profile
 
 /// minijail-style policy files.
 ///
@@ -46,14 +47,22 @@ extension SeccompPolicy {
     }
 
     public static func allowlist(contentsOf path: String, action: Action = .errno) throws(LaunchError) -> SeccompPolicy {
-        let bytes: [UInt8]
-        do { bytes = try RegularFile.read(path, limit: maxPolicyFileSize) } catch {
+        func failure(_ error: RegularFile.Failure) -> LaunchError {
             switch error.reason {
-            case .tooLarge: throw .policy(origin: path, message: "larger than \(maxPolicyFileSize) bytes")
-            case .notRegular(let type): throw .policy(origin: path, message: "\(type), not a regular file")
-            case let .system(call, e): throw .system(call: "\(call) \(path)", errno: e)
+            case .tooLarge: return .policy(origin: path, message: "larger than \(maxPolicyFileSize) bytes")
+            case .notRegular(let type): return .policy(origin: path, message: "\(type), not a regular file")
+            case let .system(call, e): return .system(call: "\(call) \(path)", errno: e)
             }
         }
+        let fd: Int32, st: stat
+        do { (fd, st) = try RegularFile.open(path) } catch { throw failure(error) }
+        defer { close(fd) }
+        // It decides what the bot may call: the owner/mode rule of profiles.
+        if let (problem, fix) = Profile.trustProblem(path, st, what: "seccomp policy") {
+            throw .untrusted(path: path, message: problem, fix: fix)
+        }
+        let bytes: [UInt8]
+        do { bytes = try RegularFile.readAll(fd, path: path, limit: maxPolicyFileSize) } catch { throw failure(error) }
         return try allowlist(parsing: String(decoding: bytes, as: UTF8.self), origin: path, action: action)
     }
 }

@@ -68,20 +68,20 @@ public enum KeySource {
     /// `--identity` and `RUN_WITH_KEYS_IDENTITY` may name a pipe (`<(…)`, `/dev/stdin`);
     /// the other sources must be regular files, and so must these when `options.mayPrompt` is false.
     public static func identityKey(_ options: KeyOptions, vault: String? = nil) throws(VaultError) -> UnlockedKey {
-        if let p = options.identityPath { return try fromFile(p, source: "--identity \(p)", allowPipe: options.mayPrompt) }
+        if let p = options.identityPath { return try fromFile(p, source: "--identity \(p)", allowPipe: options.mayPrompt, warn: options.mayPrompt) }
         if let p = options.environment("RUN_WITH_KEYS_IDENTITY"), !p.isEmpty {
-            return try fromFile(p, source: "RUN_WITH_KEYS_IDENTITY (\(p))", allowPipe: options.mayPrompt)
+            return try fromFile(p, source: "RUN_WITH_KEYS_IDENTITY (\(p))", allowPipe: options.mayPrompt, warn: options.mayPrompt)
         }
         if let dir = options.environment("CREDENTIALS_DIRECTORY"), !dir.isEmpty, Sys.exists(dir + "/run-with-keys.identity") {
             let p = dir + "/run-with-keys.identity"
-            return try fromFile(p, source: "the systemd credential \(p)")
+            return try fromFile(p, source: "the systemd credential \(p)", warn: options.mayPrompt)
         }
         if let cmd = options.identityCommand, !cmd.isEmpty { return try fromCommand(cmd, source: "the profile's identity_command", options: options) }
         if let cmd = options.environment("RUN_WITH_KEYS_IDENTITY_COMMAND"), !cmd.isEmpty {
             return try fromCommand(cmd, source: "RUN_WITH_KEYS_IDENTITY_COMMAND", options: options)
         }
         if Sys.exists(options.defaultIdentityPath) {
-            return try fromFile(options.defaultIdentityPath, source: options.defaultIdentityPath)
+            return try fromFile(options.defaultIdentityPath, source: options.defaultIdentityPath, warn: options.mayPrompt)
         }
         if let vault {
             // The vault exists, so `init` can't help (it refuses to overwrite a vault).
@@ -106,9 +106,17 @@ public enum KeySource {
     /// How long a pipe given as `--identity` may take to deliver the identity and close.
     public static let pipeTimeoutMs = 30_000
 
-    static func fromFile(_ path: String, source: String, allowPipe: Bool = false) throws(VaultError) -> UnlockedKey {
+    /// `warn`: say so on stderr when the file is readable by every user on a read-only
+    /// mount (accepted: the exporter decided); off for completion (`mayPrompt = false`).
+    static func fromFile(_ path: String, source: String, allowPipe: Bool = false, warn: Bool = true) throws(VaultError) -> UnlockedKey {
         let (fd, isPipe) = try Sys.openPrivate(path, what: "identity file", allowPipe: allowPipe)
         defer { close(fd) }
+        var st = stat()
+        if warn, !isPipe, fstat(fd, &st) == 0, st.st_mode & 0o004 != 0, FileTrust.isReadOnlyMount(fd) {
+            // Accepted (the exporter decided), but every user of this machine can read it.
+            Sys.writeAll(2, "run-with-keys: warning: identity file \(path) is readable by every user (mode \(FileTrust.modeString(st.st_mode)), read-only mount)\n"
+                         + "run-with-keys: hint: fix it where it comes from: defaultMode: 0400 (or 0440 with fsGroup) on the Kubernetes Secret, chmod 600 on the host file\n")
+        }
         let text = try Sys.readSecret(fd, what: path, limit: 64 * 1024, timeoutMs: isPipe ? pipeTimeoutMs : nil)
         return try parse(text, source: source)
     }

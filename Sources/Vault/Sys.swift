@@ -101,7 +101,8 @@ public enum Sys {
     /// accepted"). Refused: anything but a regular file (a FIFO only with `allowPipe`);
     /// group- or other-writable; owned by someone other than you or root, unless on a
     /// read-only mount; readable by group or others, unless on a read-only mount or owned
-    /// by root while you are not root and only its group can read it.
+    /// by root while you are not root and only its group, which is your own (effective or
+    /// real gid), can read it.
     ///
     /// - Parameter allowPipe: accept a pipe or FIFO owned by you or root and writable by
     ///   nobody else: only for a path the user named explicitly (`--identity /dev/fd/63`
@@ -161,10 +162,18 @@ public enum Sys {
             throw VaultError(.permissions, "\(what) \(path) is owned by \(FileTrust.describeOwner(owner)), not by you (uid \(me)) or root (mode \(FileTrust.modeString(mode)))",
                              hints: [fix, "a file owned by another user is accepted only on a read-only mount (docker -v …:ro, a Kubernetes Secret volume)"])
         }
-        let rootGaveGroup = owner == 0 && me != 0 && mode & 0o004 == 0
+        // Root gave the file to our own group (Kubernetes fsGroup with runAsGroup, a
+        // service's group): only we can read it. A shared group (`users`) is refused.
+        let ownGroup = st.st_gid == getegid() || st.st_gid == getgid()
+        let rootGaveGroup = owner == 0 && me != 0 && mode & 0o004 == 0 && ownGroup
         if mode & 0o044 != 0 && !ro && !rootGaveGroup {
-            throw VaultError(.permissions, "\(what) \(path) is readable by group or others (\(seen))",
-                             hints: owner == me ? [fix] : ["as root: chmod 640 \(path) (root-owned and readable by its group only is accepted)"])
+            let sharedGroup = owner == 0 && me != 0 && mode & 0o004 == 0
+            let message = sharedGroup
+                ? "\(what) \(path) is readable by group \(st.st_gid), which is not your group (gid \(getegid())) (\(seen))"
+                : "\(what) \(path) is readable by group or others (\(seen))"
+            let rootFix = "as root: chgrp \(getegid()) \(path)" + (mode & 0o004 != 0 || mode & 0o040 == 0 ? " && chmod 640 \(path)" : "")
+            throw VaultError(.permissions, message,
+                             hints: owner == me || me == 0 ? [fix] : [rootFix + " (root-owned and readable by your own group only is accepted)"])
         }
         return false
     }

@@ -54,8 +54,16 @@ final class Preparation {
         // itself started unsandboxed with every key. So the profile's own
         // directory and every directory a name resolves in are hidden too.
         // With `extends`, every file of the chain (`exec` without --profile has none: its path is "<exec>").
+        // A profile reached through a symlink: the link's directory as well as the target's,
+        // else the bot swaps the link for a profile of its own.
         for file in (profile.layers.isEmpty ? [profile.path] : profile.layers) where !file.hasPrefix("<") {
             paths.append(Sys.directory(of: Landlock.canonical(file)))
+            paths.append(Landlock.canonical(Sys.directory(of: file)))
+        }
+        // A seccomp policy file decides what the bot may call: hidden like a profile.
+        if case .policyFile(let file) = profile.sandbox.seccomp {
+            paths.append(Sys.directory(of: Landlock.canonical(file)))
+            paths.append(Landlock.canonical(Sys.directory(of: file)))
         }
         paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
         // systemd's credential stores and the host key that decrypts them
