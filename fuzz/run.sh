@@ -18,17 +18,19 @@ mkdir -p "$OUT"
 build_module() { # name, source dir, extra flags… (skipped when the object is newer than the sources)
     local name=$1 dir=$2; shift 2
     [ -f "$OUT/$name.o" ] && [ -z "$(find "$dir" -newer "$OUT/$name.o")" ] && return
+    local srcs; mapfile -d '' srcs < <(find "$dir" -name '*.swift' -print0 | sort -z)   # paths may hold spaces
     swiftc "${FLAGS[@]}" "$@" -wmo -module-name "$name" -emit-module -emit-module-path "$OUT/$name.swiftmodule" \
-        -c $(find "$dir" -name '*.swift' | sort) -o "$OUT/$name.o"
+        -c "${srcs[@]}" -o "$OUT/$name.o"
 }
 build_toml() { # TOMLKit and its C++ core (toml++), instrumented too, built once
     [ -f "$OUT/TOMLKit.o" ] && return
+    local srcs; mapfile -d '' srcs < <(find "$TOML/TOMLKit" -name '*.swift' -print0 | sort -z)   # "TOML Data Types/"
     for f in "$TOML"/CTOML/Sources/*.cpp; do
         clang++ -std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address -DTOML_EXCEPTIONS=1 -I "$TOML/CTOML/include" \
             -c "$f" -o "$OUT/ctoml-$(basename "$f" .cpp | tr -c 'A-Za-z0-9\n' _).o"
     done
     swiftc "${FLAGS[@]}" -I "$TOML/CTOML/include" -wmo -module-name TOMLKit -emit-module \
-        -emit-module-path "$OUT/TOMLKit.swiftmodule" -c $(find "$TOML/TOMLKit" -name '*.swift' | sort) -o "$OUT/TOMLKit.o"
+        -emit-module-path "$OUT/TOMLKit.swiftmodule" -c "${srcs[@]}" -o "$OUT/TOMLKit.o"
 }
 link() { # target, sources and objects…
     local t=$1; shift

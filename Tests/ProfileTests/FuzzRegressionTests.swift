@@ -10,7 +10,7 @@ import Testing
         #expect(e.kind == .syntax)
         #expect(e.line == 2)
         #expect(e.message == "profiles/bot.toml: invalid TOML: control character U+001C (line 2, column 2)")
-        #expect(e.hint == "TOML allows only tab, newline and CR LF as they are; in a string, write \\u001C")
+        #expect(e.hints.first == "TOML allows only tab, newline and CR LF as they are; in a string, write \\u001C")
     }
 
     /// Every raw control character TOML forbids is refused before toml++ sees it; tab, LF and CR LF are not.

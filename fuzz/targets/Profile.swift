@@ -9,6 +9,7 @@
 // - merging is idempotent: the profile on top of itself validates to the same profile;
 // - an error's line is a line of the input.
 @testable import Profile
+import Common
 import TOMLKit
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +64,7 @@ func fuzzTarget(_ bytes: [UInt8]) {
     let variables = p.keys.map(\.variable) + p.env.set.map(\.name) + p.env.inherit + p.templates.map(\.variable)
     check(Set(variables).count == variables.count, "a variable is named twice")
     check(variables.allSatisfy { Profile.isVariableName($0) && !$0.hasPrefix("RUN_WITH_KEYS_") }, "bad variable")
-    check(p.keys.allSatisfy { Profile.isSecretName($0.secret) }, "bad secret name")
+    check(p.keys.allSatisfy { SecretName.isValid($0.secret) }, "bad secret name")
     let fds = p.keys.compactMap { if case .fd(let n) = $0.mode { n } else { nil } }
     check(Set(fds).count == fds.count && fds.allSatisfy { (3...1023).contains($0) }, "bad fds")
     check(p.limits.filter { $0.resource == .core }.count == 1, "core limit")

@@ -7,6 +7,7 @@
 // - each escaper's output decodes back to the value: JSON with Foundation's
 //   JSONSerialization (which drops U+FEFF), TOML with TOMLKit, YAML with the YAML 1.2 escapes;
 //   and it holds no raw control character (nor quote) the format forbids.
+import Common
 import Age
 import Foundation
 import Profile
@@ -34,7 +35,7 @@ func fuzzTarget(_ bytes: [UInt8]) {
             check(t.firstRange(of: "{{") == nil && !t.isEmpty, "text part holds {{ or is empty")
             written += t
         case .secret(let name, let line):
-            check(Profile.isSecretName(name) && line >= 1 && line <= lineCount, "bad reference")
+            check(SecretName.isValid(name) && line >= 1 && line <= lineCount, "bad reference")
             written += "{{ rwk://\(name) }}"
         }
     }
