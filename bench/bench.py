@@ -101,12 +101,19 @@ filesystem = "off"
 signals = "off"
 pid_namespace = false
 ''')
+    # Exec in place: nothing needs a supervisor (no restarts, no redaction, no PID
+    # namespace), so the checklist runs in our process, which becomes the bot.
+    e.profile("launch-fast", LAUNCH_PROFILE + "[restart]\npolicy = \"no\"\n[output]\nredact = false\n"
+              "[sandbox]\npid_namespace = false\n")
     cmds = {
         "/bin/true": "/bin/true",
         "env -i A=1 /bin/true": "env -i A=1 /bin/true",
         "tini -s -- /bin/true": "tini -s -- /bin/true",
         "run-with-keys run, no Landlock or PID namespace": f"{e.rwk} run launch-bare",
         "run-with-keys run (3 env + 1 file key)": f"{e.rwk} run launch",
+        "run-with-keys run, exec in place (same keys, Landlock)": f"{e.rwk} run launch-fast",
+        "run-with-keys exec --key x3 --file (ad hoc)":
+            f"{e.rwk} exec --key A=bench/a --key B=bench/b --key C=bench/c --file D=bench/d -- /bin/true",
     }
     r = hyperfine(cmds, e.env, runs)
     base = r["/bin/true"]["median"]
