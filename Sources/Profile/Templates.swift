@@ -110,12 +110,15 @@ public struct TemplateSpec: Sendable, Equatable {
         var rest = Substring(text)
         var line = 1
         func count(_ s: Substring) -> Int { s.utf8.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) } }
-        while let open = rest.firstRange(of: "{{") {
+        // "{{" and "}}" are found as bytes: a String search matches Characters, and a
+        // combining mark after a brace ("{{\u{64D}…") makes it a different Character,
+        // which would leave "{{" unrendered in the output.
+        while let open = rest.utf8.firstRange(of: "{{".utf8) {
             let before = rest[..<open.lowerBound]
             line += count(before)
             if !before.isEmpty { parts.append(.text(String(before))) }
             let after = rest[open.upperBound...]
-            guard let close = after.firstRange(of: "}}") else {
+            guard let close = after.utf8.firstRange(of: "}}".utf8) else {
                 throw ProfileError(kind: .invalidValue, message: "\(file) line \(line): \"{{\" is never closed by \"}}\"",
                                    hint: "write a reference as {{ rwk://name/in/vault }}", line: line)
             }

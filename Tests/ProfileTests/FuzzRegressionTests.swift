@@ -71,4 +71,13 @@ import Testing
         }
         #expect(parseError("command = [\"bot\"]\n[sandbox]\nread = [ { a = 1 } ]\n")?.message.contains("inside an array") != true)
     }
+
+    /// fuzz/corpus/template/crash-combining-mark-after-brace: "{{" followed by a combining
+    /// mark was one "{" and one "{\u{64D}" as Characters, so the parser's String search
+    /// missed it and the renderer left "{{" in the output. Braces are found as bytes now.
+    @Test func bracesBeforeACombiningMarkAreStillAReference() throws {
+        #expect(throws: ProfileError.self) { try TemplateSpec.parse("[x{{\u{64D}wk://a }}\"J", file: "t") }
+        let parts = try TemplateSpec.parse("a{{ rwk://k }}\u{64D}b", file: "t")
+        #expect(parts == [.text("a"), .secret("k", line: 1), .text("\u{64D}b")])
+    }
 }

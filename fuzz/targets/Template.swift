@@ -32,7 +32,7 @@ func fuzzTarget(_ bytes: [UInt8]) {
     for part in parts {
         switch part {
         case .text(let t):
-            check(t.firstRange(of: "{{") == nil && !t.isEmpty, "text part holds {{ or is empty")
+            check(t.utf8.firstRange(of: "{{".utf8) == nil && !t.isEmpty, "text part holds {{ or is empty")
             written += t
         case .secret(let name, let line):
             check(SecretName.isValid(name) && line >= 1 && line <= lineCount, "bad reference")
