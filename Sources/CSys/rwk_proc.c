@@ -72,23 +72,19 @@ int rwk_copy_winsize(int from_fd, int to_fd) {
     return ioctl(to_fd, TIOCSWINSZ, &ws);
 }
 
-int rwk_epoll_add(int epfd, int fd, uint32_t events, uint64_t tag) {
+static int epoll_set(int epfd, int op, int fd, uint32_t events, uint64_t tag) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.events = events;
     ev.data.u64 = tag;
-    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    return epoll_ctl(epfd, op, fd, &ev);
 }
+
+int rwk_epoll_add(int epfd, int fd, uint32_t events, uint64_t tag) { return epoll_set(epfd, EPOLL_CTL_ADD, fd, events, tag); }
 
 int rwk_epoll_del(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
 
-int rwk_epoll_mod(int epfd, int fd, uint32_t events, uint64_t tag) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = events;
-    ev.data.u64 = tag;
-    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
-}
+int rwk_epoll_mod(int epfd, int fd, uint32_t events, uint64_t tag) { return epoll_set(epfd, EPOLL_CTL_MOD, fd, events, tag); }
 
 /* ---- the terminal */
 

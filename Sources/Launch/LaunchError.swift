@@ -65,17 +65,3 @@ package func sys<T: BinaryInteger>(_ call: @autoclosure () -> String, _ body: ()
         throw .system(call: call(), errno: code)
     }
 }
-
-/// Reads `fd` to EOF, refusing more than `limit` bytes.
-func readAll(_ fd: Int32, limit: Int, what: String) throws(LaunchError) -> [UInt8] {
-    let chunk = 16384
-    let buf = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 1)
-    defer { buf.deallocate() }
-    var bytes: [UInt8] = []
-    while true {
-        let n = try sys("read \(what)") { read(fd, buf, chunk) }
-        if n == 0 { return bytes }
-        bytes += UnsafeRawBufferPointer(start: buf, count: n)
-        if bytes.count > limit { throw .system(call: "read \(what) (over \(limit) bytes)", errno: EFBIG) }
-    }
-}

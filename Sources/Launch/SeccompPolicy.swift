@@ -1,6 +1,7 @@
 import CSys
 import CSeccomp
 import Glibc
+import Vault
 
 /// A classic BPF program (an array of `struct sock_filter`) exported by
 /// libseccomp in the parent and loaded by the fork child as is.
@@ -230,7 +231,14 @@ enum Filter {
         defer { close(fd) }
         try check("seccomp_export_bpf", seccomp_export_bpf(ctx, fd))
         try sys("lseek") { lseek(fd, 0, SEEK_SET) }
-        let bytes = try readAll(fd, limit: 4096 * 8, what: "the exported BPF")
+        let bytes: [UInt8]
+        do { bytes = try RegularFile.readAll(fd, path: "the exported BPF", limit: 4096 * 8) } catch {
+            switch error.reason {
+            case .system(let call, let e): throw .system(call: "\(call) the exported BPF", errno: e)
+            case .tooLarge(let limit): throw .system(call: "read the exported BPF (over \(limit) bytes)", errno: EFBIG)
+            case .notRegular: throw .system(call: "read the exported BPF", errno: EINVAL)
+            }
+        }
         guard !bytes.isEmpty, bytes.count % 8 == 0 else {
             throw .system(call: "seccomp_export_bpf (\(bytes.count) bytes)", errno: EINVAL)
         }
