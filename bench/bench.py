@@ -247,7 +247,7 @@ def bench_footprint(e: Env, seconds: int) -> list[list[str]]:
                           ("bot writing 10 lines/s", "import time,sys\nwhile True:\n print('tick', time.time(), flush=True); time.sleep(0.1)")]:
         e.profile("foot", f'command = ["{sys.executable}", "-c", {json.dumps(script)}]\n[keys]\nA = "bench/a"\n')
         p = subprocess.Popen([str(e.rwk), "run", "foot"], env=e.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
+        time.sleep(2.0)   # past CodePages.settle (1 s), when the supervisor trims its code pages once
         a = status(p.pid)
         time.sleep(seconds)
         b = status(p.pid)

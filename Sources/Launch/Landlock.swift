@@ -72,12 +72,32 @@ public enum Landlock {
         }
     }
 
+    /// "Every entry of `directory` but these names": a path-beneath rule for each
+    /// entry, granting `access` (only its file rights on a non-directory).
+    /// Symlinks get none. The plan never lists the directory: the entries are
+    /// read when the ruleset is created (`rwk_landlock_add_entries`), two
+    /// syscalls each, so a crowded /etc or /tmp costs microseconds, not a
+    /// Swift string per entry.
+    public struct EntriesRule: Sendable, Equatable {
+        /// An absolute, canonical directory.
+        public var directory: String
+        /// Names in `directory` that get no rule (sorted).
+        public var except: [String]
+        public var access: UInt64
+        public init(directory: String, except: [String], access: UInt64) {
+            self.directory = directory
+            self.except = except
+            self.access = access
+        }
+    }
+
     /// A complete ruleset, before it is handed to the kernel.
     public struct Ruleset: Sendable, Equatable {
         public var handledFilesystem: UInt64 = 0
         public var handledNetwork: UInt64 = 0
         public var scoped: UInt64 = 0
         public var pathRules: [PathRule] = []
+        public var entryRules: [EntriesRule] = []
         /// (rights, TCP port)
         public var portRules: [(access: UInt64, port: UInt16)] = []
 
@@ -85,13 +105,14 @@ public enum Landlock {
 
         public static func == (a: Ruleset, b: Ruleset) -> Bool {
             a.handledFilesystem == b.handledFilesystem && a.handledNetwork == b.handledNetwork && a.scoped == b.scoped
-                && a.pathRules == b.pathRules && a.portRules.map(\.access) == b.portRules.map(\.access)
+                && a.pathRules == b.pathRules && a.entryRules == b.entryRules && a.portRules.map(\.access) == b.portRules.map(\.access)
                 && a.portRules.map(\.port) == b.portRules.map(\.port)
         }
 
         /// Creates the ruleset in the kernel and adds every rule. Each path is opened
         /// with O_PATH|O_NOFOLLOW; a rule on a non-directory keeps only the file rights.
-        /// A path that vanished since the rules were computed is skipped.
+        /// A path that vanished since the rules were computed is skipped. Entry
+        /// rules are expanded here (see `EntriesRule`).
         /// - Returns: the ruleset fd (close-on-exec); the caller owns it.
         /// - Throws: `LaunchError.system` naming the failing call.
         public func create() throws(LaunchError) -> Int32 {
@@ -113,6 +134,14 @@ public enum Landlock {
                     guard access != 0 else { continue }
                     let r = rwk_landlock_add_path_rule(fd, access, pfd)
                     if r < 0 { throw LaunchError.system(call: "landlock_add_rule \(rule.path)", errno: -r) }
+                }
+                for rule in entryRules {
+                    let dirAccess = rule.access & handledFilesystem
+                    let fileAccess = rule.access & Landlock.fileRights & handledFilesystem
+                    let names = CArena()
+                    let r = rwk_landlock_add_entries(fd, rule.directory, names.stringArray(rule.except),
+                                                     Int32(rule.except.count), dirAccess, fileAccess)
+                    if r < 0 { throw LaunchError.system(call: "landlock_add_rule for the entries of \(rule.directory)", errno: -r) }
                 }
                 for rule in portRules {
                     let r = rwk_landlock_add_port_rule(fd, rule.access & handledNetwork, UInt64(rule.port))
@@ -197,50 +226,36 @@ public enum Landlock {
 
     /// The canonical hidden paths: duplicates and paths inside another hidden path removed, sorted.
     public static func hiddenSet(_ paths: [String]) -> [String] {
-        let all = Array(Set(paths.filter { !$0.isEmpty }.map(canonical))).sorted()
+        let all = Array(Set(Set(paths.filter { !$0.isEmpty }).map(canonical))).sorted()
         return all.filter { p in !all.contains { $0 != p && isWithin(p, $0) } }
     }
 
     /// "Everything but H": for every directory on the way from `/` to a hidden
-    /// path, a rule granting `access` on each existing entry that is neither on
-    /// the way to a hidden path nor hidden itself. Symlinks get no rule (their
-    /// targets have their own, or are hidden: following one could grant a hidden
+    /// path, an entries rule granting `access` on each entry that is neither on
+    /// the way to a hidden path nor hidden itself (symlinks get no rule: their
+    /// targets have their own, or are hidden; following one could grant a hidden
     /// path). The directories on the way get READ_DIR only, through one rule on
     /// `/` (READ_DIR inherits down, so names everywhere stay listable, contents not).
+    /// A directory on the way that doesn't exist (yet) gets no rules when the
+    /// ruleset is created: a hidden path that appears later is still hidden.
     /// - Parameter hidden: canonical paths (see `hiddenSet`); nonexistent ones are fine.
-    public static func everythingBut(_ hidden: [String], access: UInt64) -> [PathRule] {
-        guard !hidden.isEmpty else { return [PathRule(path: "/", access: access)] }
-        if hidden.contains("/") { return [] }
-        var onTheWay = Set<String>()
+    /// - Returns: the `/` rule, and one entries rule per directory on the way (sorted).
+    public static func everythingBut(_ hidden: [String], access: UInt64) -> (paths: [PathRule], entries: [EntriesRule]) {
+        guard !hidden.isEmpty else { return ([PathRule(path: "/", access: access)], []) }
+        if hidden.contains("/") { return ([], []) }
+        // directory on the way -> the names in it that are on the way or hidden
+        var skip: [String: Set<String>] = [:]
         for h in hidden {
-            var p = parentOf(h)
-            while true {
-                onTheWay.insert(p)
-                if p == "/" { break }
-                p = parentOf(p)
+            var p = h
+            while p != "/" {
+                let parent = parentOf(p)
+                let name = String(p[p.index(after: p.lastIndex(of: "/")!)...])
+                skip[parent, default: []].insert(name)
+                p = parent
             }
         }
-        let hiddenSet = Set(hidden)
-        var rules = [PathRule(path: "/", access: RWK_LL_FS_READ_DIR)]
-        for dir in onTheWay.sorted() {
-            guard let d = opendir(dir) else { continue }  // a missing part of a path that doesn't exist yet
-            defer { closedir(d) }
-            var names: [String] = []
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            for name in names.sorted() {
-                let p = dir == "/" ? "/" + name : dir + "/" + name
-                if onTheWay.contains(p) || hiddenSet.contains(p) { continue }
-                var st = stat()
-                guard lstat(p, &st) == 0, st.st_mode & S_IFMT != S_IFLNK else { continue }
-                rules.append(PathRule(path: p, access: access))
-            }
-        }
-        return rules
+        let entries = skip.keys.sorted().map { EntriesRule(directory: $0, except: skip[$0]!.sorted(), access: access) }
+        return ([PathRule(path: "/", access: RWK_LL_FS_READ_DIR)], entries)
     }
 }
 
@@ -296,7 +311,7 @@ extension Containment {
             if abi >= 1 {
                 ruleset.handledFilesystem = fsRights
                 if sandbox.filesystem == .hideKeys {
-                    ruleset.pathRules = Landlock.everythingBut(hidden, access: fsRights)
+                    (ruleset.pathRules, ruleset.entryRules) = Landlock.everythingBut(hidden, access: fsRights)
                 } else {
                     var rules: [Landlock.PathRule] = []
                     for (list, access) in [(sandbox.read, Landlock.readRights), (sandbox.write, Landlock.writeRights),

@@ -359,6 +359,7 @@ public final class LaunchPlan {
         LaunchTiming.mark("plan: seccomp filter")
         let sandbox = profile.sandbox
         var (containment, ruleset) = try Containment.plan(sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
+        LaunchTiming.mark("plan: Landlock rules")
         let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil || sandbox.signals == .scoped
         if wantsLandlock && !sandbox.noNewPrivileges {
             throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but Landlock (filesystem, network, signals) needs no_new_privs",
@@ -376,6 +377,7 @@ public final class LaunchPlan {
         let (treeMode, treeStatus) = TreeSupport.resolve(wanted: sandbox.pidNamespace || inPlace,
                                                          dropsPrivileges: request.credentials != nil, needsInit: inPlace)
         request.tree = treeMode
+        LaunchTiming.mark("plan: process tree")
         if inPlace {
             guard treeMode != .none else {
                 throw PlanError("\(profile.path): reload = \"signal\" needs the bot's own PID namespace, whose init holds the key files"
@@ -398,6 +400,7 @@ public final class LaunchPlan {
             }
             request.landlock = landlockFd
         }
+        LaunchTiming.mark("plan: Landlock ruleset")
         closeOnError = false
         return LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
                           secrets: secrets, memfds: memfds, containment: containment, landlockFd: landlockFd)

@@ -202,31 +202,3 @@ private func failure(_ r: rwk_spawn_result, _ q: SpawnRequest) -> LaunchError {
 }
 
 private func show(_ v: UInt64) -> String { v == ResourceLimit.unlimited ? "unlimited" : String(v) }
-
-/// malloc'd copies of argv and the tables for the C config, freed together.
-/// Nothing secret goes in here: the environment stays in the caller's memory.
-private final class CArena {
-    private var blocks: [UnsafeMutableRawPointer] = []
-
-    func string(_ s: String) -> UnsafePointer<CChar> {
-        let p = strdup(s)!
-        blocks.append(UnsafeMutableRawPointer(p))
-        return UnsafePointer(p)
-    }
-
-    func stringArray(_ strings: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
-        array(strings.map { Optional(string($0)) } + [nil])!
-    }
-
-    /// For trivial types only (ints, C structs, pointers).
-    func array<T>(_ values: [T]) -> UnsafePointer<T>? {
-        guard !values.isEmpty else { return nil }
-        let raw = malloc(MemoryLayout<T>.stride * values.count)!
-        blocks.append(raw)
-        let p = raw.bindMemory(to: T.self, capacity: values.count)
-        p.initialize(from: values, count: values.count)
-        return UnsafePointer(p)
-    }
-
-    deinit { blocks.forEach { free($0) } }
-}

@@ -20,8 +20,14 @@ import Glibc
 ///   other processes and our own next fault stay cheap (no I/O, so no
 ///   voluntary context switch for an idle supervisor).
 /// The cost: the first restart after the trim faults its code back in (minor
-/// faults, tens of microseconds once).
+/// faults, tens of microseconds once). Hence the trim waits `settle` ms.
 enum CodePages {
+    /// How long after the start the supervisor trims, in milliseconds: long
+    /// enough that a bot failing at once or a short job doesn't pay the faults
+    /// back, short enough to be done before anyone measures an idle supervisor.
+    /// One timed wake-up, once per supervisor.
+    static let settle: Int64 = 1000
+
     /// Bytes released, or 0 when nothing could be read or advised.
     @discardableResult
     static func trim() -> Int {

@@ -164,10 +164,18 @@ public final class Supervisor {
         start(reason: .first)
         // Launched: every secret back behind PROT_NONE before the first wait.
         GuardedMemory.closeLaunchWindow()
-        CodePages.trim()  // start-up's code is not needed while the bot runs (see CodePages)
+        // Start-up's code is not needed while the bot runs (see CodePages), but a
+        // bot that exits or fails at once would fault the exit path back in: trim
+        // once the supervisor has run for `CodePages.settle` ms.
+        var trimAt: Int64? = Supervisor.nowMs() + CodePages.settle
         var tags = [UInt64](repeating: 0, count: 32), events = [UInt32](repeating: 0, count: 32)
         while life.state != .done {
-            let n = rwk_epoll_wait(epfd, &tags, &events, 32, -1)
+            if let at = trimAt, Supervisor.nowMs() >= at {
+                CodePages.trim()
+                trimAt = nil
+            }
+            let timeout = trimAt.map { Int32(clamping: max(0, $0 - Supervisor.nowMs())) } ?? -1
+            let n = rwk_epoll_wait(epfd, &tags, &events, 32, timeout)
             if n < 0 { if errno == EINTR { continue }; logger.error("epoll_wait failed: \(Sys.errnoString())"); break }
             for i in 0..<Int(n) {
                 guard let tag = Tag(rawValue: tags[i]) else { continue }

@@ -65,12 +65,19 @@ final class Preparation {
             paths.append(Sys.directory(of: Landlock.canonical(file)))
             paths.append(Landlock.canonical(Sys.directory(of: file)))
         }
-        paths.append(Sys.directory(of: ProfileLocator.systemDirectory))
+        // The system-wide places: the profile directory a name also resolves in,
         // systemd's credential stores and the host key that decrypts them
         // (systemd-creds(1)): without a TPM, a root bot could decrypt the identity's
-        // LoadCredentialEncrypted= file with them. Hidden whether or not they exist yet.
-        paths += ["/etc/credstore", "/etc/credstore.encrypted", "/run/credstore", "/run/credstore.encrypted",
-                  "/var/lib/systemd/credential.secret"]
+        // LoadCredentialEncrypted= file with them. Hidden when they exist. One that
+        // doesn't exist yet needs no rule: only root can create it, under modes a
+        // bot of another user can't read, and a root bot that could create it or
+        // read it later can write /etc/cron.d too (the caution `check` prints for
+        // root bots). Each costs a rule per entry of /etc, /run or /var/lib.
+        for path in [Sys.directory(of: ProfileLocator.systemDirectory), "/etc/credstore", "/etc/credstore.encrypted",
+                     "/run/credstore", "/run/credstore.encrypted", "/var/lib/systemd/credential.secret"] {
+            var st = stat()
+            if lstat(path, &st) == 0 { paths.append(path) }
+        }
         // A template decides which of the profile's secrets go where: hidden like a profile.
         // The file (its target, if a link) is enough, as the directories on the way to a
         // hidden path get READ_DIR only; a link's own directory is hidden too, or the bot

@@ -19,23 +19,18 @@ struct LandlockTests {
 
     func remove(_ root: String) { _ = system("rm -rf '\(root)'") }
 
-    @Test func siblingsOnTheWayGetRulesHiddenPathsAndSymlinksDoNot() throws {
+    @Test func theDirectoriesOnTheWayGetEntriesRulesThatSkipTheWayAndTheHiddenPaths() throws {
         let root = tree()
         defer { remove(root) }
         let hidden = Landlock.hiddenSet([root + "/home/.config/rwk", root + "/home/.config/rwk/identity.txt",
                                          root + "/home/link/identity.txt"])
         #expect(hidden == [root + "/home/.config/rwk"])  // the link resolves into it; inner paths are dropped
-        let rules = Landlock.everythingBut(hidden, access: 0xFFFF)
-        let paths = Set(rules.map(\.path))
-        #expect(rules.first == Landlock.PathRule(path: "/", access: RWK_LL_FS_READ_DIR))
-        for p in ["/home/venv", "/home/notes.txt", "/home/.config/other.conf", "/sibling"] {
-            #expect(paths.contains(root + p), "\(p) is a sibling on the way: all rights")
-        }
-        for p in ["", "/home", "/home/.config", "/home/.config/rwk", "/home/.config/rwk/identity.txt", "/home/link"] {
-            #expect(!paths.contains(root + p), "\(p): on the way, hidden, or a symlink")
-        }
-        #expect(paths.contains("/usr") && paths.contains("/proc") && !paths.contains("/tmp"))
-        #expect(rules.dropFirst().allSatisfy { $0.access == 0xFFFF })
+        let (paths, entries) = Landlock.everythingBut(hidden, access: 0xFFFF)
+        #expect(paths == [Landlock.PathRule(path: "/", access: RWK_LL_FS_READ_DIR)])
+        let tmp = root.split(separator: "/").first.map(String.init) ?? ""
+        #expect(entries.map(\.directory) == ["/", "/" + tmp, root, root + "/home", root + "/home/.config"])
+        #expect(entries.map(\.except) == [[tmp], [String(root.split(separator: "/").last!)], ["home"], [".config"], ["rwk"]])
+        #expect(entries.allSatisfy { $0.access == 0xFFFF })
     }
 
     @Test func aHiddenPathThatDoesNotExistYetStillShapesItsAncestors() throws {
@@ -43,13 +38,39 @@ struct LandlockTests {
         defer { remove(root) }
         let hidden = Landlock.hiddenSet([root + "/home/.config/new/../rwk2/vault.age.lock"])
         #expect(hidden == [root + "/home/.config/rwk2/vault.age.lock"])
-        let paths = Set(Landlock.everythingBut(hidden, access: 1).map(\.path))
-        #expect(paths.contains(root + "/home/.config/rwk") && paths.contains(root + "/home/.config/other.conf"))
-        #expect(paths.contains(root + "/home/venv") && !paths.contains(root + "/home/.config"))
+        let entries = Landlock.everythingBut(hidden, access: 1).entries
+        #expect(entries.suffix(2).map(\.directory) == [root + "/home/.config", root + "/home/.config/rwk2"])
+        #expect(entries.suffix(2).map(\.except) == [["rwk2"], ["vault.age.lock"]])
     }
 
     @Test func noHiddenPathsMeansEverything() {
-        #expect(Landlock.everythingBut([], access: 7) == [Landlock.PathRule(path: "/", access: 7)])
+        let (paths, entries) = Landlock.everythingBut([], access: 7)
+        #expect(paths == [Landlock.PathRule(path: "/", access: 7)] && entries.isEmpty)
+    }
+
+    /// The entries rules as the kernel enforces them: siblings on the way (files,
+    /// directories, the system) stay usable; the hidden directory, a symlink into
+    /// it, and a hidden path created after the ruleset are not.
+    @Test func theKernelEnforcesEverythingButTheHiddenPaths() throws {
+        guard case .abi = Landlock.support else { return }
+        let root = tree()
+        defer { remove(root) }
+        writeFile(root + "/home/venv/python", "py")
+        let hidden = [root + "/home/.config/rwk", root + "/home/.config/later/vault.age"]
+        let (_, ruleset) = try Containment.plan(SandboxSpec(), keyMaterial: hidden, profilePath: "p.toml")
+        let fd = try #require(ruleset).create()
+        defer { close(fd) }
+        mkdir(root + "/home/.config/later", 0o700)
+        writeFile(root + "/home/.config/later/vault.age", "v")
+        var request = sh("""
+            for f in home/.config/rwk/identity.txt home/link/identity.txt home/.config/later/vault.age \
+                     home/notes.txt home/.config/other.conf home/venv/python; do
+              cat \(root)/$f 2>/dev/null || printf denied; echo; done
+            echo new > \(root)/sibling/made && cat \(root)/sibling/made; test -r /usr/bin/env && echo system
+            """)
+        request.landlock = fd
+        let out = try run(request)
+        #expect(lines(out.stdout) == ["denied", "denied", "denied", "x", "x", "py", "new", "system"])
     }
 
     @Test func rightsFollowTheABI() {

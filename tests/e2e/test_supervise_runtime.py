@@ -29,7 +29,9 @@ def start_quiet(rwk, supervise, tmp_path, values: dict[str, str], env=None, rest
 def test_idle_supervisor_makes_no_wakeups(rwk, supervise, tmp_path):
     s = start_quiet(rwk, supervise, tmp_path, {"app/key": rwk.secret(24)})
     assert len(os.listdir(f"/proc/{s.pid}/task")) == 1, "the supervisor is one thread"
-    time.sleep(0.5)   # let the launch log write and the output relay settle
+    # let the launch log write and the output relay settle, and the one timed
+    # wake-up pass: the code-page trim, 1 s after the start (CodePages.settle)
+    time.sleep(1.5)
     before = ctx_switches(s.pid)
     time.sleep(10)
     after = ctx_switches(s.pid)
