@@ -416,8 +416,10 @@ public final class LaunchPlan {
         for arg in command {
             var result = ""
             var rest = Substring(arg)
-            while let open = rest.firstRange(of: "{file:") {
-                guard let close = rest[open.upperBound...].firstIndex(of: "}") else { break }
+            // Found as bytes, like template markers: a combining mark after a brace
+            // would make it part of another Character.
+            while let open = rest.utf8.firstRange(of: "{file:".utf8) {
+                guard let close = rest.utf8[open.upperBound...].firstIndex(of: UInt8(ascii: "}")) else { break }
                 let name = String(rest[open.upperBound..<close])
                 let path: String? = variables.first { $0.name == name }.flatMap {
                     switch $0.source {
@@ -431,7 +433,7 @@ public final class LaunchPlan {
                                     hints: ["declare it in [keys] as \(name) = { secret = \"…\", as = \"file\" }, or in [templates]"])
                 }
                 result += rest[..<open.lowerBound] + path
-                rest = rest[rest.index(after: close)...]
+                rest = rest[rest.utf8.index(after: close)...]
             }
             out.append(result + rest)
         }

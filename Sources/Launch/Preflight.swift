@@ -28,7 +28,14 @@ enum Preflight {
     /// CAP_SYS_RESOURCE (root may lack it in a container), and `nofile` never
     /// above fs.nr_open.
     static func limits(_ limits: [ResourceLimit], profile: Profile) throws(PlanError) {
-        let privileged = (effectiveCapabilities() ?? 0) & capSysResource != 0
+        // CapEff is read (from /proc) only for a limit above our own: most profiles have none.
+        var cached: Bool?
+        func privileged() -> Bool {
+            if let cached { return cached }
+            let p = (effectiveCapabilities() ?? 0) & capSysResource != 0
+            cached = p
+            return p
+        }
         for limit in limits {
             var current = rlimit()
             guard getrlimit(__rlimit_resource_t(UInt32(limit.resource.rawValue)), &current) == 0 else { continue }
@@ -37,12 +44,12 @@ enum Preflight {
                 throw PlanError("\(key): the hard limit \(show(limit.hard)) is above the kernel's fs.nr_open (\(max))",
                                 hints: ["lower it in \(profile.path)"])
             }
-            if limit.hard > UInt64(current.rlim_max) && !privileged && limit.resource == .core {
+            if limit.hard > UInt64(current.rlim_max) && limit.resource == .core && !privileged() {
                 throw PlanError("\(key): core dumps need CAP_SYS_RESOURCE: run-with-keys sets its own core limit to 0 "
                                 + "(it holds decrypted keys), and the bot's can't be raised above it",
                                 hints: ["remove `core` from \(profile.path) (the default is 0), or run as root with CAP_SYS_RESOURCE"])
             }
-            if limit.hard > UInt64(current.rlim_max) && !privileged {
+            if limit.hard > UInt64(current.rlim_max) && !privileged() {
                 throw PlanError("\(key): the hard limit \(show(limit.hard)) is above run-with-keys' own (\(show(UInt64(current.rlim_max)))), "
                                 + "and raising it needs CAP_SYS_RESOURCE",
                                 hints: ["lower it in \(profile.path), or raise the hard limit of whatever starts run-with-keys "

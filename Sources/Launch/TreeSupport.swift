@@ -46,12 +46,16 @@ public enum TreeSupport {
 
     /// `rwk_tree_probe`, once per mode and process: restarts and reloads reuse
     /// the answer (the host's rules don't change under a running supervisor).
-    nonisolated(unsafe) private static var probed: [Int32: Int32] = [:]
+    /// Indexed by mode (RWK_TREE_PIDNS, RWK_TREE_USERNS; both small): a pair,
+    /// not a dictionary, whose first use would cost a protocol
+    /// conformance lookup at every launch.
+    nonisolated(unsafe) private static var probed: (pidns: Int32?, userns: Int32?) = (nil, nil)
 
     private static func probe(_ mode: Int32) -> Int32 {
-        if let known = probed[mode] { return known }
+        let isPidns = mode == Int32(RWK_TREE_PIDNS)
+        if let known = isPidns ? probed.pidns : probed.userns { return known }
         let e = rwk_tree_probe(mode)
-        probed[mode] = e
+        if isPidns { probed.pidns = e } else { probed.userns = e }
         return e
     }
 }

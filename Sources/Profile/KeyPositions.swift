@@ -10,7 +10,13 @@ struct KeyPositions {
         static func < (a: Position, b: Position) -> Bool { (a.line, a.column) < (b.line, b.column) }
     }
 
-    private var positions: [[String]: Position]
+    /// Keyed by `key(path)`: a String key, because a dictionary keyed by `[String]`
+    /// costs a protocol conformance lookup (a scan of every conformance record in
+    /// the binary, ~0.1 ms) the first time a process makes one.
+    private var positions: [String: Position]
+
+    /// The parts joined with NUL, which no profile key contains (NulEscape refuses it).
+    static func key(_ path: [String]) -> String { path.joined(separator: "\u{0}") }
 
     init(text: String) {
         var scanner = KeyScanner(bytes: Array(text.utf8))
@@ -19,13 +25,13 @@ struct KeyPositions {
     }
 
     /// The 1-based line where `path` (e.g. ["restart", "burst"]) is first written.
-    func line(of path: [String]) -> Int? { positions[path]?.line }
+    func line(of path: [String]) -> Int? { positions[KeyPositions.key(path)]?.line }
 
     /// `keys` of the table at `table`, in the order they appear in the file; unknown positions last.
     func fileOrder(_ keys: [String], in table: [String]) -> [String] {
         let far = Position(line: Int.max, column: 0)
         return keys.enumerated()
-            .map { (offset, key) in (positions[table + [key]] ?? far, offset, key) }
+            .map { (offset, key) in (positions[KeyPositions.key(table + [key])] ?? far, offset, key) }
             .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
             .map { $0.2 }
     }
@@ -36,7 +42,7 @@ private struct KeyScanner {
     var i = 0
     var line = 1
     var lineStart = 0
-    var found: [[String]: KeyPositions.Position] = [:]
+    var found: [String: KeyPositions.Position] = [:]
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -65,7 +71,7 @@ private struct KeyScanner {
 
     mutating func record(_ prefix: [String], _ parts: [String], at p: KeyPositions.Position) {
         for n in parts.indices {
-            let path = prefix + parts[...n]
+            let path = KeyPositions.key(prefix + parts[...n])
             if found[path] == nil { found[path] = p }
         }
     }

@@ -138,7 +138,8 @@ public enum Sys {
     /// The rules of ``openPrivate(_:what:allowPipe:)`` on a stat result; returns whether it is a pipe.
     static func checkPrivate(_ path: String, what: String, _ st: stat, readOnlyMount ro: Bool, allowPipe: Bool) throws(VaultError) -> Bool {
         let me = geteuid(), owner = st.st_uid, mode = st.st_mode & 0o7777
-        let seen = "owner \(FileTrust.describeOwner(owner)), mode \(FileTrust.modeString(mode))"
+        // Only for a refusal: describing the owner may read /proc (FileTrust.overflowUID).
+        var seen: String { "owner \(FileTrust.describeOwner(owner)), mode \(FileTrust.modeString(mode))" }
         let type = st.st_mode & S_IFMT
         if type == S_IFIFO && allowPipe {
             guard owner == me || owner == 0, mode & 0o022 == 0 else {
