@@ -153,8 +153,42 @@ public final class LaunchPlan {
         }
     }
 
-    /// Starts the bot.
+    /// The plan took a PID namespace without probing (`TreeSupport.resolve`):
+    /// the first spawn confirms it or falls back.
+    var treeAssumed = false
+    /// Set when `spawn` found the assumed PID namespace refused and fell back
+    /// to what the probe found: the caller warns about it once.
+    public private(set) var treeFallback: Containment.Status?
+
+    /// Starts the bot. Into an assumed PID namespace that the kernel refuses
+    /// (no CAP_SYS_ADMIN, a seccomp filter such as systemd's
+    /// RestrictNamespaces=, the namespace limit): the tree is probed as
+    /// `check` does, `containment` and the request take what it found, and the
+    /// bot is started that way; `treeFallback` says so.
+    /// - Throws: `LaunchError` for a stage that failed.
     public func spawn() throws(LaunchError) -> SpawnedProcess {
+        do {
+            let spawned = try spawnAsPlanned()
+            if treeAssumed { TreeSupport.confirmPidNamespace(); treeAssumed = false }
+            return spawned
+        } catch {
+            guard treeAssumed, error.stage == .pidNamespace else { throw error }
+            confirmTree()
+            treeFallback = containment.status(.tree)
+            return try spawnAsPlanned()
+        }
+    }
+
+    /// Probes an assumed PID namespace now and takes what the probe found.
+    private func confirmTree() {
+        guard treeAssumed else { return }
+        treeAssumed = false
+        let (mode, status, _) = TreeSupport.resolve(wanted: true, dropsPrivileges: request.credentials != nil)
+        request.tree = mode
+        containment.set(status)
+    }
+
+    private func spawnAsPlanned() throws(LaunchError) -> SpawnedProcess {
         let request = self.request
         return try environment.withEnvp { (envp) throws(LaunchError) -> SpawnedProcess in
             try Launch.spawn(request, environment: envp)
@@ -171,8 +205,10 @@ public final class LaunchPlan {
     /// (identity candidates, the vault with its lock and temp file, run-with-keys'
     /// home, `$CREDENTIALS_DIRECTORY`, paths in the identity command); they may not
     /// exist yet. Allowlist entries may not contain them either.
+    /// `probeTree`: probe the PID namespace now, as `check` does; a launch as root
+    /// lets its first spawn be the probe (`TreeSupport.resolve`, `spawn`).
     public static func build(profile: Profile, document: VaultDocument, now: Timestamp, arguments extra: [String] = [],
-                             keyMaterial: [String] = [],
+                             keyMaterial: [String] = [], probeTree: Bool = false,
                              environment: (String) -> String? = { Sys.getenv($0) }) throws(PlanError) -> LaunchPlan {
         // 1. Every named secret must exist; report all the missing ones at once.
         let missing = profile.keys.map(\.secret).filter { document.secrets[$0] == nil }
@@ -374,8 +410,9 @@ public final class LaunchPlan {
                                         + (sandbox.bind == [] ? " and listen(2)" : "") + " are not refused: they sidestep the port rules")
         }
         // 7. The process tree: nothing the bot starts may outlive us.
-        let (treeMode, treeStatus) = TreeSupport.resolve(wanted: sandbox.pidNamespace || inPlace,
-                                                         dropsPrivileges: request.credentials != nil, needsInit: inPlace)
+        let (treeMode, treeStatus, treeAssumed) = TreeSupport.resolve(
+            wanted: sandbox.pidNamespace || inPlace, dropsPrivileges: request.credentials != nil, needsInit: inPlace,
+            probe: probeTree || inPlace || sandbox.require.contains(.tree))
         request.tree = treeMode
         LaunchTiming.mark("plan: process tree")
         if inPlace {
@@ -402,8 +439,10 @@ public final class LaunchPlan {
         }
         LaunchTiming.mark("plan: Landlock ruleset")
         closeOnError = false
-        return LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
-                          secrets: secrets, memfds: memfds, containment: containment, landlockFd: landlockFd)
+        let plan = LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
+                              secrets: secrets, memfds: memfds, containment: containment, landlockFd: landlockFd)
+        plan.treeAssumed = treeAssumed
+        return plan
     }
 
     /// `{file:VAR}` in a profile's `command` becomes the memfd path of the key

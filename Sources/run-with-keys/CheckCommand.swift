@@ -19,6 +19,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let profile = try which.load(global)
         let prep = Preparation(global, profile: profile)
+        prep.probeTree = true   // a launch lets its first spawn probe the PID namespace; check asks now
         let plan: LaunchPlan, findings: [KeyFinding]
         do { (plan, findings) = try prep.plan(arguments: [], warn: false) } catch let e as PlanError {
             throw CLIError(e.message, hints: e.hints)   // check reports every failure as 125

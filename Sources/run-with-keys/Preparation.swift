@@ -21,6 +21,9 @@ final class Preparation {
     var vaultStamp: FileStamp?
     /// Checks on the decrypted vault before the plan is built (see `RunCommand.launch(profile:_:validate:)`).
     var validate: ((VaultDocument) throws -> Void)?
+    /// Probe the PID namespace while planning (`check`), instead of letting the
+    /// first spawn be the probe (a launch; see `TreeSupport.resolve`).
+    var probeTree = false
     private var warnedContainment = false
 
     convenience init(_ global: GlobalOptions, profile: Profile) { self.init(global.plain, profile: profile) }
@@ -117,7 +120,8 @@ final class Preparation {
             throw CLIError(first.description, hints: findings.map(\.remedy) + ["the profile's [policy] refuses to launch with this key"])
         }
         if warn { for f in findings { Output.warning("\(f.description); \(f.remedy)") } }
-        let plan = try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments, keyMaterial: keyMaterial)
+        let plan = try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments, keyMaterial: keyMaterial,
+                                        probeTree: probeTree)
         if warn {   // values too short to redact: one line per key, one hint
             let short = RedactionPatterns.tooShort(in: plan)
             for s in short { Output.warning(RedactionPatterns.shortValueWarning(name: s.name, count: s.count)) }

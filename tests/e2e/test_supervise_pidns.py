@@ -113,3 +113,33 @@ kill $SENTINEL
     assert "ready" in out and "inner=6" in out, msg
     assert "left-over-sleep" not in out, msg
     assert "sentinel-alive" in out, msg
+
+
+SETPRIV = shutil.which("setpriv")
+
+
+@pytest.mark.skipif(SETPRIV is None, reason="needs setpriv(1) to drop CAP_SYS_ADMIN")
+def test_root_without_cap_sys_admin_falls_back_from_the_assumed_pid_namespace(rwk, tmp_path):
+    """As root, a launch takes a PID namespace without probing (TreeSupport.resolve):
+    the first spawn is the probe. Without CAP_SYS_ADMIN (a container's root, a
+    unit's CapabilityBoundingSet=) that clone is refused: the launch falls back to
+    what the probe finds, the same as `check` shows, and the bot starts in a user +
+    PID namespace of its own, or, where none can be made, with the warning."""
+    vault_with(rwk, app__key=rwk.secret())
+    write_profile(rwk, "nocap", ["/bin/sh", "-c", "echo pid=$$ ns=$(readlink /proc/self/ns/pid)"],
+                  keys={"APP_KEY": "app/key"})
+    drop = [SETPRIV, "--bounding-set", "-sys_admin", "--"]
+    check = subprocess.run(drop + [RWK_BIN, "check", "nocap"], env=rwk.env(), capture_output=True, timeout=30, cwd=rwk.root)
+    assert check.returncode == 0, check.stderr.decode()
+    tree = next(line for line in check.stdout.decode().splitlines() if line.strip().startswith("tree "))
+    run = subprocess.run(drop + [RWK_BIN, "run", "nocap"], env=rwk.env(), capture_output=True, timeout=30, cwd=rwk.root)
+    out, err = run.stdout.decode(), run.stderr.decode()
+    assert run.returncode == 0, err
+    ours = os.readlink("/proc/self/ns/pid")
+    if "own user + PID namespace" in tree:
+        assert "pid=2 " in out and f"ns={ours}" not in out, out   # the init's child, in a namespace of its own
+        assert "warning" not in err, err
+    else:
+        assert "only the parent-death signal" in tree, tree
+        assert f"ns={ours}" in out, out
+        assert "can't create a PID namespace here" in err, err

@@ -180,6 +180,16 @@ def test_a_host_without_pid_namespaces_warns_and_require_refuses(rwk, tmp_path):
     assert len(warnings) == 1 and "process-tree containment is off" in warnings[0], check.stderr
     assert b"run-with-keys: hint:" in check.stderr
 
+    # run, as root, takes the PID namespace without a probe; the refused clone is
+    # the probe: the bot starts without it, with the same warning, once
+    loose = tmp_path / "loose"
+    write_profile(rwk, "loose", ["/bin/sh", "-c", f"touch {loose}"], keys={"APP_KEY": "app/key"})
+    run = subprocess.run([*NO_PIDNS, *rwk.argv("run", "loose")], env=rwk.env(), cwd=rwk.root,
+                         capture_output=True, timeout=30)
+    assert run.returncode == 0 and loose.exists(), run.stderr
+    warned = [l for l in run.stderr.decode().splitlines() if "warning: process-tree containment is off" in l]
+    assert len(warned) == 1, run.stderr
+
     marker = tmp_path / "started"
     write_profile(rwk, "strict", ["/bin/sh", "-c", f"touch {marker}"], keys={"APP_KEY": "app/key"},
                   sandbox={"require": ["tree"]})
