@@ -26,21 +26,37 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
     /// The first `count` (at most 20) bytes of `YYYY-MM-DDTHH:MM:SSZ`, written in
     /// place (`list` formats thousands of these); nil for a year outside 0...9999,
     /// which `description` writes the general way.
+    /// Not gmtime_r(3): its first call makes glibc read /etc/localtime (tzset),
+    /// seven system calls on every launch for a time zone UTC doesn't need.
     private static func format(_ seconds: Int64, count: Int) -> String? {
-        var t = time_t(seconds)
-        var tm = Glibc.tm()
-        gmtime_r(&t, &tm)
-        guard (0...9999).contains(tm.tm_year + 1900) else { return nil }
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secs = seconds - days * 86400
+        let (year, month, day) = civil(fromDays: days)
+        guard (0...9999).contains(year) else { return nil }
         return String(unsafeUninitializedCapacity: 20) { out in
-            func put(_ v: Int32, _ at: Int, _ width: Int) {
+            func put(_ v: Int64, _ at: Int, _ width: Int) {
                 var v = v
                 for k in stride(from: at + width - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
             }
-            put(tm.tm_year + 1900, 0, 4); out[4] = 45; put(tm.tm_mon + 1, 5, 2); out[7] = 45; put(tm.tm_mday, 8, 2)
-            out[10] = 84; put(tm.tm_hour, 11, 2); out[13] = 58; put(tm.tm_min, 14, 2); out[16] = 58
-            put(tm.tm_sec, 17, 2); out[19] = 90
+            put(year, 0, 4); out[4] = 45; put(month, 5, 2); out[7] = 45; put(day, 8, 2)
+            out[10] = 84; put(secs / 3600, 11, 2); out[13] = 58; put(secs / 60 % 60, 14, 2); out[16] = 58
+            put(secs % 60, 17, 2); out[19] = 90
             return count
         }
+    }
+
+    /// The proleptic Gregorian date of `days` since 1970-01-01 (H. Hinnant's
+    /// civil_from_days, the inverse of the days_from_civil in `parse`).
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.

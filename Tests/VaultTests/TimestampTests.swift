@@ -31,10 +31,23 @@ import Vault
         #expect(Timestamp(seconds: 253_402_300_799).description == "9999-12-31T23:59:59Z")
         #expect(Timestamp(seconds: 253_402_300_800).description == "10000-01-01T00:00:00Z")  // the general path
         #expect(Timestamp(seconds: 253_402_300_800).date == "10000-01-0")
+        // The formatter's own calendar against glibc's gmtime_r, years 1 to 9999, leap days included.
+        for seconds in stride(from: Int64(-62_135_596_800), to: 253_402_300_799, by: 86_400 * 97 + 3_607) + [951_782_400, 4_107_542_399] {
+            var t = time_t(seconds), tm = Glibc.tm()
+            gmtime_r(&t, &tm)
+            let want = String(format4: tm.tm_year + 1900) + "-" + String(format2: tm.tm_mon + 1) + "-" + String(format2: tm.tm_mday)
+                + "T" + String(format2: tm.tm_hour) + ":" + String(format2: tm.tm_min) + ":" + String(format2: tm.tm_sec) + "Z"
+            #expect(Timestamp(seconds: seconds).description == want)
+        }
         for seconds in stride(from: Int64(-86400 * 400), to: 4_000_000_000, by: 7_777_777) {
             let t = Timestamp(seconds: seconds)
             #expect(Timestamp(rfc3339: t.description) == t, "\(t)")
             #expect(t.date == String(t.description.prefix(10)))
         }
     }
+}
+
+private extension String {
+    init(format2 v: Int32) { self = v < 10 ? "0\(v)" : "\(v)" }
+    init(format4 v: Int32) { self = String(repeating: "0", count: 4 - String(v).count) + String(v) }
 }
