@@ -55,13 +55,69 @@ struct ExecCommand: ParsableCommand {
         var origin: String   // "--key A=k" or "app.env line 3"
     }
 
+    /// The parsed command line: what `run()` hands to `launch`, and what the
+    /// fast path (`Settings.parse`) builds without swift-argument-parser.
+    struct Settings {
+        var globals = Globals()
+        var keys: [String] = []
+        var files: [String] = []
+        var envFiles: [String] = []
+        var templates: [String] = []
+        var inherit: [String] = []
+        var profile: String?
+        var logFormat: LogFormat = .text
+        var launchLog: String?
+        var command: [String] = []
+
+        /// `exec [OPTIONS] -- CMD …` on the launch path, where argument-parser's
+        /// reflection costs about 2 ms: the options above and the global ones,
+        /// as `--opt value` or `--opt=value`. Anything else (help, a typo, a
+        /// missing `--`) returns nil, and argument-parser parses it with its
+        /// usual messages. `RUN_WITH_KEYS_ARGUMENT_PARSER=1` turns it off, as for
+        /// `ReportFastPath` (the e2e test runs both).
+        static func parse(_ args: [String]) -> Settings? {
+            guard args.first == "exec", getenv("RUN_WITH_KEYS_ARGUMENT_PARSER") == nil else { return nil }
+            var s = Settings()
+            var i = 1
+            while i < args.count {
+                if args[i] == "--" {
+                    s.command = Array(args[(i + 1)...])
+                    return s.command.isEmpty ? nil : s
+                }
+                let at = i
+                guard args[i].hasPrefix("--"), let (name, value) = Globals.option(args, &i) else { return nil }
+                if i > at && value.hasPrefix("-") { return nil }   // `--key --file`: argument-parser's "missing value"
+                switch name {
+                case "--key": s.keys.append(value)
+                case "--file": s.files.append(value)
+                case "--env-file": s.envFiles.append(value)
+                case "--template": s.templates.append(value)
+                case "--inherit": s.inherit.append(value)
+                case "--profile": s.profile = value
+                case "--log-format":
+                    guard let f = LogFormat(rawValue: value) else { return nil }
+                    s.logFormat = f
+                case "--launch-log": s.launchLog = value
+                default: guard s.globals.set(name, value) else { return nil }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
     func run() throws {
-        guard let program = command.first, !program.isEmpty else {
+        try Self.launch(Settings(globals: global.plain, keys: keys, files: files, envFiles: envFiles, templates: templates,
+                                 inherit: inherit, profile: profile, logFormat: logFormat, launchLog: launchLog, command: command))
+    }
+
+    static func launch(_ s: Settings) throws -> Never {
+        guard let program = s.command.first, !program.isEmpty else {
             throw CLIError("exec needs a command", hints: ["run-with-keys exec --key API_KEY=exchange/key -- ./bot --live"])
         }
-        let global = self.global.plain
-        let base = try profile.map { try ProfileOptions.load($0, global) }
-        var p = Profile(name: "exec", path: base?.path ?? "<exec>", command: command)
+        let global = s.globals
+        let base = try s.profile.map { try ProfileOptions.load($0, global) }
+        var p = Profile(name: "exec", path: base?.path ?? "<exec>", command: s.command)
         if let b = base {
             p.workdir = b.workdir; p.user = b.user; p.group = b.group
             p.vault = b.vault; p.identityCommand = b.identityCommand
@@ -75,7 +131,7 @@ struct ExecCommand: ParsableCommand {
             }
             seen[variable] = origin
         }
-        for (option, mode, list) in [("--key", KeySpec.Mode.env, keys), ("--file", KeySpec.Mode.file, files)] {
+        for (option, mode, list) in [("--key", KeySpec.Mode.env, s.keys), ("--file", KeySpec.Mode.file, s.files)] {
             for pair in list {
                 let origin = "\(option) \(pair)"
                 let (variable, secret) = try Self.split(pair, option: option)
@@ -84,7 +140,7 @@ struct ExecCommand: ParsableCommand {
                 references.append(Reference(secret: secret, origin: origin))
             }
         }
-        for file in envFiles {
+        for file in s.envFiles {
             for entry in try Self.readEnvFile(file) {
                 let origin = "\(file) line \(entry.line)"
                 try claim(entry.variable, origin)
@@ -96,7 +152,7 @@ struct ExecCommand: ParsableCommand {
                 }
             }
         }
-        for pair in templates {
+        for pair in s.templates {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, !parts[1].isEmpty else {
                 throw CLIError("--template \(pair): expected VAR=PATH", hints: ["e.g. --template CONFIG=config.json.tmpl"])
@@ -105,16 +161,16 @@ struct ExecCommand: ParsableCommand {
             try claim(parts[0], "--template \(pair)")
             p.templates.append(try TemplateSpec.load(variable: parts[0], source: parts[1]))
         }
-        for name in inherit {
+        for name in s.inherit {
             guard Profile.isVariableName(name), !name.hasPrefix("RUN_WITH_KEYS_") else {
                 throw CLIError("--inherit \(name): not a variable that can be passed to the command",
                                hints: ["variable names are letters, digits and _; RUN_WITH_KEYS_* never reach the command"])
             }
         }
-        p.env.inherit = (inherit.isEmpty ? Self.defaultInherit : inherit).filter { seen[$0] == nil }
+        p.env.inherit = (s.inherit.isEmpty ? Self.defaultInherit : s.inherit).filter { seen[$0] == nil }
         let refs = references
-        try RunCommand.launch(profile: p, RunCommand.LaunchSettings(globals: global, profile: p.name, logFormat: logFormat,
-                                                                   launchLog: launchLog, arguments: [])) { doc in
+        try RunCommand.launch(profile: p, RunCommand.LaunchSettings(globals: global, profile: p.name, logFormat: s.logFormat,
+                                                                   launchLog: s.launchLog, arguments: [])) { doc in
             let missing = refs.filter { doc.secrets[$0.secret] == nil }
             guard let first = missing.first else { return }
             throw CLIError("\(first.origin): the vault has no secret \"\(first.secret)\""

@@ -70,6 +70,7 @@ func runMain() -> Never {
     do {
         if let report = ReportFastPath.parse(Array(CommandLine.arguments.dropFirst())) { try report.run() }
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
+        if let settings = ExecCommand.Settings.parse(args) { try ExecCommand.launch(settings) }
         if args.isEmpty { Output.out(RunWithKeys.helpMessage() + "\n"); exit(0) }   // bare: usage, exit 0
         try UsageErrors.checkHelpTopic(args)
         var command = try RunWithKeys.parseAsRoot(args)

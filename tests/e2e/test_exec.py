@@ -77,7 +77,25 @@ def test_bad_options_are_errors(launch):
     assert_error(exec_(launch, "--key", "A=x", "--file", "A=y", "--", "/usr/bin/touch", marker), 125, "already given")
     assert_error(exec_(launch, "--key", "A=x"), 125, "needs a command")
     assert_error(exec_(launch, "--env-file", launch.rwk.root / "none.env", "--", "/usr/bin/touch", marker), 125, "none.env")
+    # what the launch path's own parser (ExecCommand.Settings.parse) leaves to argument-parser
+    assert_error(exec_(launch, "--key", "--file", "A=x", "--", "/usr/bin/touch", marker), 125, "missing value for '--key")
+    assert_error(exec_(launch, "--nosuch", "--", "/usr/bin/touch", marker), 125, 'unknown option "--nosuch"')
     assert not marker.exists()
+
+
+def test_option_spellings_the_fast_parser_takes_match_argument_parser(launch):
+    """`--key=VAR=NAME`, `--opt value`, global options after the subcommand, and
+    `--log-format json`: the same launch either way."""
+    a = launch.secret("app/a")
+    for args in (["--key=A=app/a"], ["--key", "A=app/a"], ["--log-format", "json", "--key", "A=app/a"],
+                 ["--home", str(launch.rwk.home), "--key", "A=app/a"]):
+        for env in (None, {"RUN_WITH_KEYS_ARGUMENT_PARSER": "1"}):   # the fast parser, then argument-parser
+            res = exec_(launch, *args, "--", PY, bot("environment.py"), env=env)
+            assert res.returncode == 0, (args, env, stderr_text(res))
+            out = last_json(res)
+            assert out["initial"]["A"] == sha(a) and "RUN_WITH_KEYS_ARGUMENT_PARSER" not in out["initial"], (args, env)
+            if "json" in args:
+                assert stderr_text(res).lstrip().startswith("{"), stderr_text(res)
 
 
 def test_file_key_is_a_sealed_memfd_usable_as_placeholder(launch):
