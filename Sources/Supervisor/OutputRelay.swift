@@ -227,9 +227,11 @@ final class OutputRelay {
             }
             return n
         }
-        let e = errno
-        rwk_scrub_stack(32768)
-        errno = e
+        if n > 0 {   // only what the redactor saw can have left bytes on the stack
+            let e = errno
+            rwk_scrub_stack(32768)
+            errno = e
+        }
         return n
     }
 
