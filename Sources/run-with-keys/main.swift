@@ -24,7 +24,7 @@ struct RunWithKeys: ParsableCommand {
 /// Global options may come before the subcommand (`run-with-keys --home DIR list`).
 /// ArgumentParser only knows them after it, so move them there.
 func reorderGlobalOptions(_ args: [String]) -> [String] {
-    let withValue: Set<String> = ["--home", "--vault", "--identity", "--passphrase-fd", "--lock-timeout"]
+    let withValue = ["--home", "--vault", "--identity", "--passphrase-fd", "--lock-timeout"]
     var leading: [String] = []
     var i = 0
     while i < args.count {
