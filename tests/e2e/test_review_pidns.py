@@ -36,3 +36,17 @@ def test_run_takes_the_launch_path_check_shows_where_no_pid_namespace_can_be_mad
     assert p.returncode == 0, err
     # check, which probes, finds nothing that needs a supervisor: the bot is exec'd in place
     assert f"pid={p.pid}" in out.decode(), (text, out, err)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the assumption is made only as root")
+@pytest.mark.xfail(strict=True, reason="review finding P2: the fallback's warning is the supervisor's log line "
+                                       "(run-with-keys[NAME]: warning: …; hint), no longer the warning and hint lines check prints")
+def test_the_fallback_warns_in_the_same_words_as_before(rwk, tmp_path):
+    vault_with(rwk, app__key=rwk.secret())
+    write_profile(rwk, "supervised", ["/bin/true"], keys={"APP_KEY": "app/key"})   # redact on: supervised
+    run = subprocess.run([*NO_PIDNS, *rwk.argv("run", "supervised")], env=rwk.env(), cwd=rwk.root,
+                         capture_output=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.decode().splitlines()
+    assert any(l.startswith("run-with-keys: warning: process-tree containment is off: ") for l in lines), lines
+    assert any(l.startswith("run-with-keys: hint: run as root, allow unprivileged user namespaces") for l in lines), lines
