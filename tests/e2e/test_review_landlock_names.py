@@ -120,3 +120,22 @@ def test_a_name_that_starts_with_a_combining_mark_does_not_open_its_parent(outsi
     out = probe_run(launch, _probe_profile(launch.dir / "bot.toml", *actions))
     assert out[f"read:{rwk.identity}"] == EACCES, out
     assert out[f"read:{rwk.vault}"] == EACCES, out
+
+
+@pytest.mark.xfail(strict=True, reason="review finding L4b (before 81b7114 too): isWithin's hasPrefix compares "
+                                       "Characters, so an allowlist entry above a name that starts with a combining "
+                                       "mark is not seen to contain the key material")
+def test_an_allowlist_entry_above_key_material_is_refused_whatever_the_names(outside_tmp):
+    area = outside_tmp / "area"   # the allowlisted directory; the profiles live beside it
+    (area / "\u0301rwk" / "home").mkdir(mode=0o700, parents=True)   # init splits the path at Characters too
+    rwk = Rwk(outside_tmp / "root", home=area / "\u0301rwk" / "home")
+    launch = Launch(rwk)
+    launch.secret("app/key")
+    p = launch.profile("allow", [SYS_PY, "-B", bot("landlock_probe.py"), f"read:{rwk.identity}"],
+                       sandbox={"filesystem": "allowlist", "exec": ["/usr"],
+                                "read": [str(area), str(Path(bot("landlock_probe.py")).parent)]})
+    res = launch.check(p)
+    if res.returncode == 0:   # accepted: then the bot must still not read the identity
+        out = probe_run(launch, p)
+        assert out[f"read:{rwk.identity}"] == EACCES, out
+    assert res.returncode == 125 and b"contains run-with-keys' key material" in res.stderr, res.stderr
