@@ -49,21 +49,40 @@ struct rwk_dirent64 {
     char d_name[];
 };
 
-static int skipped(const char *name, const char *const *skip, int nskip) {
-    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) return 1;
-    for (int i = 0; i < nskip; i++)
-        if (strcmp(name, skip[i]) == 0) return 1;
-    return 0;
+/* Running out of fds or memory is an error; anything else about one entry or
+ * directory (gone, EACCES, ELOOP, …) leaves it without a rule. */
+static int fatal(int e) { return e == EMFILE || e == ENFILE || e == ENOMEM; }
+
+static int is_ascii(const char *s, size_t *len) {
+    size_t i = 0;
+    int ascii = 1;
+    for (; s[i]; i++)
+        if ((unsigned char)s[i] >= 0x80) ascii = 0;
+    *len = i;
+    return ascii;
 }
 
-/* One entry's rule: 1 added, 0 skipped, or -errno. */
+static int skipped(const char *name, const char *const *skip, int nskip, int ascii,
+                   rwk_name_test test, void *context) {
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) return 1;
+    size_t len;
+    if (ascii && is_ascii(name, &len)) {
+        for (int i = 0; i < nskip; i++)
+            if (strcmp(name, skip[i]) == 0) return 1;
+        return 0;
+    }
+    if (!ascii) is_ascii(name, &len);
+    return test(context, name, len) != 0;
+}
+
+/* One entry's rule: 1 added, 0 none, or -errno. */
 static int add_entry(int ruleset_fd, int dirfd, const char *name, unsigned char type,
                      uint64_t dir_access, uint64_t file_access) {
     int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return errno == ENOENT ? 0 : -errno;
+    if (fd < 0) return fatal(errno) ? -errno : 0;
     if (type == DT_UNKNOWN) {
         struct stat st;
-        if (fstat(fd, &st) < 0) { int e = errno; close(fd); return -e; }
+        if (fstat(fd, &st) < 0) { int e = errno; close(fd); return fatal(e) ? -e : 0; }
         type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_REG;
     }
     int r = 0;
@@ -79,20 +98,20 @@ static int add_entry(int ruleset_fd, int dirfd, const char *name, unsigned char 
     return r;
 }
 
-int rwk_landlock_add_entries(int ruleset_fd, const char *dir, const char *const *skip, int nskip,
-                             uint64_t dir_access, uint64_t file_access) {
+int rwk_landlock_add_entries(int ruleset_fd, const char *dir, const char *const *skip, int nskip, int ascii,
+                             rwk_name_test test, void *context, uint64_t dir_access, uint64_t file_access) {
     int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0) return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+    if (dirfd < 0) return fatal(errno) ? -errno : 0;
     char buf[32768] __attribute__((aligned(8)));
     int added = 0;
     for (;;) {
         long n = syscall(SYS_getdents64, dirfd, buf, sizeof buf);
-        if (n < 0) { added = -errno; break; }
+        if (n < 0) { int e = errno; close(dirfd); return fatal(e) ? -e : added; }
         if (n == 0) break;
         for (long off = 0; off < n;) {
             struct rwk_dirent64 *d = (struct rwk_dirent64 *)(buf + off);
             off += d->d_reclen;
-            if (d->d_type == DT_LNK || skipped(d->d_name, skip, nskip)) continue;
+            if (d->d_type == DT_LNK || skipped(d->d_name, skip, nskip, ascii, test, context)) continue;
             int r = add_entry(ruleset_fd, dirfd, d->d_name, d->d_type, dir_access, file_access);
             if (r < 0) { close(dirfd); return r; }
             added += r;

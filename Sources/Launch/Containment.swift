@@ -84,11 +84,21 @@ public struct Containment: Sendable {
                 groups.append((missing, [s.feature], s.hint))
             }
         }
-        return groups.map { g in
-            let names = g.features.map(Self.noun)
-            let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
-            return ("\(list) containment \(names.count == 1 ? "is" : "are") off: \(g.missing)", g.hint)
-        }
+        return groups.map { g in (Self.offSentence(g.features, g.missing), g.hint) }
+    }
+
+    /// The warning for one feature that is not active although asked for, as
+    /// `warnings` words it; nil when it is active or was turned off.
+    public static func warning(_ s: Status) -> (message: String, hint: String?)? {
+        guard !s.active, let missing = s.missing else { return nil }
+        return (offSentence([s.feature], missing), s.hint)
+    }
+
+    /// "filesystem and network containment are off: WHY".
+    static func offSentence(_ features: [Feature], _ missing: String) -> String {
+        let names = features.map(Self.noun)
+        let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
+        return "\(list) containment \(names.count == 1 ? "is" : "are") off: \(missing)"
     }
 
     /// `[sandbox] require`: every required feature must be active.

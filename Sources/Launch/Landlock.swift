@@ -1,6 +1,7 @@
 import CSys
 import Glibc
 import Profile
+import Vault
 
 /// Landlock for the bot, built in the parent: the ABI probe, the rules for
 /// `[sandbox] filesystem/read/write/exec/connect/bind/signals`, and the ruleset fd
@@ -78,6 +79,15 @@ public enum Landlock {
     /// read when the ruleset is created (`rwk_landlock_add_entries`), two
     /// syscalls each, so a crowded /etc or /tmp costs microseconds, not a
     /// Swift string per entry.
+    ///
+    /// Which entries are skipped is decided as Swift String equality, which is
+    /// how the names were made (from realpath's bytes, invalid UTF-8 repaired to
+    /// U+FFFD, and compared with canonical equivalence): an ASCII entry against
+    /// ASCII names byte for byte in C (the same thing), anything else by a call
+    /// back into Swift. Where bytes and Strings disagree (an NFD twin of a hidden
+    /// NFC name, a non-UTF-8 name that repairs to a hidden one), the entry gets
+    /// no rule: hidden too, never the other way round. A directory or entry we
+    /// can't open (EACCES, gone) gets no rules either.
     public struct EntriesRule: Sendable, Equatable {
         /// An absolute, canonical directory.
         public var directory: String
@@ -139,8 +149,11 @@ public enum Landlock {
                     let dirAccess = rule.access & handledFilesystem
                     let fileAccess = rule.access & Landlock.fileRights & handledFilesystem
                     let names = CArena()
-                    let r = rwk_landlock_add_entries(fd, rule.directory, names.stringArray(rule.except),
-                                                     Int32(rule.except.count), dirAccess, fileAccess)
+                    let skip = Unmanaged.passRetained(SkipNames(rule.except))
+                    defer { skip.release() }
+                    let r = rwk_landlock_add_entries(fd, rule.directory, names.stringArray(rule.except), Int32(rule.except.count),
+                                                     rule.except.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } } ? 1 : 0,
+                                                     SkipNames.test, skip.toOpaque(), dirAccess, fileAccess)
                     if r < 0 { throw LaunchError.system(call: "landlock_add_rule for the entries of \(rule.directory)", errno: -r) }
                 }
                 for rule in portRules {
@@ -162,19 +175,22 @@ public enum Landlock {
             defer { free(r) }
             return String(cString: r)
         }
-        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
-        guard let slash = trimmed.lastIndex(of: "/") else { return canonical(".") + "/" + trimmed }
-        let parent = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
-        let name = String(trimmed[trimmed.index(after: slash)...])
+        let trimmed = path.utf8.count > 1 && path.utf8.last == UInt8(ascii: "/")
+            ? String(decoding: path.utf8.dropLast(), as: UTF8.self) : path
+        guard trimmed.utf8.contains(UInt8(ascii: "/")) else { return canonical(".") + "/" + trimmed }
+        let parent = Sys.directory(of: trimmed)
+        let name = Sys.basename(trimmed)
         let base = canonical(parent)
         if name.isEmpty || name == "." { return base }
         if name == ".." { return parentOf(base) }
         return base == "/" ? "/" + name : base + "/" + name
     }
 
+    /// The parent of an absolute path ("/" for "/" and top-level names), split at
+    /// the last "/" byte (`Sys.directory(of:)`).
     static func parentOf(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
-        return String(path[..<slash])
+        let parent = Sys.directory(of: path)
+        return parent == "." ? "/" : parent
     }
 
     /// The absolute paths named in an identity command (`~/` expanded against
@@ -219,9 +235,15 @@ public enum Landlock {
         }
     }
 
-    /// True when `path` is `dir` or lies below it (both canonical).
+    /// True when `path` is `dir` or lies below it (both canonical), compared as
+    /// bytes, as the kernel does: `hasPrefix` on Characters misses a name that
+    /// starts with a combining mark (the mark and the slash are one Character).
     public static func isWithin(_ path: String, _ dir: String) -> Bool {
-        dir == "/" || path == dir || path.hasPrefix(dir + "/")
+        let p = path.utf8, d = dir.utf8
+        if d.elementsEqual("/".utf8) { return true }
+        guard p.starts(with: d) else { return false }
+        let rest = p.dropFirst(d.count)
+        return rest.isEmpty || rest.first == UInt8(ascii: "/")
     }
 
     /// The canonical hidden paths: duplicates and paths inside another hidden path removed, sorted.
@@ -243,19 +265,36 @@ public enum Landlock {
     public static func everythingBut(_ hidden: [String], access: UInt64) -> (paths: [PathRule], entries: [EntriesRule]) {
         guard !hidden.isEmpty else { return ([PathRule(path: "/", access: access)], []) }
         if hidden.contains("/") { return ([], []) }
-        // directory on the way -> the names in it that are on the way or hidden
+        // directory on the way -> the names in it that are on the way or hidden.
+        // Split at "/" bytes; names that are canonically equivalent (NFC and NFD
+        // twins) merge here, and `create` skips every entry equal to one of them
+        // as a Swift String: the safe side (see `EntriesRule`).
         var skip: [String: Set<String>] = [:]
         for h in hidden {
             var p = h
-            while p != "/" {
+            while !p.utf8.elementsEqual("/".utf8) {
                 let parent = parentOf(p)
-                let name = String(p[p.index(after: p.lastIndex(of: "/")!)...])
-                skip[parent, default: []].insert(name)
+                skip[parent, default: []].insert(Sys.basename(p))
                 p = parent
             }
         }
         let entries = skip.keys.sorted().map { EntriesRule(directory: $0, except: skip[$0]!.sorted(), access: access) }
         return ([PathRule(path: "/", access: RWK_LL_FS_READ_DIR)], entries)
+    }
+}
+
+/// The names an entries rule skips, asked from C for every entry that isn't
+/// ASCII (`rwk_landlock_add_entries`): the entry's bytes decoded as Swift
+/// decodes a path (invalid UTF-8 repaired) and compared as Strings.
+private final class SkipNames {
+    let names: Set<String>
+    init(_ names: [String]) { self.names = Set(names) }
+
+    static let test: rwk_name_test = { context, name, count in
+        guard let context, let name else { return 1 }
+        let skip = Unmanaged<SkipNames>.fromOpaque(context).takeUnretainedValue()
+        let text = String(decoding: UnsafeRawBufferPointer(start: name, count: count), as: UTF8.self)
+        return skip.names.contains(text) ? 1 : 0
     }
 }
 

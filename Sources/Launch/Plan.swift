@@ -154,17 +154,17 @@ public final class LaunchPlan {
     }
 
     /// The plan took a PID namespace without probing (`TreeSupport.resolve`):
-    /// the first spawn confirms it or falls back.
-    var treeAssumed = false
-    /// Set when `spawn` found the assumed PID namespace refused and fell back
-    /// to what the probe found: the caller warns about it once.
-    public private(set) var treeFallback: Containment.Status?
+    /// the first spawn, or `confirmTree`, finds out.
+    public internal(set) var treeAssumed = false
+    /// Called when the assumed PID namespace turned out refused and nothing
+    /// else contains the tree: the caller warns as it does for a plan that
+    /// probed (the same words `check` prints).
+    public var onTreeFallback: ((Containment.Status) -> Void)?
 
     /// Starts the bot. Into an assumed PID namespace that the kernel refuses
     /// (no CAP_SYS_ADMIN, a seccomp filter such as systemd's
-    /// RestrictNamespaces=, the namespace limit): the tree is probed as
-    /// `check` does, `containment` and the request take what it found, and the
-    /// bot is started that way; `treeFallback` says so.
+    /// RestrictNamespaces=, the namespace limit): `confirmTree`, then the bot is
+    /// started the way the probe found.
     /// - Throws: `LaunchError` for a stage that failed.
     public func spawn() throws(LaunchError) -> SpawnedProcess {
         do {
@@ -174,18 +174,22 @@ public final class LaunchPlan {
         } catch {
             guard treeAssumed, error.stage == .pidNamespace else { throw error }
             confirmTree()
-            treeFallback = containment.status(.tree)
             return try spawnAsPlanned()
         }
     }
 
-    /// Probes an assumed PID namespace now and takes what the probe found.
-    private func confirmTree() {
+    /// Probes an assumed PID namespace now and takes what the probe found: the
+    /// request's tree mode and `containment` (`onTreeFallback` when the tree is
+    /// then not contained). `run` asks before choosing exec in place, when the
+    /// tree is the only reason for a supervisor, so that it takes the path
+    /// `check` shows.
+    public func confirmTree() {
         guard treeAssumed else { return }
         treeAssumed = false
         let (mode, status, _) = TreeSupport.resolve(wanted: true, dropsPrivileges: request.credentials != nil)
         request.tree = mode
         containment.set(status)
+        if !status.active { onTreeFallback?(status) }
     }
 
     private func spawnAsPlanned() throws(LaunchError) -> SpawnedProcess {

@@ -1,5 +1,6 @@
 import Accounts
 import TOMLKit
+import Vault
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -133,7 +134,7 @@ extension Profile {
 
     /// The directory a profile file is in, as an absolute path (relative ones against the current directory).
     static func absoluteDirectory(of path: String) -> String {
-        let dir = directory(of: path)
+        let dir = Sys.directory(of: path)
         if dir.hasPrefix("/") { return dir }
         let cwd = ProfileLocator.currentDirectory() ?? "."
         return dir == "." ? cwd : resolve(dir, against: cwd)
@@ -154,8 +155,4 @@ extension Profile {
         return String(cString: r)
     }
 
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
 }

@@ -53,11 +53,6 @@ extension Supervisor {
             feed(.spawnFailed(code: error.exitCode, firstAttempt: attempt == 1))
             return
         }
-        if let fallback = plan.treeFallback, !fallback.active, attempt == 1 {   // the assumed PID namespace was refused, and nothing else worked
-            let hint = fallback.hint.map { "; \($0)" } ?? ""
-            logger.warning("process-tree containment is off: \(fallback.missing ?? fallback.detail)\(hint)",
-                           metadata: ["event": "containment"])
-        }
         let bot = BotTree(spawned)
         tree = bot
         if terminal.mode == .direct { terminal.botGroup = bot.pid }

@@ -187,14 +187,20 @@ public enum Sys {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
+    /// The directory part of `path` ("." without a slash, "/" for a top-level
+    /// name). Split at the last "/" byte, not Character: a name may start with a
+    /// combining mark, which joins the slash before it into one Character.
     public static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+        let u = path.utf8
+        guard let slash = u.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        return slash == u.startIndex ? "/" : String(decoding: u[..<slash], as: UTF8.self)
     }
 
+    /// The last name of `path`, split as `directory(of:)` does.
     public static func basename(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        let u = path.utf8
+        guard let slash = u.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(decoding: u[u.index(after: slash)...], as: UTF8.self)
     }
 
     /// mkdir -p with mode 0700 for the directories it creates.

@@ -1,5 +1,6 @@
 import Glibc
 import Common
+import CSys
 import Vault
 
 /// An error of the CLI's own: one line, then hints. Exit 125 unless said otherwise.
@@ -18,14 +19,18 @@ struct CLIError: UserFacingError {
 }
 
 enum Output {
+    /// While the supervisor has our terminal raw (a bot on a pty, Terminal.swift),
+    /// a line must return the carriage itself.
+    static var eol: String { rwk_tty_is_raw() != 0 ? "\r\n" : "\n" }
+
     static func error(_ message: String, hints: [String] = []) {
-        var text = "run-with-keys: error: \(message)\n"
-        for h in hints { text += "run-with-keys: hint: \(h)\n" }
+        var text = "run-with-keys: error: \(message)\(eol)"
+        for h in hints { text += "run-with-keys: hint: \(h)\(eol)" }
         Sys.writeAll(2, text)
     }
 
-    static func warning(_ message: String) { Sys.writeAll(2, "run-with-keys: warning: \(message)\n") }
-    static func hint(_ message: String) { Sys.writeAll(2, "run-with-keys: hint: \(message)\n") }
-    static func info(_ message: String) { Sys.writeAll(2, "run-with-keys: \(message)\n") }
+    static func warning(_ message: String) { Sys.writeAll(2, "run-with-keys: warning: \(message)\(eol)") }
+    static func hint(_ message: String) { Sys.writeAll(2, "run-with-keys: hint: \(message)\(eol)") }
+    static func info(_ message: String) { Sys.writeAll(2, "run-with-keys: \(message)\(eol)") }
     static func out(_ text: String) { Sys.writeAll(1, text) }
 }

@@ -122,6 +122,11 @@ final class Preparation {
         if warn { for f in findings { Output.warning("\(f.description); \(f.remedy)") } }
         let plan = try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments, keyMaterial: keyMaterial,
                                         probeTree: probeTree)
+        plan.onTreeFallback = { status in   // the same lines as the warnings below, when the first spawn finds out
+            guard let w = Containment.warning(status) else { return }
+            Output.warning(w.message)
+            if let hint = w.hint { Output.hint(hint) }
+        }
         if warn {   // values too short to redact: one line per key, one hint
             let short = RedactionPatterns.tooShort(in: plan)
             for s in short { Output.warning(RedactionPatterns.shortValueWarning(name: s.name, count: s.count)) }

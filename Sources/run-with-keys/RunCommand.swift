@@ -66,6 +66,9 @@ struct RunCommand: ParsableCommand {
         prep.validate = validate
         let (plan, _) = try prep.plan(arguments: s.arguments)
         LaunchTiming.mark("plan")
+        // A PID namespace taken without a probe, and the only reason for a
+        // supervisor: probe now, so that run takes the path check shows.
+        if !s.execInPlace && plan.treeAssumed && plan.supervisorReasons.count == 1 { plan.confirmTree() }
         if s.execInPlace || plan.supervisorReasons.isEmpty { try execInPlace(plan, s) }
         let logger = SupervisorLog.make(format: s.logFormat)
         var options = SupervisorOptions(logger: logger)

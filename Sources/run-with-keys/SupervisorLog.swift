@@ -30,7 +30,7 @@ struct SupervisorLog: LogHandler {
         if let extra { all.merge(extra) { $1 } }
         let profile = all.removeValue(forKey: "profile").map { "\($0)" } ?? "-"
         // Our terminal is raw while the bot has it (Terminal.swift): a line must return the carriage itself.
-        let eol = rwk_tty_is_raw() != 0 ? "\r\n" : "\n"
+        let eol = Output.eol
         switch format {
         case .text:
             let tags = all.sorted { $0.key < $1.key }.filter { $0.key != "event" }.map { "\($0.key)=\($0.value)" }

@@ -9,6 +9,7 @@
  * Swift can't call the variadic syscall(2), hence the thin wrappers.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* open(2)'s O_PATH (Swift's Glibc hides it: it needs _GNU_SOURCE). */
@@ -77,19 +78,26 @@ int rwk_landlock_create_ruleset(uint64_t handled_fs, uint64_t handled_net, uint6
 /* Adds a path-beneath rule for the file or directory open at parent_fd: 0 or -errno. */
 int rwk_landlock_add_path_rule(int ruleset_fd, uint64_t allowed, int parent_fd);
 
+/* Whether an entry of a directory is one to skip: nonzero to skip. `name` is
+ * the entry's name, `len` its length in bytes (rwk_landlock_add_entries). */
+typedef int (*rwk_name_test)(void *context, const char *name, size_t len);
+
 /* "Every entry of a directory but these": adds one path-beneath rule for each
  * entry of the directory at `dir` (an absolute, canonical path), granting
  * `dir_access` on a directory and `file_access` on anything else, except "."
  * and "..", symlinks (they get no rule: their targets have their own, or are
- * hidden) and the `nskip` names in `skip`. Entries are read with getdents64
- * and opened with openat(O_PATH|O_NOFOLLOW) relative to the directory, their
- * type taken from d_type (fstat only when the filesystem doesn't say): two
- * syscalls per entry. An entry that vanishes meanwhile is skipped; one that
- * turned from a directory into something else gets `file_access`.
- * Returns the number of rules added; 0 when `dir` doesn't exist (a part of
- * a hidden path that doesn't exist yet); or -errno. */
-int rwk_landlock_add_entries(int ruleset_fd, const char *dir, const char *const *skip, int nskip,
-                             uint64_t dir_access, uint64_t file_access);
+ * hidden) and the entries to skip. An entry is skipped when, with `ascii` set
+ * (every name in `skip` is ASCII) and its own name ASCII, it equals one of the
+ * `nskip` names; otherwise when `test(context, name, len)` says so. Entries are
+ * read with getdents64 and opened with openat(O_PATH|O_NOFOLLOW) relative to
+ * the directory, their type taken from d_type (fstat only when the filesystem
+ * doesn't say): two syscalls per entry. A directory or an entry that can't be
+ * opened (gone, EACCES, …) gets no rule: hidden, the safe side; one that turned
+ * from a directory into something else gets `file_access`.
+ * Returns the number of rules added, or -errno (EMFILE, ENFILE, ENOMEM, or
+ * landlock_add_rule's error). */
+int rwk_landlock_add_entries(int ruleset_fd, const char *dir, const char *const *skip, int nskip, int ascii,
+                             rwk_name_test test, void *context, uint64_t dir_access, uint64_t file_access);
 
 /* Adds a TCP port rule: 0 or -errno. */
 int rwk_landlock_add_port_rule(int ruleset_fd, uint64_t allowed, uint64_t port);

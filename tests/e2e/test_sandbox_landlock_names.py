@@ -1,14 +1,10 @@
-"""Review of the Landlock entries rules (rwk_landlock_add_entries, 81b7114):
-the skip list is compared with the directory's entries byte for byte in C,
-while the hidden set and the skip names are built with Swift String equality
-(canonical equivalence) and from realpath's bytes decoded with repair. Where
-the two disagree, an entry on the way to a hidden path gets a rule, and the
-hidden path is open to the bot. Before 81b7114 the entries were decoded and
-compared as Swift Strings on both sides, so they agreed.
-
-Also: a directory on the way that run-with-keys may search but not list (or
-list but not search) used to be skipped (no rules: its entries stay hidden);
-now the launch fails."""
+"""The Landlock entries rules (rwk_landlock_add_entries) and names that bytes
+and Swift Strings see differently: NFC/NFD twins, non-UTF-8 names (realpath's
+bytes decoded with repair), a name that starts with a combining mark (one
+Character with the slash before it). Every such hidden path stays hidden; where
+the two disagree, the entry gets no rule. A directory on the way that
+run-with-keys can search but not list, or list but not search, leaves its
+entries hidden and does not stop the launch. (Found by review, 2026-11-30.)"""
 from __future__ import annotations
 
 import os
@@ -38,8 +34,6 @@ def _probe_profile(path: Path, *actions: str) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="review finding L1: NFC/NFD twins; the skip set dedups by canonical "
-                                       "equivalence, the C side compares bytes")
 def test_canonically_equivalent_names_keep_both_hidden(outside_tmp):
     # Two different directories whose names differ only in Unicode normalization:
     # run-with-keys' home under the NFC one, the profile under the NFD one.
@@ -58,8 +52,6 @@ def test_canonically_equivalent_names_keep_both_hidden(outside_tmp):
     assert out[f"write:{nfd / 'planted.toml'}"] == EACCES, out
 
 
-@pytest.mark.xfail(strict=True, reason="review finding L2: realpath's non-UTF-8 bytes are repaired to U+FFFD "
-                                       "in the skip name, which no entry matches")
 def test_a_hidden_path_through_a_non_utf8_directory_stays_hidden(outside_tmp):
     # run-with-keys' home reached through a link to a directory whose name is not UTF-8.
     raw = os.fsencode(outside_tmp) + b"/\xff"
@@ -86,8 +78,6 @@ def probe_run(launch: Launch, prof: Path) -> dict:
 
 @pytest.mark.skipif(os.geteuid() != 0 or SETPRIV is None, reason="needs root and setpriv to drop the DAC capabilities")
 @pytest.mark.parametrize("mode", [0o711, 0o744], ids=["searchable-not-listable", "listable-not-searchable"])
-@pytest.mark.xfail(strict=True, reason="review finding L3: an unreadable directory (or entry) on the way "
-                                       "aborts the launch; before 81b7114 its entries were left without rules")
 def test_a_directory_on_the_way_we_cant_read_leaves_its_entries_hidden(outside_tmp, mode):
     """run-with-keys as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH (as a
     non-root operator would be): $CREDENTIALS_DIRECTORY lies under a directory of
@@ -108,8 +98,6 @@ def test_a_directory_on_the_way_we_cant_read_leaves_its_entries_hidden(outside_t
     assert res.returncode == 0, res.stderr.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="review finding L4 (before 81b7114 too): paths are split at Character '/', "
-                                       "and '/' followed by a combining mark is one Character")
 def test_a_name_that_starts_with_a_combining_mark_does_not_open_its_parent(outside_tmp):
     # run-with-keys' home under a directory whose name starts with U+0301: everythingBut
     # takes "<outside>/\u0301rwk" for one name in /var/tmp and rules <outside> itself.
@@ -122,9 +110,6 @@ def test_a_name_that_starts_with_a_combining_mark_does_not_open_its_parent(outsi
     assert out[f"read:{rwk.vault}"] == EACCES, out
 
 
-@pytest.mark.xfail(strict=True, reason="review finding L4b (before 81b7114 too): isWithin's hasPrefix compares "
-                                       "Characters, so an allowlist entry above a name that starts with a combining "
-                                       "mark is not seen to contain the key material")
 def test_an_allowlist_entry_above_key_material_is_refused_whatever_the_names(outside_tmp):
     area = outside_tmp / "area"   # the allowlisted directory; the profiles live beside it
     (area / "\u0301rwk" / "home").mkdir(mode=0o700, parents=True)   # init splits the path at Characters too

@@ -1,9 +1,7 @@
-"""Review of the optimistic PID namespace (cc22674): as root, `run` takes a PID
-namespace without probing. Where the namespace is refused and nothing else
-works, the plan used to say "no tree", and a profile that needs no other
-supervisor feature was exec'd in place (the bot keeps run-with-keys' pid, as
-`check` still says). Now the assumed namespace is a supervisor reason, so the
-same profile runs under a supervisor whose clone fails first."""
+"""The assumed PID namespace: as root, `run` takes a PID namespace without the
+probe's throwaway clone. Where it can't be made, run still takes the launch
+path `check` shows (exec in place when the tree was the only reason for a
+supervisor), and warns in check's words. (Found by review, 2026-11-30.)"""
 from __future__ import annotations
 
 import os
@@ -19,7 +17,6 @@ NO_PIDNS = [sys.executable, str(Path(__file__).resolve().parent / "tools" / "no_
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the assumption is made only as root")
-@pytest.mark.xfail(strict=True, reason="review finding P1: run no longer execs in place where check says it would")
 def test_run_takes_the_launch_path_check_shows_where_no_pid_namespace_can_be_made(rwk, tmp_path):
     vault_with(rwk, app__key=rwk.secret())
     write_profile(rwk, "plain", ["/bin/sh", "-c", "echo pid=$$"], keys={"APP_KEY": "app/key"},
@@ -39,8 +36,6 @@ def test_run_takes_the_launch_path_check_shows_where_no_pid_namespace_can_be_mad
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the assumption is made only as root")
-@pytest.mark.xfail(strict=True, reason="review finding P2: the fallback's warning is the supervisor's log line "
-                                       "(run-with-keys[NAME]: warning: …; hint), no longer the warning and hint lines check prints")
 def test_the_fallback_warns_in_the_same_words_as_before(rwk, tmp_path):
     vault_with(rwk, app__key=rwk.secret())
     write_profile(rwk, "supervised", ["/bin/true"], keys={"APP_KEY": "app/key"})   # redact on: supervised
