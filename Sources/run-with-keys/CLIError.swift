@@ -28,4 +28,5 @@ enum Output {
     static func hint(_ message: String) { Sys.writeAll(2, "run-with-keys: hint: \(message)\n") }
     static func info(_ message: String) { Sys.writeAll(2, "run-with-keys: \(message)\n") }
     static func out(_ text: String) { Sys.writeAll(1, text) }
+    static func out(bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Sys.writeAll(1, $0) } }
 }
