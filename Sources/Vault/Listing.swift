@@ -54,6 +54,24 @@ public struct VaultListing {
 
     private init() {}
 
+    /// The `i`-th name in name order, as a String.
+    public func name(_ i: Int) -> String { String(decoding: text[self[i].name], as: UTF8.self) }
+
+    /// The scopes of the `i`-th secret in name order, as Strings.
+    public func scopes(_ i: Int) -> [String] { self[i].scopes.map { String(decoding: text[scope($0)], as: UTF8.self) } }
+
+    /// Whether a secret is named `name` (a binary search of the sorted names).
+    public func contains(name: String) -> Bool {
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let n = text[self[mid].name]
+            if n.elementsEqual(name.utf8) { return true }
+            if n.lexicographicallyPrecedes(name.utf8) { lo = mid + 1 } else { hi = mid }
+        }
+        return false
+    }
+
     /// The listing of a vault's plaintext.
     /// - Throws: `VaultError` `.format`: exactly what `VaultDocument.parse` throws for it.
     public init(plaintext: borrowing SecretBytes) throws(VaultError) {

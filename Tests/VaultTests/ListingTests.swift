@@ -71,6 +71,10 @@ import Age
             let full = VaultListing(try VaultDocument.parse(secret(json)))
             #expect(lines(fast) == lines(full), "round \(round)")
             #expect(lines(try VaultListing(plaintext: secret(json))) == lines(full))
+            #expect(names.allSatisfy { fast.contains(name: $0) } && (0..<fast.count).map(fast.name) == names.sorted())
+            for absent in ["", "~", "0", "zzzzzzzzzzzzzzzzzzzzzz", "a/"] where !names.contains(absent) {
+                #expect(!fast.contains(name: absent))
+            }
         }
     }
 
