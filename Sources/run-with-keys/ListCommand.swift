@@ -33,27 +33,28 @@ struct ListCommand: ParsableCommand {
     /// joined by commas; "-" for what is missing. (No closure captures the table:
     /// a captured variable costs an exclusivity check per access.)
     static func table(_ listing: VaultListing, now: Timestamp) -> [UInt8] {
-        var t = Table(capacity: listing.count * 64, cells: (listing.count + 1) * 6)
-        for h in ["NAME", "CREATED", "UPDATED", "AGE", "SCOPES", "EXPIRES"] { t.append(h); t.endCell() }
-        t.endRow()
-        let text = listing.text
-        for i in 0..<listing.count {
-            let e = listing[i]
-            t.append(text[e.name]); t.endCell()
-            date(&t, e.created, expired: false); t.endCell()
-            date(&t, e.updated, expired: false); t.endCell()
-            if let u = e.updated { t.append(u.days(until: now)); t.append("d") } else { t.append("-") }
-            t.endCell()
-            if e.scopes.isEmpty { t.append("-") }
-            for k in e.scopes {
-                if k > e.scopes.lowerBound { t.append(",") }
-                t.append(text[listing.scope(k)])
-            }
-            t.endCell()
-            date(&t, e.expires, expired: e.expires.map { $0 <= now } ?? false); t.endCell()
+        listing.text.withUnsafeBytes { text in
+            var t = Table(capacity: listing.count * 64, cells: (listing.count + 1) * 6)
+            for h in ["NAME", "CREATED", "UPDATED", "AGE", "SCOPES", "EXPIRES"] { t.append(h); t.endCell() }
             t.endRow()
+            for i in 0..<listing.count {
+                let e = listing[i]
+                t.append(UnsafeRawBufferPointer(rebasing: text[e.name])); t.endCell()
+                date(&t, e.created, expired: false); t.endCell()
+                date(&t, e.updated, expired: false); t.endCell()
+                if let u = e.updated { t.append(u.days(until: now)); t.append("d") } else { t.append("-") }
+                t.endCell()
+                if e.scopes.isEmpty { t.append("-") }
+                for k in e.scopes {
+                    if k > e.scopes.lowerBound { t.append(",") }
+                    t.append(UnsafeRawBufferPointer(rebasing: text[listing.scope(k)]))
+                }
+                t.endCell()
+                date(&t, e.expires, expired: e.expires.map { $0 <= now } ?? false); t.endCell()
+                t.endRow()
+            }
+            return t.render()
         }
-        return t.render()
     }
 
     private static func date(_ t: inout Table, _ time: Timestamp?, expired: Bool) {

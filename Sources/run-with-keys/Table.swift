@@ -16,6 +16,8 @@ struct Table {
     private var rowEnds: [Int] = []
     private var widths: [Int] = []
     private var cellStart = 0
+    /// The column of the next cell.
+    private var column = 0
 
     /// An empty table; `capacity` and `cells` are guesses of its size in bytes and cells.
     init(capacity: Int = 0, cells: Int = 0) {
@@ -24,7 +26,7 @@ struct Table {
         cellWidths.reserveCapacity(cells)
     }
 
-    mutating func append(_ b: ArraySlice<UInt8>) { bytes.append(contentsOf: b) }
+    mutating func append(_ b: UnsafeRawBufferPointer) { bytes.append(contentsOf: b) }
     mutating func append(_ s: StaticString) {
         bytes.append(contentsOf: UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
@@ -44,7 +46,6 @@ struct Table {
 
     /// Ends the cell appended since the last `endCell`.
     mutating func endCell() {
-        let column = cellEnds.count - (rowEnds.last ?? 0)
         let ascii = bytes.withUnsafeBufferPointer { b in
             for i in cellStart..<b.count where b[i] >= 0x80 || b[i] == 0x0d { return false }
             return true
@@ -54,9 +55,13 @@ struct Table {
         cellEnds.append(bytes.count)
         cellWidths.append(width)
         cellStart = bytes.count
+        column += 1
     }
 
-    mutating func endRow() { rowEnds.append(cellEnds.count) }
+    mutating func endRow() {
+        rowEnds.append(cellEnds.count)
+        column = 0
+    }
 
     /// The table as text, one line per row (copied into place, one cell at a time).
     func render() -> [UInt8] {
