@@ -13,12 +13,16 @@ import Age
 public struct VaultListing {
     /// One secret: byte ranges into `text`, and its times.
     public struct Entry {
+        /// The name's bytes in `text`.
         public var name: Range<Int>
+        /// When the name was first set, the value last changed, the key expires (`SecretEntry`'s
+        /// fields); nil when missing or null.
         public var created: Timestamp?
         public var updated: Timestamp?
         public var expires: Timestamp?
         /// Indices of its scopes for `scope(_:)`, in document order.
         public var scopes: Range<Int>
+        /// The note's bytes in `text`; nil when missing or null.
         public var note: Range<Int>?
     }
 

@@ -30,8 +30,9 @@ struct ListCommand: ParsableCommand {
     }
 
     /// NAME, CREATED, UPDATED, AGE, SCOPES, EXPIRES: dates, age in days, scopes
-    /// joined by commas; "-" for what is missing. (No closure captures the table:
-    /// a captured variable costs an exclusivity check per access.)
+    /// joined by commas; "-" for what is missing. The table lives inside the closure
+    /// that reads the listing's bytes (a variable captured from outside would cost an
+    /// exclusivity check per access).
     static func table(_ listing: VaultListing, now: Timestamp) -> [UInt8] {
         listing.text.withUnsafeBytes { text in
             var t = Table(capacity: listing.count * 64, cells: (listing.count + 1) * 6)

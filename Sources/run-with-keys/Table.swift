@@ -41,7 +41,7 @@ struct Table {
         bytes.append(contentsOf: repeatElement(0x30, count: digits))
         for k in stride(from: end - 1, through: end - digits, by: -1) { bytes[k] = UInt8(48 + m % 10); m /= 10 }
     }
-    /// Lets `body` append to the bytes directly (`Timestamp.append(to:count:)`).
+    /// Lets `body` append to the bytes directly (`Timestamp.append(to:dateOnly:)`).
     mutating func withBytes(_ body: (inout [UInt8]) -> Void) { body(&bytes) }
 
     /// Ends the cell appended since the last `endCell`.
