@@ -7,10 +7,18 @@ public enum SecretName {
 
     /// True when `name` matches `[A-Za-z0-9_./-]{1,128}`.
     public static func isValid(_ name: String) -> Bool {
-        (1...128).contains(name.utf8.count) && name.utf8.allSatisfy { c in
-            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
-                || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "/") || c == UInt8(ascii: "-")
-        }
+        (1...128).contains(name.utf8.count) && name.utf8.allSatisfy(isNameByte)
+    }
+
+    /// True when the UTF-8 bytes `name` match the rule (`list` checks names in the
+    /// decrypted document without making Strings).
+    public static func isValid(_ name: UnsafeRawBufferPointer) -> Bool {
+        (1...128).contains(name.count) && name.allSatisfy(isNameByte)
+    }
+
+    private static func isNameByte(_ c: UInt8) -> Bool {
+        (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
+            || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "/") || c == UInt8(ascii: "-")
     }
 
     /// How an invalid `name` is shown in an error without echoing what may be a

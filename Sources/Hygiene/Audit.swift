@@ -39,6 +39,13 @@ public enum Audit {
     /// `launches` the launch log, oldest first.
     public static func run(document: VaultDocument, profiles: [Profile], broken: [AuditReport.BrokenProfile] = [],
                            launches: [LaunchRecord], now: Timestamp) -> AuditReport {
+        run(listing: VaultListing(document), profiles: profiles, broken: broken, launches: launches, now: now)
+    }
+
+    /// The same audit from what `list` reads of the vault (`VaultStore.openListing`:
+    /// no value decoded, no `SecretEntry` made).
+    public static func run(listing: VaultListing, profiles: [Profile], broken: [AuditReport.BrokenProfile] = [],
+                           launches: [LaunchRecord], now: Timestamp) -> AuditReport {
         var lastLaunch: [String: Timestamp] = [:]
         for r in launches where r.event == .start {
             for k in r.keys { lastLaunch[k] = max(lastLaunch[k] ?? r.time, r.time) }
@@ -50,12 +57,12 @@ public enum Audit {
             for k in p.secretUses {   // keys and templates
                 if usedBy[k.secret]?.last != p.name { usedBy[k.secret, default: []].append(p.name) }
                 if let m = k.maxAge ?? p.policy.maxKeyAge { maxAge[k.secret] = min(maxAge[k.secret] ?? m, m) }
-                if document.secrets[k.secret] == nil { missing.append(.init(profile: p.name, secret: k.secret)) }
+                if !listing.contains(name: k.secret) { missing.append(.init(profile: p.name, secret: k.secret)) }
             }
         }
         var secrets: [AuditReport.Secret] = []
-        for name in document.names {
-            let e = document.secrets[name]!
+        for i in 0..<listing.count {
+            let e = listing[i], name = listing.name(i), scopes = listing.scopes(i)
             let since = e.updated ?? e.created
             var flags: [String] = []
             let limit = maxAge[name] ?? KeyPolicy.defaultMaxAge
@@ -65,10 +72,10 @@ public enum Audit {
             let launchedRecently = last.map { $0.days(until: now) < unusedAfterDays } ?? false
             let young = since.map { $0.days(until: now) < unusedAfterDays } ?? false
             if profilesUsing.isEmpty || (!launchedRecently && !young) { flags.append("unused") }
-            if e.scopes.contains(where: { withdrawScopes.contains($0.lowercased()) }) { flags.append("withdraw-scope") }
+            if scopes.contains(where: { withdrawScopes.contains($0.lowercased()) }) { flags.append("withdraw-scope") }
             if let x = e.expires, now >= x { flags.append("expired") }
             secrets.append(.init(name: name, created: e.created, updated: e.updated, ageDays: since?.days(until: now),
-                                 scopes: e.scopes, profiles: profilesUsing, lastLaunch: last, flags: flags))
+                                 scopes: scopes, profiles: profilesUsing, lastLaunch: last, flags: flags))
         }
         return AuditReport(secrets: secrets, missing: missing, brokenProfiles: broken)
     }

@@ -55,6 +55,17 @@ struct JSONReader {
         pos += 1
         let start = pos
         while pos < buf.count {
+            // Eight bytes at a time while none of them is a quote, a backslash or a
+            // control character (each test is exact about whether such a byte is there).
+            while pos + 8 <= buf.count {
+                let x = buf.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+                let quote = x ^ (0x22 &* ones), backslash = x ^ (0x5c &* ones)
+                let zero = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- 0x20 &* ones) & ~x)
+                if zero & high != 0 { break }
+                pos += 8
+            }
+            guard pos < buf.count else { break }
             let c = buf[pos]
             if c == 0x22 { pos += 1; return start..<(pos - 1) }
             if c < 0x20 { throw fail("raw control character in a string") }

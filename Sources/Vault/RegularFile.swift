@@ -105,7 +105,25 @@ public enum RegularFile {
     /// secret (secrets are read into guarded memory by the Vault module).
     /// - Throws: `Failure` (`.system` "read", `.tooLarge`).
     public static func readAll(_ fd: Int32, path: String, limit: Int) throws(Failure) -> [UInt8] {
+        // A regular file's size is known: read it into one array of that size, not
+        // 64 KiB at a time into a growing one (the vault of `list` is a few hundred KiB).
+        var st = stat()
+        let size = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : 0
         var out: [UInt8] = []
+        if size > 0 && size <= limit {
+            var failed: Int32 = 0
+            out = [UInt8](unsafeUninitializedCapacity: size) { dst, filled in
+                while filled < size {
+                    let n = Glibc.read(fd, dst.baseAddress! + filled, size - filled)
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 { failed = errno; break }
+                    if n == 0 { break }
+                    filled += n
+                }
+            }
+            if failed != 0 { throw Failure(path: path, reason: .system(call: "read", errno: failed)) }
+            if out.count < size { return out }   // shorter than it was: EOF came first
+        }
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             var n: Int

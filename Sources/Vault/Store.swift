@@ -60,6 +60,19 @@ public final class VaultStore {
 
     /// Decrypts the vault with the key from `options`.
     public func open(_ options: KeyOptions) throws(VaultError) -> (VaultDocument, UnlockedKey) {
+        try decrypt(options) { (plaintext, key) throws(VaultError) in (try VaultDocument.parse(taking: plaintext), key) }
+    }
+
+    /// Decrypts the vault with the key from `options` and lists it (`list`): names,
+    /// times, scopes and notes, never a value.
+    /// - Throws: `VaultError`, as `open` does.
+    public func openListing(_ options: KeyOptions) throws(VaultError) -> VaultListing {
+        try decrypt(options) { (plaintext, _) throws(VaultError) in try VaultListing(plaintext: plaintext) }
+    }
+
+    /// Calls `body` with the vault's plaintext, in guarded memory, and the key that opened it.
+    func decrypt<R>(_ options: KeyOptions,
+                    _ body: (consuming SecretBytes, UnlockedKey) throws(VaultError) -> R) throws(VaultError) -> R {
         let file = try readCiphertext()
         let header: Header
         do {
@@ -75,7 +88,7 @@ public final class VaultStore {
         } catch {
             throw VaultError.decrypting(path, error, keySource: key.source)
         }
-        return (try VaultDocument.parse(taking: plaintext), key)
+        return try body(plaintext, key)
     }
 
     /// Decrypts the vault again with a key that opened it before (a reload).

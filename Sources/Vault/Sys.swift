@@ -138,12 +138,13 @@ public enum Sys {
     /// The rules of ``openPrivate(_:what:allowPipe:)`` on a stat result; returns whether it is a pipe.
     static func checkPrivate(_ path: String, what: String, _ st: stat, readOnlyMount ro: Bool, allowPipe: Bool) throws(VaultError) -> Bool {
         let me = geteuid(), owner = st.st_uid, mode = st.st_mode & 0o7777
-        // Only for a refusal: describing the owner may read /proc (FileTrust.overflowUID).
-        var seen: String { "owner \(FileTrust.describeOwner(owner)), mode \(FileTrust.modeString(mode))" }
+        // The words of the error messages are made only for an error: describing the owner
+        // reads /proc/sys/kernel/overflowuid, about 0.2 ms of every `list` and launch.
+        func seen() -> String { "owner \(FileTrust.describeOwner(owner)), mode \(FileTrust.modeString(mode))" }
         let type = st.st_mode & S_IFMT
         if type == S_IFIFO && allowPipe {
             guard owner == me || owner == 0, mode & 0o022 == 0 else {
-                throw VaultError(.permissions, "\(what) \(path) is a pipe that someone else could write to (\(seen))",
+                throw VaultError(.permissions, "\(what) \(path) is a pipe that someone else could write to (\(seen()))",
                                  hints: ["pass a pipe you made: --identity <(command that prints the identity), or --identity /dev/stdin"])
             }
             return true
@@ -153,15 +154,15 @@ public enum Sys {
                              hints: type == S_IFIFO || type == S_IFCHR || type == S_IFSOCK
                                 ? ["a pipe is read only as --identity or RUN_WITH_KEYS_IDENTITY (process substitution <(…) or /dev/stdin)"] : [])
         }
-        let fix = owner == me ? "chmod 600 \(path)" : "chown \(me) \(path) && chmod 600 \(path)"
+        func fix() -> String { owner == me ? "chmod 600 \(path)" : "chown \(me) \(path) && chmod 600 \(path)" }
         let roHint = "it is on a read-only mount: fix it where it comes from (the host file, or the Kubernetes Secret's defaultMode)"
         if mode & 0o022 != 0 {
-            throw VaultError(.permissions, "\(what) \(path) is writable by group or others (\(seen))",
-                             hints: ro ? [roHint] : [fix])
+            throw VaultError(.permissions, "\(what) \(path) is writable by group or others (\(seen()))",
+                             hints: ro ? [roHint] : [fix()])
         }
         if owner != me && owner != 0 && !ro {
             throw VaultError(.permissions, "\(what) \(path) is owned by \(FileTrust.describeOwner(owner)), not by you (uid \(me)) or root (mode \(FileTrust.modeString(mode)))",
-                             hints: [fix, "a file owned by another user is accepted only on a read-only mount (docker -v …:ro, a Kubernetes Secret volume)"])
+                             hints: [fix(), "a file owned by another user is accepted only on a read-only mount (docker -v …:ro, a Kubernetes Secret volume)"])
         }
         // Root gave the file to our own group (Kubernetes fsGroup with runAsGroup, a
         // service's group): only we can read it. A shared group (`users`) is refused.
@@ -170,11 +171,11 @@ public enum Sys {
         if mode & 0o044 != 0 && !ro && !rootGaveGroup {
             let sharedGroup = owner == 0 && me != 0 && mode & 0o004 == 0
             let message = sharedGroup
-                ? "\(what) \(path) is readable by group \(st.st_gid), which is not your group (gid \(getegid())) (\(seen))"
-                : "\(what) \(path) is readable by group or others (\(seen))"
+                ? "\(what) \(path) is readable by group \(st.st_gid), which is not your group (gid \(getegid())) (\(seen()))"
+                : "\(what) \(path) is readable by group or others (\(seen()))"
             let rootFix = "as root: chgrp \(getegid()) \(path)" + (mode & 0o004 != 0 || mode & 0o040 == 0 ? " && chmod 640 \(path)" : "")
             throw VaultError(.permissions, message,
-                             hints: owner == me || me == 0 ? [fix] : [rootFix + " (root-owned and readable by your own group only is accepted)"])
+                             hints: owner == me || me == 0 ? [fix()] : [rootFix + " (root-owned and readable by your own group only is accepted)"])
         }
         return false
     }

@@ -29,34 +29,52 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
     /// Not gmtime_r(3): its first call makes glibc read /etc/localtime (tzset),
     /// seven system calls on every launch for a time zone UTC doesn't need.
     private static func format(_ seconds: Int64, count: Int) -> String? {
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        let secs = seconds - days * 86400
-        let (year, month, day) = civil(fromDays: days)
-        guard (0...9999).contains(year) else { return nil }
-        return String(unsafeUninitializedCapacity: 20) { out in
-            func put(_ v: Int64, _ at: Int, _ width: Int) {
-                var v = v
-                for k in stride(from: at + width - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
-            }
-            put(year, 0, 4); out[4] = 45; put(month, 5, 2); out[7] = 45; put(day, 8, 2)
-            out[10] = 84; put(secs / 3600, 11, 2); out[13] = 58; put(secs / 60 % 60, 14, 2); out[16] = 58
-            put(secs % 60, 17, 2); out[19] = 90
-            return count
+        let text = String(unsafeUninitializedCapacity: 20) { out in
+            write(seconds, into: UnsafeMutableRawBufferPointer(out)) ? count : 0
         }
+        return text.isEmpty ? nil : text
     }
 
-    /// The proleptic Gregorian date of `days` since 1970-01-01 (H. Hinnant's
-    /// civil_from_days, the inverse of the days_from_civil in `parse`).
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    /// Appends `description` to `out`, or with `dateOnly` its first 10 bytes (`date`).
+    /// What `list` uses, without a String.
+    public func append(to out: inout [UInt8], dateOnly: Bool) {
+        let written = withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { tmp in
+            guard Self.write(seconds, into: tmp) else { return false }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: tmp[0..<(dateOnly ? 10 : 20)]))
+            return true
+        }
+        if !written { out.append(contentsOf: dateOnly ? Array(description.utf8.prefix(10)) : Array(description.utf8)) }
+    }
+
+    /// Writes `YYYY-MM-DDTHH:MM:SSZ` (20 bytes); false, writing nothing, for a year outside 0...9999.
+    private static func write(_ seconds: Int64, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let (year, mo, d) = civil(seconds) else { return false }
+        let s = Int(seconds - floorDays(seconds) * 86400), y = Int(year)
+        func two(_ v: Int, _ at: Int) { out[at] = UInt8(truncatingIfNeeded: 48 + v / 10); out[at + 1] = UInt8(truncatingIfNeeded: 48 + v % 10) }
+        two(y / 100, 0); two(y % 100, 2); out[4] = 45; two(Int(mo), 5); out[7] = 45; two(Int(d), 8)
+        out[10] = 84; two(s / 3600, 11); out[13] = 58; two(s / 60 % 60, 14); out[16] = 58; two(s % 60, 17); out[19] = 90
+        return true
+    }
+
+    private static func floorDays(_ seconds: Int64) -> Int64 {
+        seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400)
+    }
+
+    /// The UTC (year, month, day) of `seconds`, as gmtime(3) gives it (H. Hinnant's
+    /// civil_from_days: integer arithmetic, no time zone file); nil outside years 0...9999.
+    private static func civil(_ seconds: Int64) -> (Int64, Int64, Int64)? {
+        // Years 0...9999 are these days since the epoch; outside them, nil before any overflow.
+        let days = floorDays(seconds)
+        guard days >= -719_528, days <= 2_932_896 else { return nil }
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
         let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
         let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.

@@ -32,7 +32,7 @@ struct AuditCommand: ParsableCommand {
     /// The whole command on plain values; the fast path (ReportFastPath) calls it too.
     /// - Throws: `ExitCode(1)` when anything is flagged, and the vault's errors.
     static func run(_ global: Globals, json: Bool, launchLog: String?, profileDirectories: [String] = []) throws {
-        let (doc, _) = try global.store().open(global.keyOptions())
+        let listing = try global.store().openListing(global.keyOptions())
         var profiles: [Profile] = [], broken: [AuditReport.BrokenProfile] = []
         // The first on the search path wins, as for `run`; never the current directory.
         let directories = ProfileLocator.searchDirectories(home: global.homeDirectory, extra: profileDirectories)
@@ -42,7 +42,7 @@ struct AuditCommand: ParsableCommand {
             }
         }
         let log = LaunchLog(path: launchLog ?? global.homeDirectory + "/launches.log")
-        let report = Audit.run(document: doc, profiles: profiles, broken: broken, launches: log.read(), now: Clock.system.now())
+        let report = Audit.run(listing: listing, profiles: profiles, broken: broken, launches: log.read(), now: Clock.system.now())
         Output.out(json ? Self.json(report) : Self.table(report))
         if report.flagged { throw ExitCode(1) }
     }

@@ -33,4 +33,5 @@ enum Output {
     static func hint(_ message: String) { Sys.writeAll(2, "run-with-keys: hint: \(message)\(eol)") }
     static func info(_ message: String) { Sys.writeAll(2, "run-with-keys: \(message)\(eol)") }
     static func out(_ text: String) { Sys.writeAll(1, text) }
+    static func out(bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Sys.writeAll(1, $0) } }
 }

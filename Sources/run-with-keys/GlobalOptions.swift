@@ -66,14 +66,19 @@ struct Globals {
 
 extension Globals {
     /// The option at `args[i]` as (name, value), from `--name=value` or `--name value`;
-    /// `i` is left on the last word used. Nil when the value is missing. For the fast
+    /// `i` is left on the last word used. Nil when the value is missing (`--name` last,
+    /// or `--name=` with nothing after it). For the fast
     /// paths that don't go through ArgumentParser (launch, `list`, `audit`).
     static func option(_ args: [String], _ i: inout Int) -> (name: String, value: String)? {
-        let parts = args[i].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 2 { return (parts[0], parts[1]) }
+        let a = args[i]
+        if let eq = a.utf8.firstIndex(of: UInt8(ascii: "=")) {
+            // `--vault=` is a missing value to ArgumentParser: let it say so.
+            guard a.index(after: eq) < a.endIndex else { return nil }
+            return (String(a[..<eq]), String(a[a.index(after: eq)...]))
+        }
         guard i + 1 < args.count else { return nil }
         i += 1
-        return (parts[0], args[i])
+        return (a, args[i])
     }
 
     /// Sets the global option `name` (`--home`, …) from `value`, validated as

@@ -20,7 +20,7 @@ struct ReportFastPath {
         guard getenv("RUN_WITH_KEYS_ARGUMENT_PARSER") == nil else { return nil }
         var s = ReportFastPath(command: .list)
         var i = 0
-        var seen = Set<String>()  // a repeated option is ArgumentParser's to judge
+        var seen: [String] = []  // a repeated option is ArgumentParser's to judge (an array: no Set<String> to instantiate)
         var subcommand: Command?
         while i < args.count {
             let a = args[i]
@@ -35,10 +35,12 @@ struct ReportFastPath {
             }
             guard a.hasPrefix("--"), a != "--" else { return nil }
             if a == "--json" && subcommand != nil {
-                guard seen.insert(a).inserted else { return nil }
+                guard !seen.contains(a) else { return nil }
+                seen.append(a)
                 s.json = true; i += 1; continue
             }
-            guard let (name, value) = Globals.option(args, &i), seen.insert(name).inserted else { return nil }
+            guard let (name, value) = Globals.option(args, &i), !seen.contains(name) else { return nil }
+            seen.append(name)
             if name == "--launch-log" && subcommand == .audit {
                 s.launchLog = value
             } else if !s.globals.set(name, value) {

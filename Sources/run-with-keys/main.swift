@@ -66,9 +66,11 @@ func runMain() -> Never {
     core.rlim_cur = 0
     setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &core)
     _ = rwk_set_dumpable(0)
-    let args = reorderGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+    var args = Array(CommandLine.arguments.dropFirst())
     do {
-        if let report = ReportFastPath.parse(Array(CommandLine.arguments.dropFirst())) { try report.run() }
+        // Before reorderGlobalOptions, whose subcommand set (ArgumentParser's configuration) `list` doesn't need.
+        if let report = ReportFastPath.parse(args) { try report.run() }
+        args = reorderGlobalOptions(args)
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
         if let settings = ExecCommand.Settings.parse(args) { try ExecCommand.launch(settings) }
         if args.isEmpty { Output.out(RunWithKeys.helpMessage() + "\n"); exit(0) }   // bare: usage, exit 0

@@ -81,7 +81,9 @@ def test_fast_path_errors_and_odd_arguments_match(rwk):
     rwk.set("a", rwk.secret())
     for args in [("list", "--lock-timeout", "-1"), ("list", "--json", "--json"), ("list", "extra"),
                  ("list", "--bogus"), ("list", "--passphrase-fd"), ("audit", "--launch-log"),
-                 ("--json", "list"), ("--launch-log", "x", "audit"), ("--home", "list", "list"), ("list", "audit")]:
+                 ("--json", "list"), ("--launch-log", "x", "audit"), ("--home", "list", "list"), ("list", "audit"),
+                 ("list", "--lock-timeout=5"), ("list", "--lock-timeout=1=2"), ("list", "--vault="), ("list", "--json="),
+                 (f"--home={rwk.home}", "list", "--json"), ("audit", "--launch-log=", "--json")]:
         both(rwk, *args)
     res = both(rwk, "list", "--vault", str(rwk.root / "missing.age"))
     assert res.returncode == 125
