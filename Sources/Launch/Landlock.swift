@@ -154,7 +154,7 @@ public enum Landlock {
                     let r = rwk_landlock_add_entries(fd, rule.directory, names.stringArray(rule.except), Int32(rule.except.count),
                                                      rule.except.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } } ? 1 : 0,
                                                      SkipNames.test, skip.toOpaque(), dirAccess, fileAccess)
-                    if r < 0 { throw LaunchError.system(call: "landlock_add_rule for the entries of \(rule.directory)", errno: -r) }
+                    if r < 0 { throw LaunchError.system(call: "reading \(rule.directory) for its Landlock rules", errno: -r) }
                 }
                 for rule in portRules {
                     let r = rwk_landlock_add_port_rule(fd, rule.access & handledNetwork, UInt64(rule.port))

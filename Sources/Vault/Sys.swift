@@ -206,9 +206,10 @@ public enum Sys {
 
     /// mkdir -p with mode 0700 for the directories it creates.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(VaultError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            current += "/" + part
+        var current = path.utf8.first == UInt8(ascii: "/") ? "" : "."
+        // Split at "/" bytes: a name may start with a combining mark (see `directory(of:)`).
+        for part in path.utf8.split(separator: UInt8(ascii: "/")) {
+            current += "/" + String(decoding: part, as: UTF8.self)
             if mkdir(current, mode) != 0 && errno != EEXIST {
                 throw VaultError(.io, "can't create \(current): \(errnoString())")
             }
