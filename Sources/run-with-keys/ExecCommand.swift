@@ -94,11 +94,8 @@ struct ExecCommand: ParsableCommand {
                 case "--template": s.templates.append(value)
                 case "--inherit": s.inherit.append(value)
                 case "--profile": s.profile = value
-                case "--log-format":
-                    guard let f = LogFormat(rawValue: value) else { return nil }
-                    s.logFormat = f
-                case "--launch-log": s.launchLog = value
-                default: guard s.globals.set(name, value) else { return nil }
+                default:
+                    guard RunCommand.LaunchSettings.setShared(name, value, &s.globals, &s.logFormat, &s.launchLog) else { return nil }
                 }
                 i += 1
             }

@@ -123,18 +123,26 @@ extension RunCommand.LaunchSettings {
                 i += 1
                 continue
             }
-            guard let (name, value) = Globals.option(args, &i) else { return nil }
-            switch name {
-            case "--log-format":
-                guard let f = LogFormat(rawValue: value) else { return nil }
-                s.logFormat = f
-            case "--launch-log": s.launchLog = value
-            default: guard s.globals.set(name, value) else { return nil }
-            }
+            guard let (name, value) = Globals.option(args, &i),
+                  Self.setShared(name, value, &s.globals, &s.logFormat, &s.launchLog) else { return nil }
             i += 1
         }
         guard let profile else { return nil }
         s.profile = profile
         return s
+    }
+
+    /// The options `run` and `exec` share on their fast paths: `--log-format`,
+    /// `--launch-log` and the global ones. False for another name or a bad value.
+    static func setShared(_ name: String, _ value: String, _ globals: inout Globals, _ logFormat: inout LogFormat,
+                          _ launchLog: inout String?) -> Bool {
+        switch name {
+        case "--log-format":
+            guard let f = LogFormat(rawValue: value) else { return false }
+            logFormat = f
+        case "--launch-log": launchLog = value
+        default: return globals.set(name, value)
+        }
+        return true
     }
 }
