@@ -288,6 +288,24 @@ int rwk_pipe(int *read_end, int *write_end) {
     return 0;
 }
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+int rwk_replace_file(const char *tmp, const char *path) {
+    if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+        (void)unlink(tmp);
+        return 0;
+    }
+    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) return -1;
+    return rename(tmp, path);
+}
+
+int rwk_pending_bytes(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
+}
+
 __attribute__((noinline)) void rwk_scrub_stack(unsigned long bytes) {
     if (bytes > 65536) bytes = 65536;
     unsigned char buf[bytes];

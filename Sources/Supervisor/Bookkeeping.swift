@@ -1,5 +1,6 @@
 import Logging
 import Glibc
+import CSys
 import Vault
 import Launch
 
@@ -27,7 +28,7 @@ extension Supervisor {
         guard let path = runFilePath else { return }
         let file = RunFile(pid: getpid(), botPid: tree?.pid ?? 0, profile: settings.profileName,
                            reload: settings.reload.rawValue, keys: plan.secretNames)
-        do { try file.write(to: path) } catch {
+        do { try file.write(to: path) { rwk_replace_file($0, $1) } } catch {
             logger.warning("run file: \(error)")
             return
         }
