@@ -1,4 +1,5 @@
 import Glibc
+import CSys
 import Vault
 
 /// Pid numbers across PID namespaces, read from /proc.
@@ -49,11 +50,15 @@ public enum ProcessIDs {
     }
 
     /// The pid, in our namespace, of the process a pidfd refers to; nil when
-    /// it has exited or can't be seen from here. Runs once per spawn, so the
-    /// few lines of fdinfo are read into a small buffer on the stack (not a
+    /// it has exited or can't be seen from here. Runs once per spawn: one ioctl
+    /// (PIDFD_GET_INFO) where the kernel has it; before Linux 6.13, the NSpid
+    /// line of the pidfd's fdinfo, read into a small buffer on the stack (not a
     /// fresh 64 KiB one: after the fork of a tree's init every new page the
     /// supervisor writes is a copy-on-write fault).
     public static func pid(ofPidfd fd: Int32) -> pid_t? {
+        let pid = rwk_pidfd_pid(fd)   // one ioctl where the kernel has PIDFD_GET_INFO
+        if pid > 0 { return pid }
+        if errno == ESRCH { return nil }
         let file = open("/proc/self/fdinfo/\(fd)", O_RDONLY | O_CLOEXEC)
         guard file >= 0 else { return nil }
         defer { close(file) }

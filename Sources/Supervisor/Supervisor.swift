@@ -76,6 +76,8 @@ public final class Supervisor {
     var history = RestartHistory()
     let restartConfig: RestartConfig
     var registered = false
+    /// The last bot's exit record, until `flushExitRecord` writes it (Bookkeeping.swift).
+    var pendingExit: LaunchRecord?
     /// Timerfds known to be disarmed (set to 0 by us, or never armed); see `arm`.
     var disarmed = Set<Int32>()
 
@@ -184,6 +186,7 @@ public final class Supervisor {
             for i in 0..<Int(n) {
                 guard let tag = Tag(rawValue: tags[i]) else { continue }
                 dispatch(tag)
+                flushExitRecord()
                 if life.state == .done { break }
             }
         }
@@ -238,6 +241,7 @@ public final class Supervisor {
     }
 
     func finish() {
+        flushExitRecord()
         output.finish()
         terminal.restore()
         removeRunFile()

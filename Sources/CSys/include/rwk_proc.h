@@ -17,6 +17,10 @@ int rwk_set_dumpable(int on);
 int rwk_pidfd_send_signal(int pidfd, int sig);
 /* pidfd_open(2) */
 int rwk_pidfd_open(int pid);
+/* The pid, in our PID namespace, of the process `pidfd` refers to: ioctl
+ * PIDFD_GET_INFO (Linux 6.13). -1 and errno on error: ENOTTY or EINVAL on an
+ * older kernel, ESRCH when it is gone or not visible from here. */
+int rwk_pidfd_pid(int pidfd);
 /* fcntl O_NONBLOCK on/off */
 int rwk_set_nonblocking(int fd, int on);
 /* fcntl FD_CLOEXEC on */
