@@ -29,6 +29,24 @@ int rwk_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0
 int rwk_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
 int rwk_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
+/* The first version of struct pidfd_info (include/uapi/linux/pidfd.h, 64
+ * bytes): the kernel accepts it as is and fills what it knows. */
+struct rwk_pidfd_info {
+    uint64_t mask, cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
+};
+#define RWK_PIDFD_INFO_PID 1ULL
+#define RWK_PIDFD_GET_INFO _IOWR(0xFF, 11, struct rwk_pidfd_info)
+
+int rwk_pidfd_pid(int pidfd) {
+    struct rwk_pidfd_info info;
+    memset(&info, 0, sizeof info);
+    info.mask = RWK_PIDFD_INFO_PID;
+    if (ioctl(pidfd, RWK_PIDFD_GET_INFO, &info) < 0) return -1;
+    if (!(info.mask & RWK_PIDFD_INFO_PID) || info.pid == 0) { errno = ESRCH; return -1; }
+    return (int)info.pid;
+}
+
 int rwk_set_nonblocking(int fd, int on) {
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0) return -1;
@@ -286,6 +304,24 @@ int rwk_pipe(int *read_end, int *write_end) {
     *read_end = fds[0];
     *write_end = fds[1];
     return 0;
+}
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+int rwk_replace_file(const char *tmp, const char *path) {
+    if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+        (void)unlink(tmp);
+        return 0;
+    }
+    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) return -1;
+    return rename(tmp, path);
+}
+
+int rwk_pending_bytes(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
 }
 
 __attribute__((noinline)) void rwk_scrub_stack(unsigned long bytes) {

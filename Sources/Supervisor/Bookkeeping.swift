@@ -1,5 +1,6 @@
 import Logging
 import Glibc
+import CSys
 import Vault
 import Launch
 
@@ -11,12 +12,27 @@ extension Supervisor {
         arm(timers.watchdog, ms: ms, intervalMs: ms)
     }
 
+    /// Appends a launch-log record. An `exit` record is made now but written
+    /// by `flushExitRecord`: after the next spawn when the restart is
+    /// immediate (so the file I/O is not between the bot's exit and the next
+    /// start), else at the end of the event's handling; and always before any
+    /// later record, so the log's order is unchanged.
     func record(_ event: LaunchRecord.Event, status: ExitStatus? = nil) {
-        guard let log = options.launchLog else { return }
+        guard options.launchLog != nil else { return }
         let r = LaunchRecord(time: Clock.system.now(), event: event, profile: settings.profileName, keys: plan.secretNames,
                              pid: tree?.pid ?? 0, uid: plan.request.credentials?.uid ?? getuid(), status: status?.description,
                              exitCode: status?.shellCode, restarts: max(0, attempt - 1))
-        do { try log.append(r) } catch { logger.warning("launch log: \(error)") }
+        flushExitRecord()
+        if event == .exit { pendingExit = r } else { append(r) }
+    }
+
+    /// Writes the exit record `record` held back, if any.
+    func flushExitRecord() {
+        if let r = pendingExit.take() { append(r) }
+    }
+
+    private func append(_ r: LaunchRecord) {
+        do { try options.launchLog?.append(r) } catch { logger.warning("launch log: \(error)") }
     }
 
     var runFilePath: String? { options.runDirectory.map { RunFile.path(in: $0, profile: settings.profileName, pid: getpid()) } }
@@ -27,7 +43,7 @@ extension Supervisor {
         guard let path = runFilePath else { return }
         let file = RunFile(pid: getpid(), botPid: tree?.pid ?? 0, profile: settings.profileName,
                            reload: settings.reload.rawValue, keys: plan.secretNames)
-        do { try file.write(to: path) } catch {
+        do { try file.write(to: path) { rwk_replace_file($0, $1) } } catch {
             logger.warning("run file: \(error)")
             return
         }

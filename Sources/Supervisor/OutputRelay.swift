@@ -199,6 +199,10 @@ final class OutputRelay {
         guard let sink = sink(stream), let redactor = stream == .err ? errRedactor : redactor else { return }
         let fd = stream == .err ? errRead : outRead
         while fd >= 0 && sink.isEmpty && !sink.broken {
+            // Nothing unread (the usual case when the bot exits): the guarded
+            // buffer stays closed and no read is made. EOF and EIO (a closed pty
+            // slave) also show 0 here, which ends this loop as a read would.
+            if rwk_pending_bytes(fd) == 0 { break }
             let n = readRedacted(fd, redactor, into: sink)
             if n <= 0 { break }
             sink.pump()
@@ -227,7 +231,7 @@ final class OutputRelay {
             }
             return n
         }
-        if n > 0 {   // only what the redactor saw can have left bytes on the stack
+        if n > 0 {   // the redactor ran: its frames may have left bytes of the output on the stack
             let e = errno
             rwk_scrub_stack(32768)
             errno = e

@@ -76,6 +76,10 @@ public final class Supervisor {
     var history = RestartHistory()
     let restartConfig: RestartConfig
     var registered = false
+    /// The last bot's exit record, until `flushExitRecord` writes it (Bookkeeping.swift).
+    var pendingExit: LaunchRecord?
+    /// Timerfds known to be disarmed (set to 0 by us, or never armed); see `arm`.
+    var disarmed = Set<Int32>()
 
     static let forwarded: [Int32] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
     /// Job control: suspend the tree with us, and resume it (Terminal.swift).
@@ -103,6 +107,7 @@ public final class Supervisor {
         signalFD = try sys("signalfd") { rwk_signalfd(&mask) }
         func timer() throws(LaunchError) -> Int32 { try sys("timerfd_create") { rwk_timerfd() } }
         timers = Timers(restart: try timer(), stop: try timer(), flush: try timer(), watchdog: try timer(), reload: try timer())
+        disarmed = [timers.restart, timers.stop, timers.flush, timers.watchdog, timers.reload]
         output = try OutputRelay(redact: settings.redact, secrets: plan.secrets, usePTY: options.usePTYWhenTerminal,
                                  flushDelayMs: options.flushDelayMs, longHoldMs: options.longHoldMs,
                                  longHoldBytes: options.longHoldBytes)
@@ -115,6 +120,8 @@ public final class Supervisor {
         try output.register(epfd: epfd, tags: .init(out: Tag.out.rawValue, err: Tag.err.rawValue,
                                                      outWritable: Tag.outWritable.rawValue,
                                                      errWritable: Tag.errWritable.rawValue))
+        // Two records per restart: the log stays open between them (each is still locked and checked).
+        options.launchLog?.keepOpen = true
         _ = rwk_set_child_subreaper()
         _ = rwk_set_dumpable(0)
         if settings.reload != .none, let vault = options.watchVault { try watch(vault) }
@@ -129,7 +136,14 @@ public final class Supervisor {
         try sys("epoll_ctl") { rwk_epoll_add(epfd, fd, events, tag.rawValue) }
     }
 
-    func arm(_ fd: Int32, ms: Int64, intervalMs: Int64 = 0) { _ = rwk_timerfd_arm(fd, max(0, ms), max(0, intervalMs)) }
+    /// Arms a timerfd (`ms` 0: disarms it). A timer that is disarmed already is
+    /// left alone: a restart disarms four of them, most of which never ran.
+    func arm(_ fd: Int32, ms: Int64, intervalMs: Int64 = 0) {
+        let off = ms <= 0 && intervalMs <= 0
+        if off && disarmed.contains(fd) { return }
+        _ = rwk_timerfd_arm(fd, max(0, ms), max(0, intervalMs))
+        if off { disarmed.insert(fd) } else { disarmed.remove(fd) }
+    }
 
     /// Reads a timerfd's expiration count. 0 means the event is stale: epoll
     /// reported the timer, but an earlier handler in the same batch re-armed or
@@ -180,6 +194,7 @@ public final class Supervisor {
             for i in 0..<Int(n) {
                 guard let tag = Tag(rawValue: tags[i]) else { continue }
                 dispatch(tag)
+                flushExitRecord()
                 if life.state == .done { break }
             }
         }
@@ -234,6 +249,7 @@ public final class Supervisor {
     }
 
     func finish() {
+        flushExitRecord()
         output.finish()
         terminal.restore()
         removeRunFile()

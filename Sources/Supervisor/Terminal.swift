@@ -191,6 +191,7 @@ extension Supervisor {
             terminal.treeStopped = true
         }
         output.flush()
+        flushExitRecord()   // not held back while we are stopped
         terminal.leave()
         rwk_stop_self(sig)
         resume()

@@ -29,11 +29,21 @@ public final class LaunchLog {
     public let maxBytes: Int
     public let keep: Int
 
+    /// Keep the log open (unlocked) between appends: a supervisor appends two
+    /// records per restart, and needs no open, close or directory walk for
+    /// each. Every append still locks the file and checks that it is still the
+    /// log (another appender may have rotated or removed it), as a fresh open does.
+    public var keepOpen = false
+    /// The log's fd between appends when `keepOpen`; -1 when none is kept.
+    private var kept: Int32 = -1
+
     public init(path: String, maxBytes: Int = 1 << 20, keep: Int = 3) {
         self.path = path
         self.maxBytes = maxBytes
         self.keep = keep
     }
+
+    deinit { if kept >= 0 { close(kept) } }
 
     /// A JSON string literal (`StringEscape`).
     public static func json(_ s: String) -> String { StringEscape.quoted(s, .json) }
@@ -49,14 +59,16 @@ public final class LaunchLog {
 
     /// Appends one record. Failures are reported to the caller, who logs and carries on.
     public func append(_ record: LaunchRecord) throws(VaultError) {
-        try Sys.makeDirectories(Sys.directory(of: path))
         // Lock the file, then make sure it is still the log (another appender may
         // have rotated it while we waited); rotate under the lock when it is full,
         // and write into the fresh file under its own lock.
         for _ in 0..<8 {
-            let (fd, e) = Sys.open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o600)
-            guard fd >= 0 else { throw VaultError(.io, "can't open the launch log \(path): \(Sys.errnoString(e))") }
-            defer { close(fd) }
+            let fd = try kept >= 0 ? kept : openLog()
+            kept = -1
+            var keepIt = false
+            defer {
+                if keepIt { flock(fd, LOCK_UN); kept = fd } else { close(fd) }
+            }
             flock(fd, LOCK_EX)
             var mine = stat(), current = stat()
             guard fstat(fd, &mine) == 0 else { continue }
@@ -66,9 +78,22 @@ public final class LaunchLog {
             guard stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
             if Int(mine.st_size) >= maxBytes { rotate(); continue }
             try Self.appendWhole(fd, Self.line(record), size: mine.st_size, path: path)
+            keepIt = keepOpen
             return
         }
         throw VaultError(.io, "can't append to the launch log \(path): it keeps being rotated")
+    }
+
+    /// Opens (creates) the log; its directories are made only when the open fails.
+    private func openLog() throws(VaultError) -> Int32 {
+        let flags = O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK
+        var (fd, e) = Sys.open(path, flags, 0o600)
+        if fd < 0 {
+            try Sys.makeDirectories(Sys.directory(of: path))
+            (fd, e) = Sys.open(path, flags, 0o600)
+        }
+        guard fd >= 0 else { throw VaultError(.io, "can't open the launch log \(path): \(Sys.errnoString(e))") }
+        return fd
     }
 
     /// Appends `line` whole or not at all, under the caller's lock: one `write(2)`

@@ -17,6 +17,10 @@ int rwk_set_dumpable(int on);
 int rwk_pidfd_send_signal(int pidfd, int sig);
 /* pidfd_open(2) */
 int rwk_pidfd_open(int pid);
+/* The pid, in our PID namespace, of the process `pidfd` refers to: ioctl
+ * PIDFD_GET_INFO (Linux 6.13). -1 and errno on error: ENOTTY or EINVAL on an
+ * older kernel, ESRCH when it is gone or not visible from here. */
+int rwk_pidfd_pid(int pidfd);
 /* fcntl O_NONBLOCK on/off */
 int rwk_set_nonblocking(int fd, int on);
 /* fcntl FD_CLOEXEC on */
@@ -76,6 +80,16 @@ int rwk_open_output(int fd, int *mode);
 long rwk_write_output(int fd, int mode, const void *buf, unsigned long count);
 /* poll(2) on one fd: its revents, 0 on timeout, -1 and errno on error (EINTR retried by the caller). */
 int rwk_poll_one(int fd, int events, int timeout_ms);
+/* Puts `tmp` in place of `path` atomically, for a file rewritten often (the
+ * supervisor's run file): renameat2(RENAME_EXCHANGE), then unlinks the old
+ * file, now named `tmp`. (A rename over an existing file makes ext4 write the
+ * new file's blocks at once, auto_da_alloc, and the old file's eviction then
+ * frees and discards its blocks: block I/O at every rewrite.) Falls back to
+ * rename(2) when `path` doesn't exist or the filesystem can't exchange.
+ * 0, or -1 and errno. */
+int rwk_replace_file(const char *tmp, const char *path);
+/* How many bytes a pipe or pty master holds unread (ioctl FIONREAD); -1 and errno on error. */
+int rwk_pending_bytes(int fd);
 /* Waits; fills tags[i] and events[i]; returns the count, or -1 and errno. */
 int rwk_epoll_wait(int epfd, uint64_t *tags, uint32_t *events, int max, int timeout_ms);
 
