@@ -100,7 +100,8 @@ static int add_entry(int ruleset_fd, int dirfd, const char *name, unsigned char 
 
 int rwk_landlock_add_entries(int ruleset_fd, const char *dir, const char *const *skip, int nskip, int ascii,
                              rwk_name_test test, void *context, uint64_t dir_access, uint64_t file_access) {
-    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* The path is canonical: a last component swapped for a symlink since is refused (no rules). */
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dirfd < 0) return fatal(errno) ? -errno : 0;
     char buf[32768] __attribute__((aligned(8)));
     int added = 0;
