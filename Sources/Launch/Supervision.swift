@@ -28,7 +28,7 @@ public struct Supervision: Sendable, Equatable {
             policy: r.policy == .no ? .no : (r.policy == .always ? .always : .onFailure),
             delayMs: r.delay.milliseconds, maxDelayMs: r.maxDelay.milliseconds,
             stableAfterMs: (r.stableAfter ?? r.maxDelay).milliseconds, burst: r.burst,
-            intervalMs: r.interval.milliseconds, successExitCodes: Set(r.successExitCodes))
+            intervalMs: r.interval.milliseconds, successExitCodes: r.successExitCodes)
         stopSignal = r.stopSignal
         stopTimeoutMs = r.stopTimeout.milliseconds
         switch r.reload {
@@ -64,13 +64,15 @@ public struct RestartConfig: Sendable, Equatable {
     public var burst: Int
     public var intervalMs: Int64
     /// Exit codes that count as success besides 0, like systemd's SuccessExitStatus=.
-    public var successExitCodes: Set<Int32>
+    /// A handful of codes: an array, since a `Set<Int32>` costs a protocol
+    /// conformance lookup at every launch (see BENCHMARKS.md, issue 14).
+    public var successExitCodes: [Int32]
 
     /// The defaults (docs/ARCHITECTURE.md, "Supervise"): on-failure, 1 s doubling up to 1 min,
     /// 5 starts per 10 min; a run of 1 min counts as stable.
     public init(policy: Policy = .onFailure, delayMs: Int64 = 1_000, maxDelayMs: Int64 = 60_000,
                 stableAfterMs: Int64 = 60_000, burst: Int = 5, intervalMs: Int64 = 600_000,
-                successExitCodes: Set<Int32> = []) {
+                successExitCodes: [Int32] = []) {
         self.policy = policy
         self.delayMs = delayMs
         self.maxDelayMs = maxDelayMs

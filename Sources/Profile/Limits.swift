@@ -63,8 +63,8 @@ extension Profile {
                 : "a number or \"unlimited\""
             throw section.wrongType(key, expected: expected)
         }
-        let caps: [LimitResource: UInt64] = [.nice: 40, .rtprio: 99]
-        if let cap = caps[resource], case .value(let n) = result, n > cap {
+        let cap: UInt64? = resource == .nice ? 40 : resource == .rtprio ? 99 : nil
+        if let cap, case .value(let n) = result, n > cap {
             throw section.error(.invalidValue, key, "must be between 0 and \(cap)")
         }
         return result

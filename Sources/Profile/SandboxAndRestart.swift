@@ -55,13 +55,18 @@ extension Profile {
             }
             if !sandbox.require.contains(p) { sandbox.require.append(p) }
         }
-        let turnedOff: [SandboxSpec.Protection: String] = [
-            .filesystem: sandbox.filesystem == .off ? "filesystem = \"off\"" : "",
-            .network: sandbox.connect == nil && sandbox.bind == nil ? "neither connect nor bind is set" : "",
-            .signals: sandbox.signals == .off ? "signals = \"off\"" : "",
-        ]
+        // A switch, not a dictionary keyed by Protection: its first use at every
+        // launch would cost a protocol conformance lookup.
+        func turnedOff(_ p: SandboxSpec.Protection) -> String? {
+            switch p {
+            case .filesystem: return sandbox.filesystem == .off ? "filesystem = \"off\"" : nil
+            case .network: return sandbox.connect == nil && sandbox.bind == nil ? "neither connect nor bind is set" : nil
+            case .signals: return sandbox.signals == .off ? "signals = \"off\"" : nil
+            case .tree: return nil
+            }
+        }
         for p in sandbox.require {
-            if let why = turnedOff[p], !why.isEmpty {
+            if let why = turnedOff(p) {
                 throw section.error(.invalidValue, "require", "requires \"\(p.rawValue)\", but \(why)")
             }
         }

@@ -25,7 +25,7 @@ public enum ExitReason: Sendable, Equatable {
     /// or death by SIGHUP, SIGINT, SIGTERM or SIGPIPE (the signals a bot gets
     /// when someone asks it to stop). Every other signal — SIGKILL, SIGSEGV,
     /// SIGABRT, SIGSYS from seccomp — is a failure.
-    public func isClean(successExitCodes: Set<Int32>) -> Bool {
+    public func isClean(successExitCodes: [Int32]) -> Bool {
         switch self {
         case .exited(let code):
             return code == 0 || successExitCodes.contains(code)

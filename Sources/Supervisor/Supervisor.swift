@@ -79,7 +79,7 @@ public final class Supervisor {
     /// The last bot's exit record, until `flushExitRecord` writes it (Bookkeeping.swift).
     var pendingExit: LaunchRecord?
     /// Timerfds known to be disarmed (set to 0 by us, or never armed); see `arm`.
-    var disarmed = Set<Int32>()
+    var disarmed: [Int32] = []   // five timerfds at most: no Set<Int32> (a conformance lookup per launch)
 
     static let forwarded: [Int32] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGQUIT]
     /// Job control: suspend the tree with us, and resume it (Terminal.swift).
@@ -142,7 +142,7 @@ public final class Supervisor {
         let off = ms <= 0 && intervalMs <= 0
         if off && disarmed.contains(fd) { return }
         _ = rwk_timerfd_arm(fd, max(0, ms), max(0, intervalMs))
-        if off { disarmed.insert(fd) } else { disarmed.remove(fd) }
+        if off { if !disarmed.contains(fd) { disarmed.append(fd) } } else { disarmed.removeAll { $0 == fd } }
     }
 
     /// Reads a timerfd's expiration count. 0 means the event is stale: epoll

@@ -6,7 +6,7 @@ import Launch
 private let quick = RestartConfig(policy: .onFailure, delayMs: 100, maxDelayMs: 1_000, stableAfterMs: 10_000,
                                   burst: 0, intervalMs: 0, successExitCodes: [])
 
-private func config(_ policy: RestartConfig.Policy, success: Set<Int32> = []) -> RestartConfig {
+private func config(_ policy: RestartConfig.Policy, success: [Int32] = []) -> RestartConfig {
     var c = quick
     c.policy = policy
     c.successExitCodes = success
@@ -24,7 +24,7 @@ private func decideOnce(_ config: RestartConfig, _ exit: ExitReason, stopping: B
 struct PolicyCase: Sendable, CustomTestStringConvertible {
     let policy: RestartConfig.Policy
     let exit: ExitReason
-    var success: Set<Int32> = []
+    var success: [Int32] = []
     let expected: RestartDecision
     var testDescription: String { "\(policy) \(exit) success=\(success.sorted()) → \(expected)" }
 }
