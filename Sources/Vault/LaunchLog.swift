@@ -87,11 +87,7 @@ public final class LaunchLog {
     /// Opens (creates) the log; its directories are made only when the open fails.
     private func openLog() throws(VaultError) -> Int32 {
         let flags = O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK
-        var (fd, e) = Sys.open(path, flags, 0o600)
-        if fd < 0 {
-            try Sys.makeDirectories(Sys.directory(of: path))
-            (fd, e) = Sys.open(path, flags, 0o600)
-        }
+        let (fd, e) = try Sys.openCreatingDirectories(path, flags, 0o600)
         guard fd >= 0 else { throw VaultError(.io, "can't open the launch log \(path): \(Sys.errnoString(e))") }
         return fd
     }

@@ -70,11 +70,7 @@ public struct RunFile: Sendable, Equatable {
                       replace: (_ tmp: String, _ path: String) -> Int32 = { Glibc.rename($0, $1) }) throws(VaultError) {
         let tmp = path + ".tmp"
         let flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC
-        var (fd, e) = Sys.open(tmp, flags, 0o600)
-        if fd < 0 {
-            try Sys.makeDirectories(Sys.directory(of: path))
-            (fd, e) = Sys.open(tmp, flags, 0o600)
-        }
+        let (fd, e) = try Sys.openCreatingDirectories(tmp, flags, 0o600)
         guard fd >= 0 else { throw VaultError(.io, "can't write \(tmp): \(Sys.errnoString(e))") }
         Sys.writeAll(fd, json)
         close(fd)

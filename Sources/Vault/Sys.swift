@@ -20,6 +20,17 @@ public enum Sys {
         return (Int32(r), e)
     }
 
+    /// `open` that creates `path`'s directories (0700) only when the open fails:
+    /// files written often (the launch log, the run file) pay no mkdir chain.
+    /// - Returns: the fd, or -1 and the errno of the second open.
+    /// - Throws: `VaultError(.io)` when a directory can't be created.
+    public static func openCreatingDirectories(_ path: String, _ flags: Int32, _ mode: mode_t) throws(VaultError) -> (fd: Int32, errno: Int32) {
+        let opened = open(path, flags, mode)
+        guard opened.fd < 0 else { return opened }
+        try makeDirectories(directory(of: path))
+        return open(path, flags, mode)
+    }
+
     /// Writes all of `buf` to `fd`.
     public static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Int32 {
         var off = 0
