@@ -311,3 +311,28 @@ def vault_with_secret(rwk):
     value = rwk.secret()
     rwk.set("app/key", value)
     return rwk, "app/key", value
+
+
+def need_root_and_setpriv() -> None:
+    """Skips a test that runs a launch as another user or with fewer capabilities."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv")
+
+
+@pytest.fixture
+def scratch_dir():
+    """Makes directories outside pytest's tmp_path, which sits under a 0700 parent
+    that other users can't traverse and that is an ancestor of nothing real:
+    `scratch_dir(prefix, parent="/var/tmp", mode=None)` returns a new directory
+    (chmod'ed to `mode` if given); all are removed afterwards."""
+    made: list[Path] = []
+
+    def make(prefix: str, parent: str = "/var/tmp", mode: int | None = None) -> Path:
+        d = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        if mode is not None:
+            os.chmod(d, mode)
+        made.append(d)
+        return d
+    yield make
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)

@@ -10,34 +10,27 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import RWK_BIN, write_private
+from conftest import RWK_BIN, need_root_and_setpriv, write_private
 
 
-def need_root():
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.skip("needs root and setpriv")
 
 
 @pytest.fixture
-def open_tmp():
+def open_tmp(scratch_dir):
     """A directory under /tmp that other users can traverse."""
-    d = Path(tempfile.mkdtemp(prefix="rwk-attack-", dir="/tmp"))
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    return scratch_dir("rwk-attack-", "/tmp", 0o755)
 
 
 def test_bot_cannot_rewrite_the_directory_of_a_symlinked_profile(vault_with_secret):
     """hide-keys hides Sys.directory(of: canonical(profile)), the link target's directory, while
     the trust check and relative paths use the link's own directory. A bot that can write there
     replaces the link with a profile of its own (filesystem = "off") for the next launch."""
-    need_root()
+    need_root_and_setpriv()
     rwk, _, _ = vault_with_secret
     links = rwk.root / "links"
     real = rwk.root / "real"
@@ -54,7 +47,7 @@ def test_bot_cannot_rewrite_the_directory_of_a_symlinked_profile(vault_with_secr
 def test_template_written_by_another_user_is_refused(vault_with_secret, open_tmp):
     """A template decides which secrets reach the bot ({{ rwk://NAME }} for any NAME in the
     vault), like a profile does: one that another user (or the bot) can write must be refused."""
-    need_root()
+    need_root_and_setpriv()
     rwk, name, value = vault_with_secret
     os.chmod(open_tmp, 0o1777)
     tmpl = open_tmp / "c.json.tmpl"
@@ -92,7 +85,7 @@ def test_group_writable_profile_is_refused_when_the_caller_is_in_the_group(open_
     lists no member), but a process running with supplementary gid 0 (OpenShift's convention,
     docker --group-add 0, Kubernetes supplementalGroups) -- run-with-keys and a same-uid bot -- can
     rewrite it."""
-    need_root()
+    need_root_and_setpriv()
     uid = 10001
     prof = open_tmp / "profiles"
     prof.mkdir()
@@ -111,7 +104,7 @@ def test_group_writable_profile_is_refused_when_the_caller_is_in_the_group(open_
 
 
 def test_profile_in_a_sticky_directory_owned_by_another_user_is_refused(open_tmp, rwk):
-    need_root()
+    need_root_and_setpriv()
     d = open_tmp / "evil"
     d.mkdir()
     os.chown(d, 65534, 65534)
@@ -191,7 +184,7 @@ def test_root_owned_identity_readable_by_a_shared_group_is_not_silently_accepted
     """root:users 0640: every member of `users` (gid 100) can read the identity. The rule was
     meant for Kubernetes fsGroup (the caller's own group); a shared group should be refused,
     or at least warned about."""
-    need_root()
+    need_root_and_setpriv()
     rwk, _, _ = vault_with_secret
     uid = 10001
     ident = open_tmp / "identity.txt"
@@ -216,7 +209,7 @@ def test_root_owned_identity_readable_by_a_shared_group_is_not_silently_accepted
 
 def test_identity_readable_by_everyone_on_a_read_only_mount_warns(vault_with_secret, open_tmp):
     """ATK1-O: accepted (the exporter decided), but with a warning that every user can read it."""
-    need_root()
+    need_root_and_setpriv()
     if not shutil.which("unshare"):
         pytest.skip("needs unshare")
     rwk, name, _ = vault_with_secret

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RWK_BIN, assert_cli_error, write_private
+from conftest import RWK_BIN, assert_cli_error, need_root_and_setpriv, write_private
 
 NOBODY = 65534
 
@@ -23,18 +23,11 @@ def as_user(uid: int, gid: int, argv: list, env: dict, groups: list[int] | None 
 
 
 @pytest.fixture
-def open_tmp():
-    """A directory other users can traverse (pytest's tmp_path is under a 0700 parent)."""
-    import tempfile
-    d = Path(tempfile.mkdtemp(prefix="rwk-deploy-", dir="/tmp"))
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+def open_tmp(scratch_dir):
+    """A directory under /tmp that other users can traverse."""
+    return scratch_dir("rwk-deploy-", "/tmp", 0o755)
 
 
-def need_root():
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.skip("needs root and setpriv")
 
 
 def test_identity_pipe_does_not_break_the_bots_proc(vault_with_secret):
@@ -50,7 +43,7 @@ def test_identity_pipe_does_not_break_the_bots_proc(vault_with_secret):
 
 
 def test_fifo_is_refused_where_a_file_is_expected_and_foreign_fifo_as_identity(vault_with_secret, tmp_path):
-    need_root()
+    need_root_and_setpriv()
     rwk, name, value = vault_with_secret
     fifo = tmp_path / "planted"
     os.mkfifo(fifo, 0o600)
@@ -64,7 +57,7 @@ def test_fifo_is_refused_where_a_file_is_expected_and_foreign_fifo_as_identity(v
 def test_root_owned_identity_for_a_group(vault_with_secret, open_tmp):
     tmp_path = open_tmp
     """root:G 0440 on a writable filesystem is root's decision; 0444 (everyone) is not."""
-    need_root()
+    need_root_and_setpriv()
     rwk, name, value = vault_with_secret
     keys = tmp_path / "keys"
     keys.mkdir(mode=0o755)
@@ -86,7 +79,7 @@ def test_root_owned_identity_for_a_group(vault_with_secret, open_tmp):
 @pytest.fixture
 def private_group_user():
     """A throwaway account with its own user private group (useradd's default on Debian)."""
-    need_root()
+    need_root_and_setpriv()
     if not shutil.which("useradd"):
         pytest.skip("needs useradd")
     name = "rwk" + uuid.uuid4().hex[:8]
@@ -179,7 +172,7 @@ def test_identity_pipe_is_capped_and_timed(vault_with_secret):
 def test_unmapped_owner_in_a_user_namespace_is_explained(open_tmp):
     """Files of a user outside a user namespace show as uid 65534 inside: the refusal says so,
     and the fix names the uid to chown to as the parent namespace knows it."""
-    need_root()
+    need_root_and_setpriv()
     q = open_tmp / "clone" / "profiles"
     q.mkdir(parents=True)
     (q / "bot.toml").write_text('command = ["/bin/true"]\n')

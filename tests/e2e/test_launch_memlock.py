@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -14,12 +12,9 @@ from conftest import RWK_BIN
 
 
 @pytest.fixture
-def open_dir():
-    """A directory nobody can reach (pytest's tmp_path is under a 0700 directory)."""
-    d = Path(tempfile.mkdtemp(prefix="rwk-memlock-", dir="/var/tmp"))
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+def open_dir(scratch_dir):
+    """A directory other users can traverse (pytest's tmp_path is under a 0700 parent)."""
+    return scratch_dir("rwk-memlock-", mode=0o755)
 
 
 def test_memlock_limit_too_small_warns(open_dir):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,12 +36,10 @@ def probe(launch: Launch, name: str, *actions: str, python: str = PY, env: dict 
 
 
 @pytest.fixture
-def outside_tmp():
+def outside_tmp(scratch_dir):
     """A root outside /tmp (under /var/tmp), so that /tmp and the user's home are
     not ancestors of each other, as on a real machine; removed afterwards."""
-    root = Path(tempfile.mkdtemp(prefix="rwk-landlock-", dir="/var/tmp"))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    return scratch_dir("rwk-landlock-")
 
 
 def test_default_hides_key_material_from_the_bot_and_its_children(outside_tmp):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,8 @@ SETPRIV = shutil.which("setpriv")
 
 
 @pytest.fixture
-def outside_tmp():
-    root = Path(tempfile.mkdtemp(prefix="rwk-review-", dir="/var/tmp"))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+def outside_tmp(scratch_dir):
+    return scratch_dir("rwk-names-")
 
 
 def _probe_profile(path: Path, *actions: str) -> Path:
