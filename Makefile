@@ -1,17 +1,30 @@
 # run-with-keys: build, test, install. See README.md.
 PREFIX ?= /usr/local
-# A fully static executable: nothing for the dynamic loader to relocate at start-up
-# (users and groups are resolved without glibc's NSS, see Sources/Accounts).
-SWIFT_RELEASE_FLAGS ?= -c release -Xswiftc -static-executable
+# The one home of the release build's flags (install.sh, bench/run.sh and the example
+# Dockerfile call `make release` and `make bin-path`):
+# - a fully static executable: nothing for the dynamic loader to relocate at start-up
+#   (users and groups are resolved without glibc's NSS, see Sources/Accounts);
+# - generic type metadata through direct accessors, in every module, the packages'
+#   too: the default mangled-name accessor makes the runtime demangle the type and
+#   look up its conformances the first time a process uses it (about 0.1 ms of a
+#   launch; BENCHMARKS.md, "Where the time goes").
+# SWIFT_SCRATCH: another build directory (bench/run.sh keeps its own).
+SWIFT_RELEASE_FLAGS ?= -c release -Xswiftc -static-executable \
+	-Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
+	$(if $(SWIFT_SCRATCH),--scratch-path $(SWIFT_SCRATCH))
 RELEASE_BIN = $$(swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path)/run-with-keys
 
-.PHONY: build release install test unit e2e test-deps system-deps fuzz bench clean
+.PHONY: build release bin-path install test unit e2e test-deps system-deps fuzz bench clean
 
 build:
 	swift build
 
 release:
 	swift build $(SWIFT_RELEASE_FLAGS)
+
+# The path of the release binary, for scripts: make -s bin-path
+bin-path:
+	@echo "$(RELEASE_BIN)"
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin

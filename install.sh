@@ -15,9 +15,9 @@ timeout --foreground 600 $SUDO apt-get -o DPkg::Lock::Timeout=120 update -qq
 # shellcheck disable=SC2086 # word splitting of the package lists is intended
 timeout --foreground 1800 $SUDO apt-get -o DPkg::Lock::Timeout=120 install -y -qq $PACKAGES $SWIFT_DEPS >/dev/null
 command -v swift >/dev/null || { echo "install.sh: a Swift 6 toolchain (swift.org) must be on PATH" >&2; exit 1; }
-# A fully static executable (see the Makefile's SWIFT_RELEASE_FLAGS).
-swift build -c release -Xswiftc -static-executable
-$SUDO install -m 0755 "$(swift build -c release -Xswiftc -static-executable --show-bin-path)/run-with-keys" /usr/local/bin/run-with-keys
+# A fully static executable, built with the Makefile's SWIFT_RELEASE_FLAGS.
+make -s release
+$SUDO install -m 0755 "$(make -s bin-path)" /usr/local/bin/run-with-keys
 # The man page, from the command definitions (swift-argument-parser's GenerateManual plugin; debug, so the release flags stay).
 swift package plugin generate-manual --configuration debug >/dev/null
 $SUDO install -D -m 0644 .build/plugins/GenerateManual/outputs/run-with-keys/run-with-keys.1 "${PREFIX:-/usr/local}/share/man/man1/run-with-keys.1"
