@@ -461,7 +461,7 @@ public final class LaunchPlan {
             var rest = Substring(arg)
             // Found as bytes, like template markers: a combining mark after a brace
             // would make it part of another Character.
-            while let open = rest.utf8.firstRange(of: "{file:".utf8) {
+            while let open = rest.utf8.firstRange(ofBytes: "{file:") {
                 guard let close = rest.utf8[open.upperBound...].firstIndex(of: UInt8(ascii: "}")) else { break }
                 let name = String(rest[open.upperBound..<close])
                 let path: String? = variables.first { $0.name == name }.flatMap {
@@ -475,10 +475,14 @@ public final class LaunchPlan {
                     throw PlanError("\(profile.path): command refers to {file:\(name)}, which is not a key injected as a file",
                                     hints: ["declare it in [keys] as \(name) = { secret = \"…\", as = \"file\" }, or in [templates]"])
                 }
-                result += rest[..<open.lowerBound] + path
+                // String(Substring) and String += String: `+` with a Substring is the
+                // generic append(contentsOf:), a run-time metadata lookup at first use.
+                result += String(rest[..<open.lowerBound])
+                result += path
                 rest = rest[rest.utf8.index(after: close)...]
             }
-            out.append(result + rest)
+            result += String(rest)
+            out.append(result)
         }
         return out
     }

@@ -113,12 +113,12 @@ public struct TemplateSpec: Sendable, Equatable {
         // "{{" and "}}" are found as bytes: a String search matches Characters, and a
         // combining mark after a brace ("{{\u{64D}…") makes it a different Character,
         // which would leave "{{" unrendered in the output.
-        while let open = rest.utf8.firstRange(of: "{{".utf8) {
+        while let open = rest.utf8.firstRange(ofBytes: "{{") {
             let before = rest[..<open.lowerBound]
             line += count(before)
             if !before.isEmpty { parts.append(.text(String(before))) }
             let after = rest[open.upperBound...]
-            guard let close = after.utf8.firstRange(of: "}}".utf8) else {
+            guard let close = after.utf8.firstRange(ofBytes: "}}") else {
                 throw ProfileError(kind: .invalidValue, message: "\(file) line \(line): \"{{\" is never closed by \"}}\"",
                                    hint: "write a reference as {{ rwk://name/in/vault }}", line: line)
             }
