@@ -1,3 +1,5 @@
+import Common
+
 /// Where each key of a TOML document is written.
 ///
 /// TOMLKit 0.6.0 exposes neither source positions nor key order (toml++ keeps a table's keys
@@ -16,13 +18,7 @@ struct KeyPositions {
     private var positions: [String: Position]
 
     /// The parts joined with NUL, which no profile key contains (NulEscape refuses it).
-    /// A loop, not `joined(separator:)`: the standard library's unspecialized `joined`
-    /// resolves an associated type at run time (~0.08 ms) the first time a process calls it.
-    static func key(_ path: [String]) -> String {
-        var key = ""
-        for n in path.indices { key.append(path[n]); if n != path.count - 1 { key.append("\u{0}") } }
-        return key
-    }
+    static func key(_ path: [String]) -> String { path.joined(by: "\u{0}") }
 
     init(text: String) {
         var scanner = KeyScanner(bytes: Array(text.utf8))

@@ -50,11 +50,11 @@ public final class LaunchLog {
 
     public static func line(_ r: LaunchRecord) -> String {
         var fields = ["\"time\":\(json(r.time.description))", "\"event\":\(json(r.event.rawValue))",
-                      "\"profile\":\(json(r.profile))", "\"keys\":[" + r.keys.map(json).joined(separator: ",") + "]",
+                      "\"profile\":\(json(r.profile))", "\"keys\":[" + r.keys.map(json).joined(by: ",") + "]",
                       "\"pid\":\(r.pid)", "\"uid\":\(r.uid)", "\"restarts\":\(r.restarts)"]
         if let s = r.status { fields.append("\"status\":\(json(s))") }
         if let c = r.exitCode { fields.append("\"exit_code\":\(c)") }
-        return "{" + fields.joined(separator: ",") + "}\n"
+        return "{" + fields.joined(by: ",") + "}\n"
     }
 
     /// Appends one record. Failures are reported to the caller, who logs and carries on.

@@ -1,4 +1,5 @@
 import Glibc
+import Common
 
 /// `<home>/run/<profile>.<pid>.json`: a running supervisor's registration. The
 /// supervisor writes it once its bot runs (and removes it when it exits);
@@ -32,7 +33,7 @@ public struct RunFile: Sendable, Equatable {
     /// The one-line document.
     public var json: String {
         "{\"pid\":\(pid),\"bot_pid\":\(botPid),\"profile\":\(LaunchLog.json(profile)),"
-            + "\"reload\":\(LaunchLog.json(reload)),\"keys\":[\(keys.map(LaunchLog.json).joined(separator: ","))]}\n"
+            + "\"reload\":\(LaunchLog.json(reload)),\"keys\":[\(keys.map(LaunchLog.json).joined(by: ","))]}\n"
     }
 
     /// Parses a document written by `json`; nil when it is not one.
