@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <linux/seccomp.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -37,3 +38,5 @@ int rwk_retire_fd(int fd) {
     errno = e;
     return rc < 0 ? -1 : 0;
 }
+
+int rwk_malloc_one_arena(void) { return mallopt(M_ARENA_MAX, 1); }

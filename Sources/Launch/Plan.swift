@@ -211,8 +211,12 @@ public final class LaunchPlan {
     /// exist yet. Allowlist entries may not contain them either.
     /// `probeTree`: probe the PID namespace now, as `check` does; a launch as root
     /// lets its first spawn be the probe (`TreeSupport.resolve`, `spawn`).
+    /// `prepared`: the containment plan and ruleset, started on another thread
+    /// before the decrypt (`PreparedContainment`); nil works them out here, from
+    /// `keyMaterial`.
     public static func build(profile: Profile, document: VaultDocument, now: Timestamp, arguments extra: [String] = [],
                              keyMaterial: [String] = [], probeTree: Bool = false,
+                             prepared: PreparedContainment? = nil,
                              environment: (String) -> String? = { Sys.getenv($0) }) throws(PlanError) -> LaunchPlan {
         // 1. Every named secret must exist; report all the missing ones at once.
         let missing = profile.keys.map(\.secret).filter { document.secrets[$0] == nil }
@@ -398,7 +402,8 @@ public final class LaunchPlan {
         // 6. Landlock: computed here, enforced by the child right after no_new_privs.
         LaunchTiming.mark("plan: seccomp filter")
         let sandbox = profile.sandbox
-        var (containment, ruleset) = try Containment.plan(sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
+        let prepared = prepared ?? PreparedContainment(sandbox, keyMaterial: keyMaterial, profilePath: profile.path, background: false)
+        var (containment, ruleset) = try prepared.plan()
         LaunchTiming.mark("plan: Landlock rules")
         let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil || sandbox.signals == .scoped
         if wantsLandlock && !sandbox.noNewPrivileges {
@@ -435,8 +440,8 @@ public final class LaunchPlan {
         containment.set(treeStatus)
         try containment.enforce(required: sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) })
         var landlockFd: Int32?
-        if let ruleset {
-            do { landlockFd = try ruleset.create() } catch {
+        if ruleset != nil {
+            do { landlockFd = try prepared.rulesetFd() } catch {
                 throw PlanError("can't build the Landlock ruleset: \(error)")
             }
             request.landlock = landlockFd

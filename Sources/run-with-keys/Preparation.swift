@@ -102,6 +102,9 @@ final class Preparation {
 
     /// Decrypts, checks the key policy, builds the plan. Policy refusals are errors.
     func plan(arguments: [String], warn: Bool = true) throws -> (LaunchPlan, [KeyFinding]) {
+        // The Landlock ruleset needs the profile and the key material's paths, not
+        // the vault: built on a second thread while this one decrypts.
+        let prepared = PreparedContainment(profile.sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
         let doc: VaultDocument
         if let key = unlocked {
             doc = try store.open(with: key)
@@ -121,7 +124,7 @@ final class Preparation {
         }
         if warn { for f in findings { Output.warning("\(f.description); \(f.remedy)") } }
         let plan = try LaunchPlan.build(profile: profile, document: doc, now: now, arguments: arguments, keyMaterial: keyMaterial,
-                                        probeTree: probeTree)
+                                        probeTree: probeTree, prepared: prepared)
         plan.onTreeFallback = { status in   // the same lines as the warnings below, when the first spawn finds out
             guard let w = Containment.warning(status) else { return }
             Output.warning(w.message)

@@ -73,6 +73,36 @@ struct LandlockTests {
         #expect(lines(out.stdout) == ["denied", "denied", "denied", "x", "x", "py", "new", "system"])
     }
 
+    /// `PreparedContainment` (the plan and ruleset on a second thread, while a
+    /// launch decrypts) gives what `Containment.plan` and `create()` give, and
+    /// throws the same error.
+    @Test func theRulesetBuiltOnASecondThreadIsTheSameAndItsErrorsComeBack() throws {
+        guard case .abi = Landlock.support else { return }
+        let root = tree()
+        defer { remove(root) }
+        let hidden = [root + "/home/.config/rwk"]
+        let prepared = PreparedContainment(SandboxSpec(), keyMaterial: hidden, profilePath: "p.toml")
+        let (c, ruleset) = try prepared.plan()
+        let (same, sameRuleset) = try Containment.plan(SandboxSpec(), keyMaterial: hidden, profilePath: "p.toml")
+        #expect(c.hiddenPaths == same.hiddenPaths && c.status(.filesystem)?.detail == same.status(.filesystem)?.detail)
+        #expect(ruleset?.entryRules.map(\.directory) == sameRuleset?.entryRules.map(\.directory))
+        let fd = try #require(try prepared.rulesetFd())
+        defer { close(fd) }
+        #expect(fcntl(fd, F_GETFD) == FD_CLOEXEC)
+        var request = sh("cat \(root)/home/.config/rwk/identity.txt 2>/dev/null || echo denied; cat \(root)/home/notes.txt")
+        request.landlock = fd
+        #expect(lines(try run(request).stdout) == ["denied", "x"])
+
+        var allowlist = SandboxSpec()
+        allowlist.filesystem = .allowlist
+        allowlist.read = [SandboxSpec.AccessPath(path: root + "/home", key: "sandbox.read", line: 3)]
+        let failing = PreparedContainment(allowlist, keyMaterial: hidden, profilePath: "p.toml")
+        var message = ""
+        do { _ = try failing.plan() } catch { message = error.description }
+        #expect(message.contains("contains run-with-keys' key material \(root)/home/.config/rwk (line 3)"))
+        #expect(try failing.rulesetFd() == nil)
+    }
+
     @Test func rightsFollowTheABI() {
         #expect(Landlock.filesystemRights(abi: 0) == 0)
         #expect(Landlock.filesystemRights(abi: 1) == (1 << 13) - 1)

@@ -35,4 +35,8 @@ int rwk_notif_id_valid(int fd, uint64_t id);
  * when its file's last fd closes. 0, or -1 and errno. */
 int rwk_retire_fd(int fd);
 
+/* mallopt(M_ARENA_MAX, 1) (mallopt(3)): threads allocate from the main arena
+ * instead of glibc mapping a 64 MiB arena for each. 1 on success. */
+int rwk_malloc_one_arena(void);
+
 #endif
