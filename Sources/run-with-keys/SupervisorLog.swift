@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import CSys
 import Glibc
 import Logging
@@ -35,7 +36,7 @@ struct SupervisorLog: LogHandler {
         case .text:
             let tags = all.sorted { $0.key < $1.key }.filter { $0.key != "event" }.map { "\($0.key)=\($0.value)" }
             let prefix = level >= .warning ? "\(level == .warning ? "warning" : "error"): " : ""
-            Sys.writeAll(2, "run-with-keys[\(profile)]: \(prefix)\(message)" + (tags.isEmpty ? "" : " (\(tags.joined(separator: " ")))") + eol)
+            Sys.writeAll(2, "run-with-keys[\(profile)]: \(prefix)\(message)" + (tags.isEmpty ? "" : " (" + tags.joined(by: " ") + ")") + eol)
         case .json:
             var fields = [("time", JSONText.string(Clock.system.now().description)), ("level", JSONText.string(level.rawValue)),
                           ("profile", JSONText.string(profile)), ("msg", JSONText.string(message.description))]
