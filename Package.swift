@@ -25,16 +25,16 @@ let package = Package(
         .target(name: "CSys"),
 
         // What every module shares and nothing else: the error protocol, the
-        // secret-name rule, string escaping. Imports only the standard library.
+        // secret-name rule, string escaping, the monotonic clock. Imports only the standard library and libc.
         .target(name: "Common"),
         .target(name: "Age", dependencies: ["Common", "CSodium"]),
         .target(name: "Vault", dependencies: ["Common", "Age"]),
         // Users and groups from /etc/passwd, /etc/group and getent: no NSS in a static binary.
-        .target(name: "Accounts"),
+        .target(name: "Accounts", dependencies: ["Common"]),
         .target(name: "Profile", dependencies: ["Common", "TOMLKit", "Vault", "Accounts"]),
         .target(name: "Hygiene", dependencies: ["Vault", "Profile"]),
         .target(name: "Launch", dependencies: ["Common", "Vault", "Profile", "Accounts", "CLaunch", "CSys", "CSeccomp"]),
-        .target(name: "Supervisor", dependencies: ["Age", "Launch", "Vault", "CLaunch", "CSys",
+        .target(name: "Supervisor", dependencies: ["Common", "Age", "Launch", "Vault", "CLaunch", "CSys",
                                                    .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "run-with-keys",

@@ -1,3 +1,4 @@
+import Common
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -75,9 +76,5 @@ enum GetentRun {
         return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
     }
 
-    private static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    private static func now() -> Int64 { MonotonicClock.nowMs() }
 }

@@ -1,3 +1,4 @@
+import Common
 import Glibc
 import CSys
 import Age
@@ -274,11 +275,7 @@ final class OutputRelay {
         if stream == .err { errPaused = behind } else { outPaused = behind }
     }
 
-    static func nowMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMs() -> Int64 { MonotonicClock.nowMs() }
 }
 
 /// One of our output fds as the relay writes it, with the redacted bytes the

@@ -11,6 +11,7 @@
 // - Terminal.swift: an interactive terminal and job control.
 // - Reload.swift: SIGHUP and vault changes. Bookkeeping.swift: launch log,
 //   run file, sd_notify watchdog.
+import Common
 import Glibc
 import CSys
 import Logging
@@ -164,11 +165,7 @@ public final class Supervisor {
         return "\(ms)ms"
     }
 
-    static func nowMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMs() -> Int64 { MonotonicClock.nowMs() }
 
     // MARK: The loop
 

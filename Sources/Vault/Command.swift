@@ -1,3 +1,4 @@
+import Common
 import Glibc
 import Age
 
@@ -32,11 +33,7 @@ public enum Command {
         return max(1, Int(s * 1000))
     }
 
-    static func nowMs() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
-    }
+    static func nowMs() -> Int { Int(MonotonicClock.nowMs()) }
 
     /// Runs `/bin/sh -c command`; returns its stdout (at most `limit` bytes) once it exited 0.
     /// `what` names it in errors ("the profile's identity_command"); the command's text is never echoed.
