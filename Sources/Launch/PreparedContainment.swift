@@ -17,7 +17,9 @@ import Profile
 /// `LaunchPlan.build` waits for it before anything forks, and throws its errors
 /// where it would have thrown them had it done the work itself, so a launch
 /// reports the same first error either way. When the thread can't be started,
-/// the work is done right away on the caller's.
+/// the work is done right away on the caller's. When the decrypt waited for
+/// something outside (`waitedMs`), the caller drops this and builds the ruleset
+/// after it, so that it rules the directories' entries as they are at the spawn.
 ///
 /// Measured (BENCHMARKS.md): 0.05 to 0.2 ms less wall time per launch, for
 /// about 0.2 ms more CPU time (the thread's start, and TLB shootdowns to the
@@ -30,6 +32,11 @@ public final class PreparedContainment: @unchecked Sendable {
     private var created: Result<Int32, LaunchError>?
     private var thread: pthread_t?
     private var fdTaken = false
+
+    /// A decrypt slower than this (in ms) waited for something outside (an identity
+    /// command, a pipe, a passphrase prompt); its caller drops the prepared ruleset
+    /// and builds one after it (`Preparation.plan`). A plain decrypt takes about 0.4 ms.
+    public static let waitedMs: Int64 = 10
 
     /// Starts the work: on a thread of its own when `background`, else now.
     /// `keyMaterial` and `profilePath` as for `Containment.plan`.

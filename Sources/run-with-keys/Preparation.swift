@@ -1,3 +1,4 @@
+import Common
 import Glibc
 import Age
 import Vault
@@ -104,13 +105,19 @@ final class Preparation {
     func plan(arguments: [String], warn: Bool = true) throws -> (LaunchPlan, [KeyFinding]) {
         // The Landlock ruleset needs the profile and the key material's paths, not
         // the vault: built on a second thread while this one decrypts.
-        let prepared = PreparedContainment(profile.sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
+        var prepared: PreparedContainment? = PreparedContainment(profile.sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
         let doc: VaultDocument
         if let key = unlocked {
             doc = try store.open(with: key)
         } else {
             vaultStamp = FileStamp.of(store.path)   // before the decrypt: see SupervisorOptions.vaultStamp
+            let started = MonotonicClock.nowMs()
             let (d, key) = try store.open(keys)
+            // Hide-keys rules the entries that exist when the ruleset is built; a later
+            // entry in a directory on the way to a hidden path is denied to the bot. A
+            // decrypt that waited (an identity command, a pipe, a passphrase prompt)
+            // would stretch that moment back by seconds: then it is built after it.
+            if MonotonicClock.nowMs() - started > PreparedContainment.waitedMs { prepared = nil }
             LaunchTiming.mark("vault decrypt")
             doc = d
             unlocked = key

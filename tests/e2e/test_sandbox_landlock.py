@@ -296,3 +296,22 @@ def test_profile_errors(launch):
     assert_error(launch.check(p), 125, "sandbox.require", '"filesytem"', hint='did you mean "filesystem"?')
     p = launch.profile("nnp", ["/bin/true"], sandbox={"no_new_privileges": False})
     assert_error(launch.check(p), 125, "no_new_privileges = false", "needs no_new_privs", hint='filesystem = "off"')
+
+
+def test_a_file_made_while_the_identity_command_runs_is_granted(tmp_path):
+    """The ruleset is built on a second thread while the vault decrypts; when the
+    decrypt waits (here an identity command, 0.3 s), it is built again after it,
+    so that an entry made meanwhile in a directory on the way to a hidden path is
+    ruled like any other (found by review: it was denied, depending on timing)."""
+    rwk = Rwk(tmp_path)
+    launch = Launch(rwk)
+    launch.secret("app/key")
+    late = tmp_path / "late.txt"          # tmp_path is on the way to profiles/ (hidden)
+    script = launch.dir / "identity.sh"   # not named in identity_command: no path token for late.txt
+    script.write_text(f"sleep 0.3\necho late > {late}\ncat {rwk.identity}\n")
+    p = launch.profile("late", ["/bin/sh", "-c", f"cat {late} 2>/dev/null || echo DENIED"],
+                       top={"identity_command": f"sh {script}"},
+                       env={"inherit": ["PATH"]}, keys={"K": {"secret": "app/key"}})
+    res = launch.run(p)
+    assert res.returncode == 0, stderr_text(res)
+    assert res.stdout.decode().strip().splitlines()[-1] == "late"
