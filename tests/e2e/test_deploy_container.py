@@ -141,3 +141,28 @@ def test_bot_cannot_read_the_mounted_keys(rwk, tmp_path):
     assert res.returncode == 0, res.stderr.decode(errors="replace")
     assert "key-length 32" in out
     assert "READABLE" not in out and out.count("denied") >= 2, out
+
+
+def test_build_context_holds_what_the_package_manifest_needs(tmp_path):
+    """The files .dockerignore lets into the build context are a package SwiftPM
+    loads (found by review: the test targets' directories were missing, and the
+    Dockerfile's build failed before compiling anything)."""
+    if not shutil.which("swift"):
+        pytest.skip("needs the Swift toolchain")
+    import fnmatch
+    rules = [l.strip() for l in (REPO / ".dockerignore").read_text().splitlines()
+             if l.strip() and not l.startswith("#")]
+    allowed = [r[1:].rstrip("/") for r in rules[1:]]
+    ctx = tmp_path / "ctx"
+    for p in sorted(REPO.rglob("*")):
+        rel = p.relative_to(REPO).as_posix()
+        if rel.startswith((".build", ".venv", ".git")) or not p.is_file():
+            continue
+        if any(rel == a or rel.startswith(a + "/") or fnmatch.fnmatch(rel, a) for a in allowed):
+            (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, ctx / rel)
+    assert (ctx / "Makefile").exists() and (ctx / "Sources").is_dir()
+    r = subprocess.run(["swift", "package", "--package-path", str(ctx), "describe", "--type", "json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "run-with-keys" in r.stdout
