@@ -166,6 +166,28 @@ def flip_header_mac(file: bytes) -> bytes:
     return file[:i] + base64.b64encode(mac).rstrip(b"=") + file[j:]
 
 
+def interrupt_at_prompt(command: str, prompt: str, env: dict, cwd: str, typed: str = "") -> str:
+    """Runs `command` under a shell on a pty, waits for `prompt`, types `typed`, sends
+    Ctrl-C: the command must exit 130 and leave the terminal's echo on (a
+    non-interactive sh doesn't restore modes itself, so its `stty -a` afterwards
+    shows what run-with-keys left on the pty). Returns that `stty -a`."""
+    import pexpect
+    script = f"trap 'true' INT; {command}; echo rc=$?; stty -a"
+    child = pexpect.spawn("/bin/sh", ["-c", script], env=env, cwd=cwd, timeout=60)
+    child.expect(prompt)
+    if typed:
+        child.send(typed)
+    time.sleep(0.2)
+    child.sendintr()
+    child.expect(r"rc=(\d+)")
+    assert child.match.group(1) == b"130"
+    child.expect(pexpect.EOF)
+    modes = child.before.decode()
+    child.close()
+    assert re.search(r"(?<![-\w])echo(?![\w])", modes), modes   # "echo", not "-echo"
+    return modes
+
+
 def assert_cli_error(res: subprocess.CompletedProcess, *substrings: str, hint: str | None = None) -> str:
     """Exit 125; stderr is optional `warning:` lines, exactly one `error:` line, then only
     `hint:` lines. Returns the error line."""

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
 
-import pexpect
 import pytest
 
-from conftest import RWK_BIN, Rwk, age_decrypt_doc, assert_cli_error
+from conftest import RWK_BIN, Rwk, age_decrypt_doc, assert_cli_error, interrupt_at_prompt
 from launch_helpers import launch, require_root  # noqa: F401
 
 TOUCH = "/usr/bin/touch"
@@ -179,19 +177,7 @@ def test_expired_previous_is_pruned_on_any_write(rwk):
 
 def test_ctrl_c_at_the_hidden_prompt_restores_echo(rwk):
     rwk.init()
-    # A non-interactive sh does not save and restore terminal modes itself, so its
-    # `stty -a` afterwards shows what run-with-keys left on the pty.
-    script = f"trap 'true' INT; {RWK_BIN} set tty/key; echo rc=$?; stty -a"
-    child = pexpect.spawn("/bin/sh", ["-c", script], env=rwk.env(), cwd=str(rwk.root), timeout=30)
-    child.expect(r"Value for tty/key \(input hidden\): ")
-    child.send("partial")
-    time.sleep(0.2)
-    child.sendintr()
-    child.expect(r"rc=(\d+)")
-    assert child.match.group(1) == b"130"
-    child.expect(pexpect.EOF)
-    modes = child.before.decode()
-    child.close()
-    assert re.search(r"(?<![-\w])echo(?![\w])", modes), modes
+    modes = interrupt_at_prompt(f"{RWK_BIN} set tty/key", r"Value for tty/key \(input hidden\): ", rwk.env(),
+                                str(rwk.root), typed="partial")
     assert "-echo " not in modes
     assert rwk.names() == []
