@@ -51,9 +51,9 @@ enum GetentRun {
         var output: [UInt8] = []
         var timedOut = false, tooBig = false
         var buf = [UInt8](repeating: 0, count: 4096)
-        let deadline = now() + Int64(timeoutMs)
+        let deadline = MonotonicClock.nowMs() + Int64(timeoutMs)
         while true {
-            let left = deadline - now()
+            let left = deadline - MonotonicClock.nowMs()
             if left <= 0 { timedOut = true; break }
             var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&pfd, 1, Int32(left))
@@ -76,5 +76,4 @@ enum GetentRun {
         return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
     }
 
-    private static func now() -> Int64 { MonotonicClock.nowMs() }
 }

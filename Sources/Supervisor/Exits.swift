@@ -1,3 +1,4 @@
+import Common
 import Logging
 import Glibc
 import CSys
@@ -57,7 +58,7 @@ extension Supervisor {
 
     func botExited(_ status: ExitStatus) {
         guard let tree else { return }
-        let ran = Self.nowMs() - startedAtMs
+        let ran = MonotonicClock.nowMs() - startedAtMs
         if tree.treeInit == nil { _ = rwk_epoll_del(epfd, tree.pidfd) }
         if let g = tree.execGuard { _ = rwk_epoll_del(epfd, g.fd) }
         let deniedExecs = tree.execGuard?.deniedCount ?? 0

@@ -1,3 +1,4 @@
+import Common
 import Logging
 import Glibc
 import CSys
@@ -42,7 +43,7 @@ extension Supervisor {
         output.applyStdio(plan)
         terminal.prepare(plan)
         attempt += 1
-        let now = Self.nowMs()
+        let now = MonotonicClock.nowMs()
         history.recordStart(atMs: now)
         let spawned: SpawnedProcess
         do {
@@ -86,7 +87,7 @@ extension Supervisor {
     }
 
     func decide(_ reason: ExitReason) {
-        let decision = decideRestart(config: restartConfig, exit: reason, startedAtMs: startedAtMs, nowMs: Self.nowMs(),
+        let decision = decideRestart(config: restartConfig, exit: reason, startedAtMs: startedAtMs, nowMs: MonotonicClock.nowMs(),
                                      history: &history, jitter: Double.random(in: 0..<1), stopping: false)
         switch decision {
         case .restart(let ms):

@@ -181,7 +181,7 @@ final class OutputRelay {
                     continue
                 }
                 if n == 0 || (errno != EAGAIN && errno != EINTR) { break }   // EOF, or EIO: the pty's slave is closed
-                let now = Self.nowMs()
+                let now = MonotonicClock.nowMs()
                 if settleUntil == 0 { settleUntil = now + Self.exitSettleMs }
                 if now >= settleUntil { break }
                 _ = rwk_poll_one(fd, Int32(POLLIN), Int32(settleUntil - now))
@@ -274,8 +274,6 @@ final class OutputRelay {
         }
         if stream == .err { errPaused = behind } else { outPaused = behind }
     }
-
-    static func nowMs() -> Int64 { MonotonicClock.nowMs() }
 }
 
 /// One of our output fds as the relay writes it, with the redacted bytes the

@@ -165,8 +165,6 @@ public final class Supervisor {
         return "\(ms)ms"
     }
 
-    static func nowMs() -> Int64 { MonotonicClock.nowMs() }
-
     // MARK: The loop
 
     /// Runs until the bot is done for good; returns the exit code.
@@ -178,14 +176,14 @@ public final class Supervisor {
         // Start-up's code is not needed while the bot runs (see CodePages), but a
         // bot that exits or fails at once would fault the exit path back in: trim
         // once the supervisor has run for `CodePages.settle` ms.
-        var trimAt: Int64? = Supervisor.nowMs() + CodePages.settle
+        var trimAt: Int64? = MonotonicClock.nowMs() + CodePages.settle
         var tags = [UInt64](repeating: 0, count: 32), events = [UInt32](repeating: 0, count: 32)
         while life.state != .done {
-            if let at = trimAt, Supervisor.nowMs() >= at {
+            if let at = trimAt, MonotonicClock.nowMs() >= at {
                 CodePages.trim()
                 trimAt = nil
             }
-            let timeout = trimAt.map { Int32(clamping: max(0, $0 - Supervisor.nowMs())) } ?? -1
+            let timeout = trimAt.map { Int32(clamping: max(0, $0 - MonotonicClock.nowMs())) } ?? -1
             let n = rwk_epoll_wait(epfd, &tags, &events, 32, timeout)
             if n < 0 { if errno == EINTR { continue }; logger.error("epoll_wait failed: \(Sys.errnoString())"); break }
             for i in 0..<Int(n) {

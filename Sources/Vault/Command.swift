@@ -33,7 +33,6 @@ public enum Command {
         return max(1, Int(s * 1000))
     }
 
-    static func nowMs() -> Int { Int(MonotonicClock.nowMs()) }
 
     /// Runs `/bin/sh -c command`; returns its stdout (at most `limit` bytes) once it exited 0.
     /// `what` names it in errors ("the profile's identity_command"); the command's text is never echoed.
@@ -71,16 +70,16 @@ public enum Command {
             }
         }
 
-        let deadline = nowMs() + timeoutMs
+        let deadline = Int(MonotonicClock.nowMs()) + timeoutMs
         var builder = SecretBuilder(capacity: 4096)
         var eof = false, exitedAt: Int? = nil, status: Int32 = 0, tooLarge = false
         while true {
             if exitedAt == nil {
                 var st: Int32 = 0
                 let r = waitpid(pid, &st, WNOHANG)
-                if r == pid || (r < 0 && errno == ECHILD) { status = st; exitedAt = nowMs() }
+                if r == pid || (r < 0 && errno == ECHILD) { status = st; exitedAt = Int(MonotonicClock.nowMs()) }
             }
-            let now = nowMs()
+            let now = Int(MonotonicClock.nowMs())
             if let at = exitedAt, eof || now - at >= drainMs { break }
             if now >= deadline {
                 kill(-pid, SIGKILL)

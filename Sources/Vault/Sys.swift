@@ -1,3 +1,4 @@
+import Common
 import Glibc
 import Age
 
@@ -77,13 +78,10 @@ public enum Sys {
     /// - Throws: `.io` on a read error or the timeout, `.input` past `limit` bytes.
     public static func readSecret(_ fd: Int32, what: String, limit: Int = 1 << 20, timeoutMs: Int? = nil) throws(VaultError) -> SecretBytes {
         var builder = SecretBuilder(capacity: 4096)
-        var start = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
+        let start = MonotonicClock.nowMs()
         while true {
             if let timeoutMs {
-                var now = timespec()
-                clock_gettime(CLOCK_MONOTONIC, &now)
-                let left = timeoutMs - Int(now.tv_sec - start.tv_sec) * 1000 - Int(now.tv_nsec - start.tv_nsec) / 1_000_000
+                let left = timeoutMs - Int(MonotonicClock.nowMs() - start)
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 let r = left > 0 ? poll(&p, 1, Int32(left)) : 0
                 if r < 0 && errno == EINTR { continue }

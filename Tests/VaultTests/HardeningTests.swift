@@ -1,3 +1,4 @@
+import Common
 import Testing
 import Age
 import Glibc
@@ -45,21 +46,21 @@ import Glibc
     }
 
     @Test func commandTimeoutKillsTheGroup() throws {
-        let start = Command.nowMs()
+        let start = MonotonicClock.nowMs()
         do {
             _ = try Command.output(of: "sleep 30 & sleep 30", what: "cmd", timeoutMs: 300)
             Issue.record("no timeout")
         } catch {
             #expect(error.message.contains("did not finish within 0.3s"))
         }
-        #expect(Command.nowMs() - start < 3000)
+        #expect(MonotonicClock.nowMs() - start < 3000)
     }
 
     @Test func backgroundChildDoesNotBlock() throws {
-        let start = Command.nowMs()
+        let start = MonotonicClock.nowMs()
         let out = try Command.output(of: "printf hello; sleep 3 2>/dev/null & exit 0", what: "cmd", timeoutMs: 10_000)
         #expect(out.withUnsafeBytes { Array($0) } == Array("hello".utf8))
-        #expect(Command.nowMs() - start < 3000)
+        #expect(MonotonicClock.nowMs() - start < 3000)
     }
 
     @Test func timeoutSetting() throws {
