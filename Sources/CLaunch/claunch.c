@@ -392,6 +392,7 @@ static int validate(const struct rwk_spawn_config *cfg) {
     if (cfg->ctty_fd >= 0 && cfg->session != RWK_SESSION_NEW && cfg->session != RWK_SESSION_FOREGROUND) return -1;
     if (cfg->tree < RWK_TREE_NONE || cfg->tree > RWK_TREE_USERNS) return -1;
     if (cfg->landlock_fd < -1) return -1;
+    if (cfg->ns_fd < -1 || (cfg->ns_fd >= 0 && (cfg->tree || cfg->ninit_fds))) return -1;
     if (cfg->ninit_fds && (!cfg->tree || !cfg->init_fds || cfg->ninit_fds > RWK_MAX_FD_PAIRS
                            || cfg->key_dir_target < 3 || !cfg->init_filter || cfg->init_filter_len == 0
                            || cfg->init_filter_len > BPF_MAXINSNS)) return -1;
@@ -527,6 +528,22 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
     struct child c = { .cfg = cfg, .report_fd = report[1], .sock_fd = sock[1], .landlock_fd = cfg->landlock_fd,
                        .key_dir_fd = -1,
                        .parent = getpid(), .outer_uid = geteuid(), .outer_gid = getegid() };
+    /* Into an init's namespace: our next child (only) is born there. The bot
+     * is still ours; from inside, its parent is outside: getppid() is 0. */
+    int self_pidfd = -1;
+    if (cfg->ns_fd >= 0) {
+        self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        if (self_pidfd < 0 || setns(cfg->ns_fd, CLONE_NEWPID) < 0) {
+            int e = errno;
+            close_if_open(&self_pidfd);
+            close(report[0]);
+            close(report[1]);
+            close_if_open(&sock[0]);
+            close_if_open(&sock[1]);
+            return set_failure(out, RWK_STAGE_PID_NAMESPACE, e);
+        }
+        c.parent = 0;
+    }
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -557,6 +574,26 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (self_pidfd >= 0) {
+        /* Back to our own namespace for every later child. This can't fail
+         * where joining the init's could not; if it did, no child of ours may
+         * start in the bot's namespace unasked: the spawn fails. */
+        int back = setns(self_pidfd, CLONE_NEWPID);
+        int e = errno;
+        close(self_pidfd);
+        if (back < 0) {
+            if (pid > 0) {
+                kill(pid, SIGKILL);
+                out->pid = pid;
+                reap(out);
+            }
+            close(report[0]);
+            close(report[1]);
+            close_if_open(&sock[0]);
+            close_if_open(&sock[1]);
+            return set_failure(out, RWK_STAGE_PID_NAMESPACE, e);
+        }
+    }
     close(report[1]);
     close_if_open(&sock[1]);
     close_if_open(&ctl[1]);
@@ -564,7 +601,7 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
         close(report[0]);
         close_if_open(&sock[0]);
         close_if_open(&ctl[0]);
-        return set_failure(out, cfg->tree ? RWK_STAGE_PID_NAMESPACE : RWK_STAGE_FORK, fork_errno);
+        return set_failure(out, cfg->tree || cfg->ns_fd >= 0 ? RWK_STAGE_PID_NAMESPACE : RWK_STAGE_FORK, fork_errno);
     }
     out->pid = pid;
     out->report_fd = report[0];
@@ -619,7 +656,8 @@ int rwk_exec_in_place(const struct rwk_spawn_config *cfg, struct rwk_spawn_resul
     memset(out, 0, sizeof *out);
     out->pid = -1;
     out->pidfd = out->report_fd = out->listener_fd = out->bot_pidfd = out->control_fd = -1;
-    if (validate(cfg) < 0 || cfg->tree || cfg->no_exec || cfg->ninit_fds) return set_failure(out, RWK_STAGE_CONFIG, EINVAL);
+    if (validate(cfg) < 0 || cfg->tree || cfg->ns_fd >= 0 || cfg->no_exec || cfg->ninit_fds)
+        return set_failure(out, RWK_STAGE_CONFIG, EINVAL);
     jmp_buf back;
     /* volatile: read after longjmp */
     struct child *volatile c = &(struct child){ .cfg = cfg, .report_fd = -1, .sock_fd = -1,

@@ -1,6 +1,14 @@
 /*
  * Tree containment: the PID 1 of the bot's own PID namespace. See child.h.
  *
+ * Two forms. rwk_tree_start's init outlives the bot: the supervisor starts
+ * each bot into its namespace (setns, so the bot is the supervisor's child),
+ * and a restart costs no new namespace and no fork of the supervisor. Where
+ * the supervisor can't join the namespace (a user namespace: no
+ * CAP_SYS_ADMIN of its own) or the init must be the bot's parent (reload =
+ * "signal": the bot inherits the init's Landlock domain and looks into its
+ * fds), rwk_tree_init's init forks one bot and ends with it.
+ *
  * Why: PR_SET_PDEATHSIG reaches only the process that set it, so a bot's
  * forked, setsid'd or double-forked descendants outlive a SIGKILLed supervisor
  * (re-parented to the host's init, keys in their environment). When the init
@@ -419,4 +427,138 @@ void rwk_tree_init(struct child *c, int control) {
             break;
         }
     }
+}
+
+/* ---- an init that outlives the bot ------------------------------------- */
+
+/* The bot is not our child (the supervisor started it into our namespace with
+ * setns, so it is the supervisor's): what we watch is its pidfd. Once it has
+ * exited (its children are ours by then: the kernel re-parents them before
+ * the pidfd turns readable), the supervisor learns whether the namespace is
+ * empty now (EMPTY), or not yet (BUSY, then EMPTY when the last one is reaped). */
+__attribute__((noreturn)) static void keeper_main(int control, const char *const *envp) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
+    (void)prctl(PR_SET_NAME, "rwk-init", 0, 0, 0);
+    struct pollfd hup = { .fd = control, .events = POLLIN };
+    if (poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLERR))) _exit(125);
+    drop_environment(envp);
+    int keep[1] = { control };
+    if (keep_only(keep, 1) < 0) _exit(125);
+    control = keep[0];
+
+    /* Every signal stays blocked (see rwk_tree_init): SIGCHLD comes through a signalfd. */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) _exit(125);
+
+    int watched = -1, exited = 0, busy_sent = 0;
+    for (;;) {
+        struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN }, { .fd = control, .events = POLLIN },
+                                 { .fd = watched, .events = POLLIN } };
+        if (poll(fds, 3, -1) < 0) {
+            if (errno == EINTR) continue;
+            _exit(125);
+        }
+        if (fds[1].revents & POLLIN) {
+            struct rwk_tree_msg m;
+            int got, fd;
+            while ((got = recv_fd(control, &m, &fd, MSG_DONTWAIT)) == 1) {
+                if (m.type == RWK_TREE_MSG_SIGNAL && m.value > 0 && m.value < 65) {
+                    kill(-1, m.value);   /* every process of the namespace but us */
+                } else if (m.type == RWK_TREE_MSG_WATCH && fd >= 0) {
+                    if (watched >= 0) close(watched);
+                    watched = fd;
+                    fd = -1;
+                    exited = busy_sent = 0;
+                }
+                if (fd >= 0) close(fd);
+            }
+            if (got == 0 && errno != EAGAIN && errno != EWOULDBLOCK) _exit(0);   /* EOF: the supervisor is done */
+            if (got < 0) _exit(137);
+        } else if (fds[1].revents & (POLLHUP | POLLERR)) {
+            _exit(137);
+        }
+        if (fds[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) > 0) {}
+        }
+        if (watched >= 0 && (fds[2].revents & (POLLIN | POLLHUP))) {
+            close(watched);
+            watched = -1;
+            exited = 1;
+        }
+        int none = 0;
+        for (;;) {
+            int status;
+            pid_t p = waitpid(-1, &status, WNOHANG | __WALL);
+            if (p > 0) continue;
+            none = p < 0 && errno == ECHILD;
+            break;
+        }
+        if (exited && none) {
+            (void)rwk_tree_send(control, RWK_TREE_MSG_EMPTY, 0);
+            exited = 0;
+        } else if (exited && !busy_sent) {
+            (void)rwk_tree_send(control, RWK_TREE_MSG_BUSY, 0);
+            busy_sent = 1;
+        }
+    }
+}
+
+int rwk_tree_start(int tree, const char *const *envp, struct rwk_tree_start_result *out) {
+    out->pid = -1;
+    out->pidfd = out->control = out->ns_fd = -1;
+    if (tree != RWK_TREE_PIDNS) return EINVAL;
+    /* The namespace is made by unshare, not by the clone: then its fd comes
+     * from our own /proc entry. The init's would need ptrace access to the
+     * init (not dumpable, as we are), which CAP_SYS_ADMIN alone does not give
+     * (a service's CapabilityBoundingSet= may leave out CAP_SYS_PTRACE). */
+    int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (self < 0) return errno;
+    if (unshare(CLONE_NEWPID) < 0) {
+        int e = errno;
+        close(self);
+        return e;
+    }
+    int e = 0, ns = -1, ctl[2] = { -1, -1 };
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) e = errno;
+    pid_t pid = -1;
+    if (!e) {
+        /* Every signal blocked across the clone: the init keeps them blocked. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pid = rwk_raw_clone(0);   /* the first child in the new namespace: its PID 1 */
+        if (pid == 0) {
+            close(ctl[0]);
+            keeper_main(ctl[1], envp);
+        }
+        if (pid < 0) e = errno ? errno : EINVAL;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    /* The namespace can be opened once its init exists (until then the link is empty). */
+    if (!e && (ns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC)) < 0) e = errno;
+    /* Our later children are ours again. This can't fail where unshare did not. */
+    if (setns(self, CLONE_NEWPID) < 0 && !e) e = errno;
+    close(self);
+    if (ctl[1] >= 0) close(ctl[1]);
+    int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;   /* our unreaped child: the right process */
+    if (pid > 0 && pidfd < 0 && !e) e = errno;
+    if (e) {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {}
+        }
+        if (pidfd >= 0) close(pidfd);
+        if (ctl[0] >= 0) close(ctl[0]);
+        if (ns >= 0) close(ns);
+        return e;
+    }
+    out->pid = pid;
+    out->pidfd = pidfd;
+    out->control = ctl[0];
+    out->ns_fd = ns;
+    return 0;
 }

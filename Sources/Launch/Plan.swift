@@ -165,16 +165,17 @@ public final class LaunchPlan {
     /// (no CAP_SYS_ADMIN, a seccomp filter such as systemd's
     /// RestrictNamespaces=, the namespace limit): `confirmTree`, then the bot is
     /// started the way the probe found.
+    /// - Parameter keeper: the persistent init of the last start (`Launch.spawn`).
     /// - Throws: `LaunchError` for a stage that failed.
-    public func spawn() throws(LaunchError) -> SpawnedProcess {
+    public func spawn(into keeper: TreeInit? = nil) throws(LaunchError) -> SpawnedProcess {
         do {
-            let spawned = try spawnAsPlanned()
+            let spawned = try spawnAsPlanned(keeper)
             if treeAssumed { TreeSupport.confirmPidNamespace(); treeAssumed = false }
             return spawned
         } catch {
             guard treeAssumed, error.stage == .pidNamespace else { throw error }
             confirmTree()
-            return try spawnAsPlanned()
+            return try spawnAsPlanned(nil)
         }
     }
 
@@ -192,10 +193,10 @@ public final class LaunchPlan {
         if !status.active { onTreeFallback?(status) }
     }
 
-    private func spawnAsPlanned() throws(LaunchError) -> SpawnedProcess {
+    private func spawnAsPlanned(_ keeper: TreeInit?) throws(LaunchError) -> SpawnedProcess {
         let request = self.request
         return try environment.withEnvp { (envp) throws(LaunchError) -> SpawnedProcess in
-            try Launch.spawn(request, environment: envp)
+            try Launch.spawn(request, environment: envp, into: keeper)
         }
     }
 

@@ -1,36 +1,101 @@
 import CLaunch
 import Glibc
 
-/// A started bot. The caller owns the fds (`pidfd`, and `treeInit`'s) and must
-/// serve `execGuard`, if any, for as long as the bot's tree lives.
+/// A started bot. The caller owns `pidfd` and must serve `execGuard`, if any,
+/// for as long as the bot's tree lives.
 public struct SpawnedProcess {
     /// The bot's pid in our pid namespace (for signals and logs).
     public let pid: pid_t
-    /// The bot's pidfd. Without a tree namespace the bot is our child and this
-    /// fd becomes readable when it exits; with one, its status comes from the init.
+    /// The bot's pidfd. When the bot is our child (no namespace, or a
+    /// persistent init's) it becomes readable when the bot exits; under an init
+    /// that forked it, its status comes from the init.
     public let pidfd: Int32
     public let execGuard: ExecGuard?
     /// The namespace's init, when the tree is contained (`TreeMode`).
     public let treeInit: TreeInit?
 }
 
-/// PID 1 of the bot's PID namespace: our child, the bot's parent.
-public struct TreeInit: Sendable {
-    /// Its pid and pidfd in our namespace; it exits once the bot and everything
-    /// the bot left behind are gone, or is SIGKILLed, taking the namespace with it.
+/// PID 1 of the bot's PID namespace: our child. It closes its fds when freed.
+public final class TreeInit {
+    /// Its pid and pidfd in our namespace. It is SIGKILLed with us (parent-death
+    /// signal) and takes its namespace with it.
     public let pid: pid_t
     public let pidfd: Int32
-    /// SOCK_SEQPACKET: `rwk_tree_msg`s. It sends the bot's wait status when it
-    /// reaps the bot; we send "signal every process of the namespace".
+    /// SOCK_SEQPACKET of `rwk_tree_msg`s: "signal every process of the
+    /// namespace" goes in; what the bot did comes out (see `persistent`).
     public let control: Int32
+    /// true: the init outlives the bot (`rwk_tree_start`). The bot is our child
+    /// (its exit comes on its own pidfd); the init reports whether the
+    /// namespace is empty after each watched bot's exit, and takes the next bot.
+    /// false: the init forked the bot, reports its status, stops and
+    /// continues, and exits once the bot and everything it left are gone.
+    public let persistent: Bool
+    /// A persistent init's PID namespace (an nsfs fd, for setns(2)); else -1.
+    let namespace: Int32
+
+    init(pid: pid_t, pidfd: Int32, control: Int32, persistent: Bool, namespace: Int32 = -1) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.control = control
+        self.persistent = persistent
+        self.namespace = namespace
+    }
+
+    deinit {
+        close(pidfd)
+        close(control)
+        if namespace >= 0 { close(namespace) }
+    }
+
+    /// A persistent init in a new PID namespace (root). `environment`, readable
+    /// now, is unmapped from its copy of our memory.
+    /// - Throws: `.spawn(stage: .pidNamespace, …)` when the clone is refused.
+    static func start(environment: UnsafePointer<UnsafePointer<CChar>?>) throws(LaunchError) -> TreeInit {
+        var r = rwk_tree_start_result()
+        let e = rwk_tree_start(Int32(RWK_TREE_PIDNS), environment, &r)
+        guard e == 0 else {
+            throw .spawn(stage: .pidNamespace, errno: e, context: "clone into a new PID namespace (PID)")
+        }
+        return TreeInit(pid: r.pid, pidfd: r.pidfd, control: r.control, persistent: true, namespace: r.ns_fd)
+    }
 }
 
 /// Forks and execs `request`, with `environment` (a NULL-terminated array of
 /// "NAME=value" pointers into the caller's guarded memory) as the child's
 /// envp. Returns once execve succeeded; throws `.spawn(stage:…)` with the
 /// failing step otherwise (the failed child is reaped).
-public func spawn(_ request: SpawnRequest,
-                  environment: UnsafePointer<UnsafePointer<CChar>?>) throws(LaunchError) -> SpawnedProcess {
+///
+/// Under `.pidNamespace` without init fds the bot starts in `keeper`'s
+/// namespace: the persistent init of the previous start, or a new one when
+/// `keeper` is nil or its namespace takes no more processes (it was killed).
+/// The result's `treeInit` is the one used: keep it for the next spawn.
+public func spawn(_ request: SpawnRequest, environment: UnsafePointer<UnsafePointer<CChar>?>,
+                  into keeper: TreeInit? = nil) throws(LaunchError) -> SpawnedProcess {
+    guard request.tree == .pidNamespace && request.initFds.isEmpty else {
+        return try spawn(request, environment: environment, keeper: nil)
+    }
+    if let keeper {
+        do {
+            return try spawn(request, environment: environment, keeper: keeper)
+        } catch where error.stage == .pidNamespace {
+            // Killed, or dying: its namespace refuses new processes. A new one
+            // (and this one surely goes: it is our unreaped child).
+            kill(keeper.pid, SIGKILL)
+        }
+    }
+    let fresh: TreeInit
+    do {
+        fresh = try TreeInit.start(environment: environment)
+    } catch {
+        // No /proc to name the namespace by, or namespaces refused: an init per
+        // bot, whose own clone then fails the way the kernel says, if it does.
+        return try spawn(request, environment: environment, keeper: nil)
+    }
+    return try spawn(request, environment: environment, keeper: fresh)
+}
+
+private func spawn(_ request: SpawnRequest, environment: UnsafePointer<UnsafePointer<CChar>?>,
+                   keeper: TreeInit?) throws(LaunchError) -> SpawnedProcess {
     try validate(request)
     let notifyFilter = request.noExec ? try SeccompPolicy.execNotifyFilter() : nil
     for map in request.fds where map.rewind {
@@ -40,6 +105,10 @@ public func spawn(_ request: SpawnRequest,
     let arena = CArena()
     defer { withExtendedLifetime(arena) {} }
     var cfg = try config(request, environment: environment, notifyFilter: notifyFilter, arena: arena)
+    if let keeper {
+        cfg.tree = Int32(RWK_TREE_NONE)
+        cfg.ns_fd = keeper.namespace
+    }
     var result = rwk_spawn_result()
     if rwk_spawn(&cfg, &result) < 0 { throw failure(result, request) }
     var guardian: ExecGuard?
@@ -50,6 +119,13 @@ public func spawn(_ request: SpawnRequest,
         result.listener_fd = -1 // the guard owns it now
         try awaitOwnExec(&result, guardian!, request)
     }
+    if let keeper {
+        // The init reports on this bot's namespace once the bot has exited. A
+        // send that fails means the init is gone, and the bot with it: its
+        // pidfd says so.
+        _ = rwk_tree_send_fd(keeper.control, Int32(RWK_TREE_MSG_WATCH), 0, result.pidfd)
+        return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian, treeInit: keeper)
+    }
     guard result.bot_pidfd >= 0 else {
         return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian, treeInit: nil)
     }
@@ -57,7 +133,8 @@ public func spawn(_ request: SpawnRequest,
     // it is only shown in logs; signals go through the pidfd and the init.
     let botPid = ProcessIDs.pid(ofPidfd: result.bot_pidfd) ?? result.pid
     return SpawnedProcess(pid: botPid, pidfd: result.bot_pidfd, execGuard: guardian,
-                          treeInit: TreeInit(pid: result.pid, pidfd: result.pidfd, control: result.control_fd))
+                          treeInit: TreeInit(pid: result.pid, pidfd: result.pidfd, control: result.control_fd,
+                                             persistent: false))
 }
 
 /// The C config for `request`; its strings and tables live in `arena`.
@@ -86,6 +163,7 @@ private func config(_ request: SpawnRequest, environment: UnsafePointer<UnsafePo
     }
     cfg.no_new_privs = request.noNewPrivileges ? 1 : 0
     cfg.landlock_fd = request.landlock ?? -1   // always: a zeroed config would mean fd 0
+    cfg.ns_fd = -1
     if let bpf = request.seccomp {
         cfg.seccomp_filter = UnsafeRawPointer(arena.array(bpf.bytes))
         cfg.seccomp_len = bpf.instructionCount

@@ -112,10 +112,12 @@ public struct SpawnRequest: Sendable {
 /// How a spawn contains the bot's process tree.
 ///
 /// With a namespace, our child is the PID 1 of a new PID namespace: a small C
-/// init that forks the bot, reaps, reports the bot's wait status and dies with
-/// us; when it dies the kernel SIGKILLs every process of the namespace
-/// (pid_namespaces(7), "The namespace init process"). The bot is then PID 2
-/// inside, its pid in our namespace is `SpawnedProcess.pid`.
+/// init that reaps and dies with us; when it dies the kernel SIGKILLs every
+/// process of the namespace (pid_namespaces(7), "The namespace init process").
+/// Under `.pidNamespace` the init outlives the bot (`TreeInit.persistent`):
+/// we start each bot into its namespace as our own child, PID 2 inside at the
+/// first start. Under `.userNamespace`, or with init fds, the init forks the
+/// bot and ends with it. The bot's pid in our namespace is `SpawnedProcess.pid`.
 public enum TreeMode: Sendable, Equatable {
     /// The bot is our child; only the parent-death signal and the subreaper's
     /// bookkeeping keep its tree in check.

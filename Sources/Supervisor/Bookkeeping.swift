@@ -15,8 +15,9 @@ extension Supervisor {
     /// Appends a launch-log record. An `exit` record is made now but written
     /// by `flushExitRecord`: after the next spawn when the restart is
     /// immediate (so the file I/O is not between the bot's exit and the next
-    /// start), else at the end of the event's handling; and always before any
-    /// later record, so the log's order is unchanged.
+    /// start), else at the end of the event's handling (or of the persistent
+    /// init's answer that follows it: `awaitingTreeVerdict`); and always before
+    /// any later record, so the log's order is unchanged.
     func record(_ event: LaunchRecord.Event, status: ExitStatus? = nil) {
         guard options.launchLog != nil else { return }
         let r = LaunchRecord(time: Clock.system.now(), event: event, profile: settings.profileName, keys: plan.secretNames,

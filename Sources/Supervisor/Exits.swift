@@ -5,8 +5,9 @@ import CSys
 import Vault
 import Launch
 
-/// The bot's exit, seen as a reaped child (no PID namespace) or as its init's
-/// message, and the init's own exit; then whether anything of the tree is left.
+/// The bot's exit, seen as a reaped child (no PID namespace, or a persistent
+/// init's) or as its init's message, and the init's own exit; then whether
+/// anything of the tree is left.
 extension Supervisor {
     /// Reaps every child; notices the bot's (or its init's) exit. Once the bot
     /// is gone, tells the life cycle whether anything of its tree is left.
@@ -17,16 +18,35 @@ extension Supervisor {
             if p <= 0 { break }
             guard let tree else { continue }
             if status & 0xff == 0x7f || status == 0xffff {   // stopped, continued: job control
-                if tree.treeInit == nil && p == tree.pid && tree.botAlive && status != 0xffff {
+                if tree.botIsOurChild && p == tree.pid && tree.botAlive && status != 0xffff {
                     botStopped((status >> 8) & 0xff)
                 }
                 continue
             }
-            if tree.treeInit == nil && p == tree.pid && tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
+            if tree.botIsOurChild && p == tree.pid && tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
             if let t = tree.treeInit, p == t.pid { treeInitExited() }
         }
-        guard [.draining, .restarting, .stopping].contains(life.state), tree?.botAlive != true else { return }
-        feed(ProcessTree.hasChildren() ? .treeNotEmpty : .treeEmpty)
+        guard [.draining, .restarting, .stopping].contains(life.state), tree?.botAlive != true,
+              let empty = treeIsEmpty() else { return }
+        feed(empty ? .treeEmpty : .treeNotEmpty)
+    }
+
+    /// The bot has exited and its persistent init's word on the namespace is
+    /// due (microseconds away, and a restart may follow at once): the exit
+    /// record waits for it, so the launch log's I/O is not in between.
+    var awaitingTreeVerdict: Bool {
+        guard life.state == .draining, let tree, !tree.botAlive, tree.treeInit?.persistent == true else { return false }
+        return tree.keeperVerdict == nil
+    }
+
+    /// Whether nothing of the bot's tree is left (the bot itself included). A
+    /// persistent init outlives it, so then the init's word counts: nil until
+    /// it has spoken about this bot. Otherwise every process left is our child
+    /// or below one (orphans come to us, the subreaper; a per-bot init exits
+    /// only once its namespace is empty).
+    func treeIsEmpty() -> Bool? {
+        if let tree, let t = tree.treeInit, t.persistent { return tree.botAlive ? false : tree.keeperVerdict }
+        return !ProcessTree.hasChildren()
     }
 
     /// The init's messages: the bot's wait status once it has reaped the bot.
@@ -37,6 +57,8 @@ extension Supervisor {
             case .success(.exit(let status)): if tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
             case .success(.stopped(let sig)): botStopped(sig)
             case .success(.continued): break   // botStopped reads the bot's state itself
+            case .success(.empty): tree.keeperVerdict = true
+            case .success(.busy): if tree.keeperVerdict == nil { tree.keeperVerdict = false }
             case .failure:   // EOF: the init is gone (its pidfd tells reap); stop watching the socket
                 if let t = tree.treeInit { _ = rwk_epoll_del(epfd, t.control) }
                 return
@@ -46,20 +68,23 @@ extension Supervisor {
 
     /// The init was reaped: its namespace is empty now. A bot status it sent
     /// before exiting is still in the socket; without one, the init was killed
-    /// first, and the kernel SIGKILLed the bot with it.
+    /// first, and the kernel SIGKILLed the bot with it. (A persistent init's
+    /// bot is our child: the kernel lets the init finish dying only once we
+    /// have reaped the bot, so its exit was seen first.)
     func treeInitExited() {
         readTreeMessages()
         guard let tree, let t = tree.treeInit else { return }
         if tree.botAlive { botExited(.signaled(SIGKILL)) }
         _ = rwk_epoll_del(epfd, t.pidfd)
         _ = rwk_epoll_del(epfd, t.control)
+        if keeper === t { keeper = nil }
         tree.initGone()
     }
 
     func botExited(_ status: ExitStatus) {
         guard let tree else { return }
         let ran = MonotonicClock.nowMs() - startedAtMs
-        if tree.treeInit == nil { _ = rwk_epoll_del(epfd, tree.pidfd) }
+        if tree.botIsOurChild { _ = rwk_epoll_del(epfd, tree.pidfd) }
         if let g = tree.execGuard { _ = rwk_epoll_del(epfd, g.fd) }
         let deniedExecs = tree.execGuard?.deniedCount ?? 0
         tree.botGone()

@@ -47,7 +47,7 @@ extension Supervisor {
         history.recordStart(atMs: now)
         let spawned: SpawnedProcess
         do {
-            spawned = try plan.spawn()
+            spawned = try plan.spawn(into: keeper)
             LaunchTiming.mark("spawn")
         } catch {
             logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
@@ -59,12 +59,19 @@ extension Supervisor {
         if terminal.mode == .direct { terminal.botGroup = bot.pid }
         startedAtMs = now
         do {
-            if let t = bot.treeInit {
+            if let t = bot.treeInit, !t.persistent {
                 // The bot is the init's child: its exit comes as a message, the init's as its pidfd.
                 try add(t.pidfd, .botExit)
                 try add(t.control, .treeControl)
             } else {
                 try add(bot.pidfd, .botExit)
+                if let t = bot.treeInit, t !== keeper {
+                    // A new persistent init, watched for as long as it lives (the one it replaces
+                    // leaves epoll when the last reference to it goes and closes its fds).
+                    keeper = t
+                    try add(t.pidfd, .botExit)
+                    try add(t.control, .treeControl)
+                }
             }
             if let g = bot.execGuard { try add(g.fd, .execGuard) }
         } catch {

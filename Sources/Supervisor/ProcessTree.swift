@@ -5,8 +5,8 @@ import Launch
 import Vault
 
 /// One started bot and the tree below it: its pid and pidfd while it runs, the
-/// namespace's init when the tree is contained (see `TreeMode`), and the
-/// no_exec guard. Signals to "the tree" go through the init when there is one
+/// namespace's init when the tree is contained (see `TreeMode`; a persistent
+/// init is shared by the bots started in its namespace), and the no_exec guard. Signals to "the tree" go through the init when there is one
 /// (it reaches every process of the namespace with one `kill(-1)`), else to
 /// the bot's process group and each other descendant found in /proc.
 final class BotTree {
@@ -17,6 +17,9 @@ final class BotTree {
     private(set) var execGuard: ExecGuard?
     /// PID 1 of the bot's namespace (our child) until it is reaped.
     private(set) var treeInit: TreeInit?
+    /// A persistent init's word on the namespace after this bot's exit: true
+    /// empty, false processes left (true follows when they are gone); nil until it spoke.
+    var keeperVerdict: Bool?
 
     init(_ spawned: SpawnedProcess) {
         pid = spawned.pid
@@ -27,10 +30,12 @@ final class BotTree {
 
     deinit {
         if pidfd >= 0 { close(pidfd) }
-        if let t = treeInit { close(t.pidfd); close(t.control) }
     }
 
     var botAlive: Bool { pidfd >= 0 }
+
+    /// The bot is our child (no namespace, or a persistent init's): we reap it.
+    var botIsOurChild: Bool { treeInit?.persistent ?? true }
 
     /// Forwards `sig` to the bot alone (SIGHUP, SIGUSR1, …).
     func forward(_ sig: Int32) {
@@ -74,6 +79,9 @@ final class BotTree {
         case exit(Int32)
         /// The bot stopped with this signal, or went on (job control).
         case stopped(Int32), continued
+        /// A persistent init, after the watched bot's exit: the namespace is
+        /// empty, or processes are left.
+        case empty, busy
     }
 
     /// The init's next message. nil when none is pending; `.failure` at EOF (the init is gone).
@@ -87,6 +95,8 @@ final class BotTree {
                 case Int32(RWK_TREE_MSG_EXIT): return .success(.exit(m.value))
                 case Int32(RWK_TREE_MSG_STOPPED): return .success(.stopped(m.value))
                 case Int32(RWK_TREE_MSG_CONTINUED): return .success(.continued)
+                case Int32(RWK_TREE_MSG_EMPTY): return .success(.empty)
+                case Int32(RWK_TREE_MSG_BUSY): return .success(.busy)
                 default: continue
                 }
             }
@@ -98,7 +108,6 @@ final class BotTree {
 
     /// The init was reaped: its namespace is empty.
     func initGone() {
-        if let t = treeInit { close(t.pidfd); close(t.control) }
         treeInit = nil
     }
 }

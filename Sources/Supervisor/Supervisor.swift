@@ -72,6 +72,8 @@ public final class Supervisor {
     let terminal: Terminal
     /// The current bot and its tree; replaced at each start.
     var tree: BotTree?
+    /// The persistent init whose namespace the next bot starts in (`TreeInit.persistent`), while it lives.
+    var keeper: TreeInit?
     var attempt = 0
     var startedAtMs: Int64 = 0
     var history = RestartHistory()
@@ -189,7 +191,7 @@ public final class Supervisor {
             for i in 0..<Int(n) {
                 guard let tag = Tag(rawValue: tags[i]) else { continue }
                 dispatch(tag)
-                flushExitRecord()
+                if !awaitingTreeVerdict { flushExitRecord() }
                 if life.state == .done { break }
             }
         }
@@ -240,7 +242,7 @@ public final class Supervisor {
     func requestStop(signal sig: Int32) {
         guard life.state != .stopping else { return }
         logger.info("stopping on \(sig == SIGINT ? "SIGINT" : "SIGTERM")", metadata: ["event": "stop", "pid": "\(tree?.pid ?? 0)"])
-        feed(.stopRequested(signal: sig, botAlive: tree?.botAlive ?? false, treeEmpty: !ProcessTree.hasChildren()))
+        feed(.stopRequested(signal: sig, botAlive: tree?.botAlive ?? false, treeEmpty: treeIsEmpty() ?? false))
     }
 
     func finish() {

@@ -11,7 +11,7 @@ import socket
 import tempfile
 import time
 
-from supervise_helpers import (bot, ctx_switches, scan_memory, supervise, vault_with,  # noqa: F401
+from supervise_helpers import (bot, children, comm, ctx_switches, scan_memory, supervise, vault_with,  # noqa: F401
                                wait_until, write_profile)
 
 
@@ -61,6 +61,12 @@ def test_no_readable_page_holds_a_secret(rwk, supervise, tmp_path):
     hits = scan_memory(s.pid, needles)
     assert not hits, "secret bytes in readable memory of the supervisor:\n" + "\n".join(
         f"{m}  <- {needles.index(n)}" for m, n in hits)
+    # nor of the PID namespace's init (as root), a copy of the supervisor's
+    # memory from the launch, which lives as long as the supervisor
+    for init in [p for p in children(s.pid) if comm(p) == "rwk-init"]:
+        hits = scan_memory(init, needles)
+        assert not hits, "secret bytes in readable memory of the init:\n" + "\n".join(
+            f"{m}  <- {needles.index(n)}" for m, n in hits)
     # the scan works: it finds a value in the bot, which holds its key in its environment
     bot_pid = s.bot_pid()
     assert scan_memory(bot_pid, [plain.encode()]), "scanner self-check failed"

@@ -1,7 +1,9 @@
 """Nothing outlives the supervisor (issue 9): the bot runs as PID 2 of its own
 PID namespace, whose init dies with the supervisor, and the kernel kills every
 process of a namespace whose init is gone. These tests SIGKILL the supervisor
-(as the OOM killer or a container runtime would) and look for survivors."""
+(as the OOM killer or a container runtime would) and look for survivors. As
+root, the init outlives the bot's restarts (issue 14): restarted bots start in
+the same namespace, after what the last one left is gone."""
 from __future__ import annotations
 
 import json
@@ -47,6 +49,12 @@ def spread_out(rwk: Rwk, state: Path, sandbox: dict | None = None, command: list
     return value
 
 
+def nspid(pid: int) -> int:
+    """The pid of `pid` in its own (innermost) PID namespace."""
+    line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("NSpid:"))
+    return int(line.split()[-1])
+
+
 def kill_supervisor_and_watch(s: Supervised, info: dict, value: str) -> float:
     """SIGKILLs the supervisor; returns how long until no process of the bot's
     tree is left alive and none holds the key (at most 5 s of waiting)."""
@@ -77,11 +85,13 @@ def test_sigkilled_supervisor_takes_the_whole_tree_with_it(rwk, supervise, tmp_p
     s = supervise("tree")
     info = wait_until(lambda: read_json(state), 15, "the bot's report")
     assert s.wait_event("start")["pid"] == info["pid"]
-    # supervisor -> rwk-init (PID 1 inside) -> bot (PID 2 inside)
-    (init,) = children(s.pid)
-    assert comm(init) == "rwk-init" and info["pid"] in children(init)
-    nspid = next(l for l in Path(f"/proc/{info['pid']}/status").read_text().splitlines() if l.startswith("NSpid:"))
-    assert nspid.split()[-1] == "2", nspid
+    # supervisor -> rwk-init (PID 1 inside), and the bot (PID 2 inside) started into its namespace
+    kids = children(s.pid)
+    (init,) = [p for p in kids if comm(p) == "rwk-init"]
+    assert set(kids) == {init, info["pid"]}, {p: comm(p) for p in kids}
+    assert os.readlink(f"/proc/{info['pid']}/ns/pid") == os.readlink(f"/proc/{init}/ns/pid")
+    assert os.readlink(f"/proc/{init}/ns/pid") != os.readlink("/proc/self/ns/pid")
+    assert nspid(init) == 1 and nspid(info["pid"]) == 2
     took = kill_supervisor_and_watch(s, info, value)
     assert took < 1.0, f"the tree took {took:.2f}s to die"
 
@@ -199,3 +209,67 @@ def test_a_host_without_pid_namespaces_warns_and_require_refuses(rwk, tmp_path):
     err = run.stderr.decode().splitlines()
     assert err[0].startswith("run-with-keys: error: process-tree containment is required"), err
     assert not marker.exists(), "the bot was started"
+
+
+RESTARTS = {"policy": "on-failure", "delay": "0s", "max_delay": "0s", "burst": 3, "interval": "1h"}
+
+
+def ns_report(out: Path) -> str:
+    """A shell bot line: its PID namespace and its pid inside."""
+    return f'echo "$(readlink /proc/self/ns/pid) $$" >> {out}'
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root: a PID namespace for the bot needs CAP_SYS_ADMIN")
+def test_restarted_bots_start_in_the_same_namespace(rwk, tmp_path):
+    """One init per run, not per start: each restart starts the bot into the
+    namespace of the first, as a new process there (PID 2 first, higher later)."""
+    out = tmp_path / "ns.txt"
+    vault_with(rwk, app__key=rwk.secret())
+    write_profile(rwk, "again", ["/bin/sh", "-c", f"{ns_report(out)}; exit 3"], keys={"APP_KEY": "app/key"},
+                  restart=RESTARTS)
+    r = rwk.run("run", "again")
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.decode().count("restart in 0 ms") == 2, r.stderr
+    lines = [l.split() for l in out.read_text().splitlines()]
+    assert len(lines) == 3, lines
+    namespaces = {l[0] for l in lines}
+    assert len(namespaces) == 1 and lines[0][0] != os.readlink("/proc/self/ns/pid"), lines
+    inner = [int(l[-1]) for l in lines]
+    assert inner[0] == 2 and inner == sorted(set(inner)), inner
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root: a PID namespace for the bot needs CAP_SYS_ADMIN")
+def test_what_a_bot_leaves_behind_is_stopped_before_the_restart(rwk, tmp_path):
+    """The init reports the namespace busy after the bot's exit: the leftover
+    gets the stop signal, and the next bot starts only once it is gone."""
+    out = tmp_path / "order.txt"
+    vault_with(rwk, app__key=rwk.secret())
+    leftover = f'(trap "echo leftover-stopped >> {out}; exit 0" TERM; sleep 30 & wait) &'
+    write_profile(rwk, "leaves", ["/bin/sh", "-c", f"echo start >> {out}; {leftover} sleep 0.2; exit 3"],
+                  keys={"APP_KEY": "app/key"}, restart=RESTARTS)
+    r = rwk.run("run", "leaves", timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert out.read_text().split() == ["start", "leftover-stopped"] * 3, out.read_text()
+    assert b"killing" not in r.stderr, r.stderr    # the stop signal was enough
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root: a PID namespace for the bot needs CAP_SYS_ADMIN")
+def test_a_killed_init_is_replaced_at_the_next_start(rwk, supervise, tmp_path):
+    """SIGKILL to the init from outside takes its namespace and the bot with it;
+    the restart makes a new init and namespace."""
+    out = tmp_path / "ns.txt"
+    vault_with(rwk, app__key=rwk.secret())
+    write_profile(rwk, "sturdy", ["/bin/sh", "-c", f"{ns_report(out)}; exec sleep 60"], keys={"APP_KEY": "app/key"},
+                  restart=RESTARTS)
+    s = supervise("sturdy")
+    wait_until(lambda: out.exists() and len(out.read_text().splitlines()) == 1, 15, "the first bot")
+    (init,) = [p for p in children(s.pid) if comm(p) == "rwk-init"]
+    os.kill(init, signal.SIGKILL)
+    wait_until(lambda: len(out.read_text().splitlines()) == 2, 15, "the restarted bot")
+    first, second = (l.split() for l in out.read_text().splitlines())
+    assert first[0] != second[0] and int(second[-1]) == 2, (first, second)
+    assert s.of("exit")[0]["status"] == "killed by signal 9", s.of("exit")
+    (new_init,) = wait_until(lambda: [p for p in children(s.pid) if comm(p) == "rwk-init"] or None, 5, "a new init")
+    assert new_init != init
+    s.signal(signal.SIGTERM)
+    assert s.wait(10) == 128 + signal.SIGTERM

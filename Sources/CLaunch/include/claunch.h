@@ -132,6 +132,12 @@ struct rwk_spawn_config {
      * hang-up of its control socket). */
     int tree;
 
+    /* -1: none. Else an fd of the PID namespace of an init that outlives the
+     * bot's restarts (rwk_tree_start's ns_fd; needs cfg->tree RWK_TREE_NONE and
+     * no init fds): the bot is started inside it, as our own child (setns(2)
+     * CLONE_NEWPID for this one clone, then back to our own). */
+    int ns_fd;
+
     /* reload = "signal" (needs cfg->tree): the init, not the bot, holds the
      * key files: init_fds[i] (a sealed memfd of ours) becomes its fd 3+i, and
      * RWK_TREE_MSG_KEY swaps in a new one. The bot gets, at key_dir_target, an
@@ -160,7 +166,31 @@ enum {
     RWK_TREE_MSG_SIGNAL = 'S',  /* us -> init: kill(-1, value): every process of the namespace but the init */
     RWK_TREE_MSG_KEY = 'K',     /* us -> init: SCM_RIGHTS a sealed memfd, the new value of init fd 3+value */
     RWK_TREE_MSG_RELOAD = 'R',  /* us -> init: the keys are in place; send signal `value` to the bot */
+    /* With an init that outlives the bot (rwk_tree_start): */
+    RWK_TREE_MSG_WATCH = 'W',   /* us -> init: SCM_RIGHTS the new bot's pidfd; report once it has exited */
+    RWK_TREE_MSG_EMPTY = 'E',   /* init -> us: the watched bot exited and nothing else is left in the namespace */
+    RWK_TREE_MSG_BUSY = 'B',    /* init -> us: the watched bot exited and left processes behind (EMPTY follows once they are gone) */
 };
+
+/* An init that outlives the bot's restarts (rwk_tree_start). */
+struct rwk_tree_start_result {
+    pid_t pid;       /* in our pid namespace */
+    int pidfd;       /* ours to close */
+    int control;     /* SOCK_SEQPACKET, ours to close: SIGNAL and WATCH go in, EMPTY and BUSY come out */
+    int ns_fd;       /* its PID namespace (nsfs), ours to close: cfg->ns_fd */
+};
+
+/*
+ * Clones the PID 1 of a new PID namespace (RWK_TREE_PIDNS only: root) that
+ * outlives the bots started in it with cfg->ns_fd. It reaps what they leave
+ * behind, signals the namespace on request (RWK_TREE_MSG_SIGNAL), reports when
+ * a watched bot's namespace is empty, and dies with us (parent-death SIGKILL,
+ * and EOF on the control socket); the kernel then kills the whole namespace.
+ * `envp`: the bot's environment block, readable in our memory now: the init
+ * unmaps its copy. Needs /proc (our own pid_for_children entry). 0, or the
+ * errno of the step that failed (EPERM: no CAP_SYS_ADMIN, or a seccomp filter).
+ */
+int rwk_tree_start(int tree, const char *const *envp, struct rwk_tree_start_result *out);
 
 struct rwk_spawn_result {
     pid_t pid;           /* -1 when no child was created */
