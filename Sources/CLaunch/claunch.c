@@ -601,7 +601,10 @@ int rwk_spawn(const struct rwk_spawn_config *cfg, struct rwk_spawn_result *out) 
         close(report[0]);
         close_if_open(&sock[0]);
         close_if_open(&ctl[0]);
-        return set_failure(out, cfg->tree || cfg->ns_fd >= 0 ? RWK_STAGE_PID_NAMESPACE : RWK_STAGE_FORK, fork_errno);
+        /* Into an init's namespace, ENOMEM is the namespace refusing new
+         * processes (its init is gone: alloc_pid); anything else is the fork's. */
+        int ns_refused = cfg->tree || (cfg->ns_fd >= 0 && fork_errno == ENOMEM);
+        return set_failure(out, ns_refused ? RWK_STAGE_PID_NAMESPACE : RWK_STAGE_FORK, fork_errno);
     }
     out->pid = pid;
     out->report_fd = report[0];

@@ -441,7 +441,13 @@ __attribute__((noreturn)) static void keeper_main(int control, const char *const
     (void)prctl(PR_SET_NAME, "rwk-init", 0, 0, 0);
     struct pollfd hup = { .fd = control, .events = POLLIN };
     if (poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLERR))) _exit(125);
+    /* Nothing of the launch stays: the environment block goes, and the bytes
+     * deeper calls (a decrypt's working values) left on our copy of the stack. */
     drop_environment(envp);
+    scrub_stack();
+    /* Nor our environment strings, which /proc/PID/environ reads (a root bot
+     * keeps CAP_SYS_PTRACE): the supervisor's, not the bot's. */
+    for (char **e = environ; e && *e; e++) memset(*e, 0, strlen(*e));
     int keep[1] = { control };
     if (keep_only(keep, 1) < 0) _exit(125);
     control = keep[0];
@@ -453,13 +459,23 @@ __attribute__((noreturn)) static void keeper_main(int control, const char *const
     int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) _exit(125);
 
+    /* `generation`: WATCH's value, echoed in EMPTY and BUSY, so that a word
+     * can't be taken for one about another bot. `exited` stays set until the
+     * word is sent. */
     int watched = -1, exited = 0, busy_sent = 0;
+    int32_t generation = 0;
     for (;;) {
         struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN }, { .fd = control, .events = POLLIN },
                                  { .fd = watched, .events = POLLIN } };
         if (poll(fds, 3, -1) < 0) {
             if (errno == EINTR) continue;
             _exit(125);
+        }
+        /* The watched bot first: a WATCH below replaces it, and these revents are its. */
+        if (watched >= 0 && (fds[2].revents & (POLLIN | POLLHUP))) {
+            close(watched);
+            watched = -1;
+            exited = 1;
         }
         if (fds[1].revents & POLLIN) {
             struct rwk_tree_msg m;
@@ -471,6 +487,7 @@ __attribute__((noreturn)) static void keeper_main(int control, const char *const
                     if (watched >= 0) close(watched);
                     watched = fd;
                     fd = -1;
+                    generation = m.value;
                     exited = busy_sent = 0;
                 }
                 if (fd >= 0) close(fd);
@@ -484,11 +501,6 @@ __attribute__((noreturn)) static void keeper_main(int control, const char *const
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {}
         }
-        if (watched >= 0 && (fds[2].revents & (POLLIN | POLLHUP))) {
-            close(watched);
-            watched = -1;
-            exited = 1;
-        }
         int none = 0;
         for (;;) {
             int status;
@@ -498,11 +510,9 @@ __attribute__((noreturn)) static void keeper_main(int control, const char *const
             break;
         }
         if (exited && none) {
-            (void)rwk_tree_send(control, RWK_TREE_MSG_EMPTY, 0);
-            exited = 0;
+            if (rwk_tree_send(control, RWK_TREE_MSG_EMPTY, generation) == 0) exited = 0;
         } else if (exited && !busy_sent) {
-            (void)rwk_tree_send(control, RWK_TREE_MSG_BUSY, 0);
-            busy_sent = 1;
+            if (rwk_tree_send(control, RWK_TREE_MSG_BUSY, generation) == 0) busy_sent = 1;
         }
     }
 }
@@ -517,7 +527,9 @@ int rwk_tree_start(int tree, const char *const *envp, struct rwk_tree_start_resu
      * (a service's CapabilityBoundingSet= may leave out CAP_SYS_PTRACE). */
     int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
     if (self < 0) return errno;
-    if (unshare(CLONE_NEWPID) < 0) {
+    /* The way back must be open before we leave: a seccomp filter that allows
+     * unshare but not setns would leave every later child of ours in there. */
+    if (setns(self, CLONE_NEWPID) < 0 || unshare(CLONE_NEWPID) < 0) {
         int e = errno;
         close(self);
         return e;

@@ -1,4 +1,5 @@
 import CLaunch
+import CSys
 import Glibc
 
 /// A started bot. The caller owns `pidfd` and must serve `execGuard`, if any,
@@ -32,6 +33,9 @@ public final class TreeInit {
     public let persistent: Bool
     /// A persistent init's PID namespace (an nsfs fd, for setns(2)); else -1.
     let namespace: Int32
+    /// The generation of the bot it watches now (`RWK_TREE_MSG_WATCH`): its
+    /// EMPTY and BUSY carry it, and a word with another is not about this bot.
+    public private(set) var watched: Int32 = 0
 
     init(pid: pid_t, pidfd: Int32, control: Int32, persistent: Bool, namespace: Int32 = -1) {
         self.pid = pid
@@ -58,6 +62,21 @@ public final class TreeInit {
         }
         return TreeInit(pid: r.pid, pidfd: r.pidfd, control: r.control, persistent: true, namespace: r.ns_fd)
     }
+
+    /// Hands a persistent init the bot to watch. false: it can't take it (it is
+    /// gone, or its socket failed) and has been SIGKILLed, with its namespace
+    /// and the bot: the bot's exit and the init's say so.
+    func watch(_ botPidfd: Int32) -> Bool {
+        watched &+= 1
+        if rwk_tree_send_fd(control, Int32(RWK_TREE_MSG_WATCH), watched, botPidfd) == 0 { return true }
+        kill()
+        return false
+    }
+
+    /// SIGKILL through the pidfd (never a pid that may have been reused).
+    public func kill() {
+        _ = rwk_pidfd_send_signal(pidfd, SIGKILL)
+    }
 }
 
 /// Forks and execs `request`, with `environment` (a NULL-terminated array of
@@ -79,8 +98,8 @@ public func spawn(_ request: SpawnRequest, environment: UnsafePointer<UnsafePoin
             return try spawn(request, environment: environment, keeper: keeper)
         } catch where error.stage == .pidNamespace {
             // Killed, or dying: its namespace refuses new processes. A new one
-            // (and this one surely goes: it is our unreaped child).
-            kill(keeper.pid, SIGKILL)
+            // (and this one surely goes).
+            keeper.kill()
         }
     }
     let fresh: TreeInit
@@ -120,10 +139,10 @@ private func spawn(_ request: SpawnRequest, environment: UnsafePointer<UnsafePoi
         try awaitOwnExec(&result, guardian!, request)
     }
     if let keeper {
-        // The init reports on this bot's namespace once the bot has exited. A
-        // send that fails means the init is gone, and the bot with it: its
-        // pidfd says so.
-        _ = rwk_tree_send_fd(keeper.control, Int32(RWK_TREE_MSG_WATCH), 0, result.pidfd)
+        // The init reports on this bot's namespace once the bot has exited. One
+        // that can't take the watch is killed, and the bot with it: their
+        // exits say so, as for an init killed from outside.
+        _ = keeper.watch(result.pidfd)
         return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian, treeInit: keeper)
     }
     guard result.bot_pidfd >= 0 else {

@@ -24,11 +24,25 @@ extension Supervisor {
                 continue
             }
             if tree.botIsOurChild && p == tree.pid && tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
-            if let t = tree.treeInit, p == t.pid { treeInitExited() }
+            if let t = tree.treeInit, p == t.pid { treeInitExited() } else if let k = keeper, p == k.pid { forgetKeeper() }
         }
-        guard [.draining, .restarting, .stopping].contains(life.state), tree?.botAlive != true,
-              let empty = treeIsEmpty() else { return }
+        guard [.draining, .restarting, .stopping].contains(life.state), tree?.botAlive != true else { return }
+        guard let empty = treeIsEmpty() else {
+            // The init's word is microseconds away; should it never come (an
+            // init stopped from outside), the stop timer kills the init, and
+            // its namespace with it.
+            if disarmed.contains(timers.stop) { arm(timers.stop, ms: max(1, settings.stopTimeoutMs)) }
+            return
+        }
         feed(empty ? .treeEmpty : .treeNotEmpty)
+    }
+
+    /// A persistent init that no longer holds the current bot was reaped.
+    func forgetKeeper() {
+        guard let k = keeper else { return }
+        _ = rwk_epoll_del(epfd, k.pidfd)
+        _ = rwk_epoll_del(epfd, k.control)
+        keeper = nil
     }
 
     /// The bot has exited and its persistent init's word on the namespace is
@@ -45,8 +59,10 @@ extension Supervisor {
     /// or below one (orphans come to us, the subreaper; a per-bot init exits
     /// only once its namespace is empty).
     func treeIsEmpty() -> Bool? {
-        if let tree, let t = tree.treeInit, t.persistent { return tree.botAlive ? false : tree.keeperVerdict }
-        return !ProcessTree.hasChildren()
+        guard let tree, let t = tree.treeInit, t.persistent else { return !ProcessTree.hasChildren() }
+        if tree.botAlive { return false }
+        guard let verdict = tree.keeperVerdict else { return nil }
+        return verdict && !ProcessTree.hasChildren(besides: t.pid)
     }
 
     /// The init's messages: the bot's wait status once it has reaped the bot.
@@ -57,8 +73,9 @@ extension Supervisor {
             case .success(.exit(let status)): if tree.botAlive { botExited(ExitStatus(waitStatus: status)) }
             case .success(.stopped(let sig)): botStopped(sig)
             case .success(.continued): break   // botStopped reads the bot's state itself
-            case .success(.empty): tree.keeperVerdict = true
-            case .success(.busy): if tree.keeperVerdict == nil { tree.keeperVerdict = false }
+            case .success(.empty(let g)): if g == tree.treeInit?.watched { tree.keeperVerdict = true }
+            case .success(.busy(let g)):
+                if g == tree.treeInit?.watched && tree.keeperVerdict == nil { tree.keeperVerdict = false }
             case .failure:   // EOF: the init is gone (its pidfd tells reap); stop watching the socket
                 if let t = tree.treeInit { _ = rwk_epoll_del(epfd, t.control) }
                 return

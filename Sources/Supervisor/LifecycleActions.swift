@@ -59,6 +59,13 @@ extension Supervisor {
         if terminal.mode == .direct { terminal.botGroup = bot.pid }
         startedAtMs = now
         do {
+            if let old = keeper, old !== bot.treeInit {
+                // Replaced (it refused the bot), or not used (the start fell back
+                // to an init per bot): it goes, and out of epoll before its pidfd
+                // turns readable for good.
+                old.kill()
+                forgetKeeper()
+            }
             if let t = bot.treeInit, !t.persistent {
                 // The bot is the init's child: its exit comes as a message, the init's as its pidfd.
                 try add(t.pidfd, .botExit)
@@ -66,8 +73,7 @@ extension Supervisor {
             } else {
                 try add(bot.pidfd, .botExit)
                 if let t = bot.treeInit, t !== keeper {
-                    // A new persistent init, watched for as long as it lives (the one it replaces
-                    // leaves epoll when the last reference to it goes and closes its fds).
+                    // A new persistent init, watched for as long as it lives.
                     keeper = t
                     try add(t.pidfd, .botExit)
                     try add(t.control, .treeControl)

@@ -79,9 +79,9 @@ final class BotTree {
         case exit(Int32)
         /// The bot stopped with this signal, or went on (job control).
         case stopped(Int32), continued
-        /// A persistent init, after the watched bot's exit: the namespace is
-        /// empty, or processes are left.
-        case empty, busy
+        /// A persistent init, after the exit of the bot it watched as this
+        /// generation (`TreeInit.watched`): none of its children is left, or some are.
+        case empty(Int32), busy(Int32)
     }
 
     /// The init's next message. nil when none is pending; `.failure` at EOF (the init is gone).
@@ -95,8 +95,8 @@ final class BotTree {
                 case Int32(RWK_TREE_MSG_EXIT): return .success(.exit(m.value))
                 case Int32(RWK_TREE_MSG_STOPPED): return .success(.stopped(m.value))
                 case Int32(RWK_TREE_MSG_CONTINUED): return .success(.continued)
-                case Int32(RWK_TREE_MSG_EMPTY): return .success(.empty)
-                case Int32(RWK_TREE_MSG_BUSY): return .success(.busy)
+                case Int32(RWK_TREE_MSG_EMPTY): return .success(.empty(m.value))
+                case Int32(RWK_TREE_MSG_BUSY): return .success(.busy(m.value))
                 default: continue
                 }
             }
@@ -184,5 +184,22 @@ enum ProcessTree {
     static func hasChildren() -> Bool {
         var info = siginfo_t()
         return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | waitAll) == 0
+    }
+
+    /// Whether any child but `pid` is left, from /proc/self/task/<tid>/children
+    /// of our one thread (which starts every child, and takes in orphans as the
+    /// subreaper). A persistent init's word covers its own children only: a
+    /// process the bot made with clone(CLONE_PARENT) is ours, in its namespace.
+    /// true when the file can't be read (the stop timer then settles it).
+    static func hasChildren(besides pid: pid_t) -> Bool {
+        let fd = open("/proc/self/task/\(getpid())/children", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &buf, buf.count)
+        guard n >= 0, n < buf.count else { return n != 0 }
+        return buf[0..<n].split(separator: UInt8(ascii: " ")).contains { field in
+            pid_t(String(decoding: field.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self)) != pid
+        }
     }
 }

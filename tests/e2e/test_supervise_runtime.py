@@ -67,6 +67,9 @@ def test_no_readable_page_holds_a_secret(rwk, supervise, tmp_path):
         hits = scan_memory(init, needles)
         assert not hits, "secret bytes in readable memory of the init:\n" + "\n".join(
             f"{m}  <- {needles.index(n)}" for m, n in hits)
+        # and its environment strings, the supervisor's, are wiped (a root bot may read them)
+        environ = open(f"/proc/{init}/environ", "rb").read()
+        assert environ.strip(b"\0") == b"", environ[:200]
     # the scan works: it finds a value in the bot, which holds its key in its environment
     bot_pid = s.bot_pid()
     assert scan_memory(bot_pid, [plain.encode()]), "scanner self-check failed"

@@ -273,3 +273,58 @@ def test_a_killed_init_is_replaced_at_the_next_start(rwk, supervise, tmp_path):
     assert new_init != init
     s.signal(signal.SIGTERM)
     assert s.wait(10) == 128 + signal.SIGTERM
+
+
+CLONE_PARENT_BOT = r'''
+import ctypes, os, signal, sys, time
+out = sys.argv[1]
+def note(what):
+    with open(out, "a") as f:
+        f.write(what + "\n")
+note("start")
+clone = {"x86_64": 56, "aarch64": 220}[os.uname().machine]
+# clone(CLONE_PARENT | SIGCHLD) on our stack, like fork: the child's parent is ours (the supervisor)
+if ctypes.CDLL(None).syscall(clone, 0x8000 | 17, 0, 0, 0, 0) == 0:
+    signal.signal(signal.SIGTERM, lambda *_: (note("leftover-stopped"), os._exit(0)))
+    time.sleep(30)
+    os._exit(0)
+time.sleep(0.2)
+sys.exit(3)
+'''
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root: a PID namespace for the bot needs CAP_SYS_ADMIN")
+def test_a_process_the_bot_gives_our_parentage_is_stopped_before_the_restart(rwk, tmp_path):
+    """clone(CLONE_PARENT) makes the supervisor the parent of a process in the
+    bot's namespace, out of the init's sight: the supervisor counts its own
+    children too, so it is stopped before the next bot, as any leftover is."""
+    out = tmp_path / "order.txt"
+    vault_with(rwk, app__key=rwk.secret())
+    write_profile(rwk, "sibling", [sys.executable, "-c", CLONE_PARENT_BOT, str(out)], keys={"APP_KEY": "app/key"},
+                  restart=RESTARTS)
+    r = rwk.run("run", "sibling", timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert out.read_text().split() == ["start", "leftover-stopped"] * 3, out.read_text()
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root: a PID namespace for the bot needs CAP_SYS_ADMIN")
+def test_an_init_that_never_answers_is_killed_after_stop_timeout(rwk, supervise, tmp_path):
+    """An init stopped from outside can't say whether its namespace is empty:
+    after stop_timeout the supervisor kills it (and the namespace) and goes on."""
+    out = tmp_path / "ns.txt"
+    vault_with(rwk, app__key=rwk.secret())
+    write_profile(rwk, "stuck", ["/bin/sh", "-c", f"{ns_report(out)}; exec sleep 60"], keys={"APP_KEY": "app/key"},
+                  restart={**RESTARTS, "stop_timeout": "1s"})
+    s = supervise("stuck")
+    wait_until(lambda: out.exists() and len(out.read_text().splitlines()) == 1, 15, "the first bot")
+    (init,) = [p for p in children(s.pid) if comm(p) == "rwk-init"]
+    os.kill(init, signal.SIGSTOP)
+    t0 = time.monotonic()
+    os.kill(s.bot_pid(), signal.SIGKILL)
+    wait_until(lambda: len(out.read_text().splitlines()) == 2, 15, "the restarted bot")
+    took = time.monotonic() - t0
+    first, second = (l.split() for l in out.read_text().splitlines())
+    assert first[0] != second[0], "a new init and namespace"
+    assert 0.9 < took < 5, took
+    s.signal(signal.SIGTERM)
+    assert s.wait(10) == 128 + signal.SIGTERM

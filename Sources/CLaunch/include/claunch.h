@@ -167,9 +167,9 @@ enum {
     RWK_TREE_MSG_KEY = 'K',     /* us -> init: SCM_RIGHTS a sealed memfd, the new value of init fd 3+value */
     RWK_TREE_MSG_RELOAD = 'R',  /* us -> init: the keys are in place; send signal `value` to the bot */
     /* With an init that outlives the bot (rwk_tree_start): */
-    RWK_TREE_MSG_WATCH = 'W',   /* us -> init: SCM_RIGHTS the new bot's pidfd; report once it has exited */
-    RWK_TREE_MSG_EMPTY = 'E',   /* init -> us: the watched bot exited and nothing else is left in the namespace */
-    RWK_TREE_MSG_BUSY = 'B',    /* init -> us: the watched bot exited and left processes behind (EMPTY follows once they are gone) */
+    RWK_TREE_MSG_WATCH = 'W',   /* us -> init: SCM_RIGHTS the new bot's pidfd, value its generation; report once it has exited */
+    RWK_TREE_MSG_EMPTY = 'E',   /* init -> us: the watched bot (value: its generation) exited and none of the init's children is left */
+    RWK_TREE_MSG_BUSY = 'B',    /* init -> us: the watched bot exited and left children of the init behind (EMPTY follows once they are gone) */
 };
 
 /* An init that outlives the bot's restarts (rwk_tree_start). */
