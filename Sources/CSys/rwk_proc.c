@@ -29,6 +29,27 @@ int rwk_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0
 int rwk_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
 int rwk_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
+int rwk_has_children_besides(int pid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n;
+    do n = read(fd, buf, sizeof buf - 1); while (n < 0 && errno == EINTR);
+    int e = errno;
+    close(fd);
+    if (n < 0) { errno = e; return -1; }
+    if (n == (ssize_t)sizeof buf - 1) return 1;   /* that many children: surely another */
+    buf[n] = 0;
+    for (char *p = buf; *p;) {
+        while (*p == ' ' || *p == '\n') p++;
+        if (!*p) break;
+        long child = strtol(p, &p, 10);
+        if (child != pid) return 1;
+    }
+    return 0;
+}
+
 /* The first version of struct pidfd_info (include/uapi/linux/pidfd.h, 64
  * bytes): the kernel accepts it as is and fills what it knows. */
 struct rwk_pidfd_info {

@@ -192,14 +192,7 @@ enum ProcessTree {
     /// process the bot made with clone(CLONE_PARENT) is ours, in its namespace.
     /// true when the file can't be read (the stop timer then settles it).
     static func hasChildren(besides pid: pid_t) -> Bool {
-        let fd = open("/proc/self/task/\(getpid())/children", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return true }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 4096)
-        let n = read(fd, &buf, buf.count)
-        guard n >= 0, n < buf.count else { return n != 0 }
-        return buf[0..<n].split(separator: UInt8(ascii: " ")).contains { field in
-            pid_t(String(decoding: field.filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self)) != pid
-        }
+        rwk_has_children_besides(pid) != 0
     }
+
 }

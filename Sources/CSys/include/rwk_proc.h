@@ -21,6 +21,10 @@ int rwk_pidfd_open(int pid);
  * PIDFD_GET_INFO (Linux 6.13). -1 and errno on error: ENOTTY or EINVAL on an
  * older kernel, ESRCH when it is gone or not visible from here. */
 int rwk_pidfd_pid(int pidfd);
+/* Whether this process has a child other than `pid`, from
+ * /proc/self/task/<main thread>/children: 1 yes, 0 no, -1 and errno when the
+ * file can't be read. */
+int rwk_has_children_besides(int pid);
 /* fcntl O_NONBLOCK on/off */
 int rwk_set_nonblocking(int fd, int on);
 /* fcntl FD_CLOEXEC on */
