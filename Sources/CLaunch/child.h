@@ -50,6 +50,19 @@ pid_t rwk_vfork_child(const struct child *c, int close_a, int close_b);
  * blocking: 1 got one, 0 EOF, -1 error (errno). */
 int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd);
 
+/* One control message and the fd that may ride along (else *fd = -1); `flags`
+ * 0 or MSG_DONTWAIT. 1 got one, 0 EOF (or nothing pending with MSG_DONTWAIT,
+ * errno EAGAIN), -1 error. */
+int rwk_tree_recv_msg(int control, struct rwk_tree_msg *msg, int *fd, int flags);
+
+/* Unmaps the pages of the bot's environment block (one guarded buffer, so its
+ * pages hold nothing else) from an init's copy of the supervisor's memory. */
+void rwk_drop_environment(const char *const *envp);
+
+/* Renumbers fds[] to 0, 1, 2, … (close-on-exec) and closes every other fd; -1
+ * when that fails. A -1 entry stays -1. */
+int rwk_keep_only(int *fds, int n);
+
 /* landlock_restrict_self(ruleset_fd, 0) for the calling thread, raw: 0 or -errno. */
 int rwk_child_landlock_restrict_self(int ruleset_fd);
 

@@ -1,13 +1,14 @@
 /*
  * Tree containment: the PID 1 of the bot's own PID namespace. See child.h.
  *
- * Two forms. rwk_tree_start's init outlives the bot: the supervisor starts
- * each bot into its namespace (setns, so the bot is the supervisor's child),
- * and a restart costs no new namespace and no fork of the supervisor. Where
- * the supervisor can't join the namespace (a user namespace: no
- * CAP_SYS_ADMIN of its own) or the init must be the bot's parent (reload =
+ * Two forms. The long-lived one (rwk_tree_keeper.c) outlives the bot: the
+ * supervisor starts each bot into its namespace (setns, so the bot is the
+ * supervisor's child), and a restart costs no new namespace and no fork of the
+ * supervisor. Where the supervisor can't join the namespace (a user namespace:
+ * no CAP_SYS_ADMIN of its own) or the init must be the bot's parent (reload =
  * "signal": the bot inherits the init's Landlock domain and looks into its
- * fds), rwk_tree_init's init forks one bot and ends with it.
+ * fds), rwk_tree_init here forks one bot and ends with it. This file also
+ * holds the control socket's messaging and the probe.
  *
  * Why: PR_SET_PDEATHSIG reaches only the process that set it, so a bot's
  * forked, setsid'd or double-forked descendants outlive a SIGKILLed supervisor
@@ -62,9 +63,8 @@ int rwk_tree_recv(int control_fd, struct rwk_tree_msg *msg) {
     return -1;
 }
 
-/* One message and the fd that may ride along; `flags` 0 or MSG_DONTWAIT.
- * 1 got one, 0 EOF (or nothing pending with MSG_DONTWAIT, errno EAGAIN), -1 error. */
-static int recv_fd(int control, struct rwk_tree_msg *msg, int *fd, int flags) {
+/* See child.h. */
+int rwk_tree_recv_msg(int control, struct rwk_tree_msg *msg, int *fd, int flags) {
     *fd = -1;
     struct iovec iov = { .iov_base = msg, .iov_len = sizeof *msg };
     union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
@@ -83,7 +83,7 @@ static int recv_fd(int control, struct rwk_tree_msg *msg, int *fd, int flags) {
     return 1;
 }
 
-int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd) { return recv_fd(control, msg, fd, 0); }
+int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd) { return rwk_tree_recv_msg(control, msg, fd, 0); }
 
 int rwk_tree_send_fd(int control, int32_t type, int32_t value, int fd) {
     struct rwk_tree_msg m = { type, value };
@@ -132,7 +132,7 @@ static size_t id_line(char *buf, unsigned long id) {
  * cloned) go from our copy of the supervisor's memory: the bot has its own
  * copy until its exec, and the init, which lives as long as the bot, needs
  * none. The block is one guarded buffer, so its pages hold nothing else. */
-static void drop_environment(const char *const *envp) {
+void rwk_drop_environment(const char *const *envp) {
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (; envp && *envp; envp++) {
         uintptr_t a = (uintptr_t)*envp, b = a + strlen(*envp) + 1;
@@ -204,7 +204,7 @@ int rwk_tree_probe(int tree) {
 /* Renumbers the init's fds to 0, 1, 2, … (close-on-exec) and closes every
  * other fd; -1 when that fails. Any of them may sit low now, so each is first
  * lifted above the range. A -1 entry stays -1. */
-static int keep_only(int *fds, int n) {
+int rwk_keep_only(int *fds, int n) {
     int lifted[RWK_MAX_FD_PAIRS + 5];
     for (int i = 0; i < n; i++)
         if (fds[i] >= 0 && (lifted[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, n)) < 0) return -1;
@@ -335,7 +335,7 @@ void rwk_tree_init(struct child *c, int control) {
         c->parent = 1;   /* the init, as the bot sees it */
         rwk_child_main(c);
     }
-    drop_environment(cfg->envp);
+    rwk_drop_environment(cfg->envp);
     if (go[0] >= 0) close(go[0]);
     int pidfd = (int)syscall(SYS_pidfd_open, bot, 0);
 
@@ -353,7 +353,7 @@ void rwk_tree_init(struct child *c, int control) {
     if (go[1] >= 0) {
         keep[n++] = go[1];
         keep[n++] = c->report_fd;
-        if (keep_only(keep, n) < 0) { kill(bot, SIGKILL); _exit(125); }
+        if (rwk_keep_only(keep, n) < 0) { kill(bot, SIGKILL); _exit(125); }
         c->report_fd = keep[n - 1];
         if ((cfg->tree == RWK_TREE_USERNS && map_own_ids(c->outer_uid, c->outer_gid) < 0)
             || (nkeys && become_readable(c) < 0)) {
@@ -364,7 +364,7 @@ void rwk_tree_init(struct child *c, int control) {
         close(keep[n - 2]);   /* EOF: the bot goes on */
         close(keep[n - 1]);
         n -= 2;
-    } else if (keep_only(keep, n) < 0) {
+    } else if (rwk_keep_only(keep, n) < 0) {
         kill(bot, SIGKILL);
         _exit(125);
     }
@@ -387,7 +387,7 @@ void rwk_tree_init(struct child *c, int control) {
         if (fds[1].revents & POLLIN) {
             struct rwk_tree_msg m;
             int got, fd;
-            while ((got = recv_fd(control, &m, &fd, MSG_DONTWAIT)) == 1) {
+            while ((got = rwk_tree_recv_msg(control, &m, &fd, MSG_DONTWAIT)) == 1) {
                 if (m.type == RWK_TREE_MSG_SIGNAL && m.value > 0 && m.value < 65)
                     kill(-1, m.value);   /* every process of the namespace but us */
                 else if (m.type == RWK_TREE_MSG_KEY && fd >= 0 && m.value >= 0 && (size_t)m.value < nkeys)
@@ -427,176 +427,4 @@ void rwk_tree_init(struct child *c, int control) {
             break;
         }
     }
-}
-
-/* ---- an init that outlives the bot ------------------------------------- */
-
-/* The bot is not our child (the supervisor started it into our namespace with
- * setns, so it is the supervisor's): what we watch is its pidfd. Once it has
- * exited (its children are ours by then: the kernel re-parents them before
- * the pidfd turns readable), the supervisor learns whether the namespace is
- * empty now (EMPTY), or not yet (BUSY, then EMPTY when the last one is reaped). */
-__attribute__((noreturn)) static void keeper_main(int control, const char *const *envp) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
-    (void)prctl(PR_SET_NAME, "rwk-init", 0, 0, 0);
-    struct pollfd hup = { .fd = control, .events = POLLIN };
-    if (poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLERR))) _exit(125);
-    /* Nothing of the launch stays: the environment block goes (and the stack
-     * we were forked on, in keeper_entry). */
-    drop_environment(envp);
-    /* Nor our environment strings, which /proc/PID/environ reads (a root bot
-     * keeps CAP_SYS_PTRACE): the supervisor's, not the bot's. */
-    for (char **e = environ; e && *e; e++) memset(*e, 0, strlen(*e));
-    int keep[1] = { control };
-    if (keep_only(keep, 1) < 0) _exit(125);
-    control = keep[0];
-
-    /* Every signal stays blocked (see rwk_tree_init): SIGCHLD comes through a signalfd. */
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) _exit(125);
-
-    /* `generation`: WATCH's value, echoed in EMPTY and BUSY, so that a word
-     * can't be taken for one about another bot. `exited` stays set until the
-     * word is sent. */
-    int watched = -1, exited = 0, busy_sent = 0;
-    int32_t generation = 0;
-    for (;;) {
-        struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN }, { .fd = control, .events = POLLIN },
-                                 { .fd = watched, .events = POLLIN } };
-        if (poll(fds, 3, -1) < 0) {
-            if (errno == EINTR) continue;
-            _exit(125);
-        }
-        /* The watched bot first: a WATCH below replaces it, and these revents are its. */
-        if (watched >= 0 && (fds[2].revents & (POLLIN | POLLHUP))) {
-            close(watched);
-            watched = -1;
-            exited = 1;
-        }
-        if (fds[1].revents & POLLIN) {
-            struct rwk_tree_msg m;
-            int got, fd;
-            while ((got = recv_fd(control, &m, &fd, MSG_DONTWAIT)) == 1) {
-                if (m.type == RWK_TREE_MSG_SIGNAL && m.value > 0 && m.value < 65) {
-                    kill(-1, m.value);   /* every process of the namespace but us */
-                } else if (m.type == RWK_TREE_MSG_WATCH && fd >= 0) {
-                    if (watched >= 0) close(watched);
-                    watched = fd;
-                    fd = -1;
-                    generation = m.value;
-                    exited = busy_sent = 0;
-                }
-                if (fd >= 0) close(fd);
-            }
-            if (got == 0 && errno != EAGAIN && errno != EWOULDBLOCK) _exit(0);   /* EOF: the supervisor is done */
-            if (got < 0) _exit(137);
-        } else if (fds[1].revents & (POLLHUP | POLLERR)) {
-            _exit(137);
-        }
-        if (fds[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof si) > 0) {}
-        }
-        int none = 0;
-        for (;;) {
-            int status;
-            pid_t p = waitpid(-1, &status, WNOHANG | __WALL);
-            if (p > 0) continue;
-            none = p < 0 && errno == ECHILD;
-            break;
-        }
-        if (exited && none) {
-            if (rwk_tree_send(control, RWK_TREE_MSG_EMPTY, generation) == 0) exited = 0;
-        } else if (exited && !busy_sent) {
-            if (rwk_tree_send(control, RWK_TREE_MSG_BUSY, generation) == 0) busy_sent = 1;
-        }
-    }
-}
-
-struct keeper_start {
-    int control, other;            /* our end of the socket, and the supervisor's (closed) */
-    const char *const *envp;
-    uintptr_t old_sp;              /* where the supervisor's stack was when it forked us */
-};
-
-/* The init runs on a small stack of its own (clone's), so the copy of the
- * supervisor's stack it was forked with can go whole: MADV_DONTNEED on the
- * 256 KiB below the fork's frame (private pages then read as zeros), where
- * deeper calls (a decrypt's working values) left bytes behind. Zeroing them
- * instead would copy every page first (copy-on-write): 0.15 ms per launch. */
-static int keeper_entry(void *arg) {
-    struct keeper_start k = *(const struct keeper_start *)arg;   /* before its page goes */
-    close(k.other);
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t hi = (k.old_sp + page) & ~(page - 1);
-    uintptr_t lo = (k.old_sp & ~(page - 1)) - 256 * 1024;
-    /* The range may reach below the stack's mapping: the mapped part goes all
-     * the same (the ENOMEM for the rest is expected). */
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    keeper_main(k.control, k.envp);
-}
-
-int rwk_tree_start(int tree, const char *const *envp, struct rwk_tree_start_result *out) {
-    out->pid = -1;
-    out->pidfd = out->control = out->ns_fd = -1;
-    if (tree != RWK_TREE_PIDNS) return EINVAL;
-    /* The namespace is made by unshare, not by the clone: then its fd comes
-     * from our own /proc entry. The init's would need ptrace access to the
-     * init (not dumpable, as we are), which CAP_SYS_ADMIN alone does not give
-     * (a service's CapabilityBoundingSet= may leave out CAP_SYS_PTRACE). */
-    int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    if (self < 0) return errno;
-    /* The way back must be open before we leave: a seccomp filter that allows
-     * unshare but not setns would leave every later child of ours in there. */
-    if (setns(self, CLONE_NEWPID) < 0 || unshare(CLONE_NEWPID) < 0) {
-        int e = errno;
-        close(self);
-        return e;
-    }
-    int e = 0, ns = -1, ctl[2] = { -1, -1 };
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) e = errno;
-    pid_t pid = -1;
-    size_t stack_size = 64 * 1024;
-    void *stack = MAP_FAILED;
-    if (!e && (stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) == MAP_FAILED) e = errno;
-    if (!e) {
-        /* Every signal blocked across the clone: the init keeps them blocked.
-         * A fork (no CLONE_VM) onto the new stack: the first child in the new
-         * namespace, its PID 1. */
-        struct keeper_start k = { .control = ctl[1], .other = ctl[0], .envp = envp, .old_sp = (uintptr_t)&k };
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        pid = clone(keeper_entry, (char *)stack + stack_size, SIGCHLD, &k);
-        if (pid < 0) e = errno ? errno : EINVAL;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
-    if (stack != MAP_FAILED) munmap(stack, stack_size);   /* ours; the init has its copy */
-    /* The namespace can be opened once its init exists (until then the link is empty). */
-    if (!e && (ns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC)) < 0) e = errno;
-    /* Our later children are ours again. This can't fail where unshare did not. */
-    if (setns(self, CLONE_NEWPID) < 0 && !e) e = errno;
-    close(self);
-    if (ctl[1] >= 0) close(ctl[1]);
-    int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;   /* our unreaped child: the right process */
-    if (pid > 0 && pidfd < 0 && !e) e = errno;
-    if (e) {
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {}
-        }
-        if (pidfd >= 0) close(pidfd);
-        if (ctl[0] >= 0) close(ctl[0]);
-        if (ns >= 0) close(ns);
-        return e;
-    }
-    out->pid = pid;
-    out->pidfd = pidfd;
-    out->control = ctl[0];
-    out->ns_fd = ns;
-    return 0;
 }
