@@ -27,7 +27,13 @@ extension Supervisor {
             if let t = tree.treeInit, p == t.pid { treeInitExited() } else if let k = keeper, p == k.pid { forgetKeeper() }
         }
         guard [.draining, .restarting, .stopping].contains(life.state), tree?.botAlive != true else { return }
-        guard let empty = treeIsEmpty() else {
+        var word = treeIsEmpty()
+        if word == nil {
+            // The init woke with us at the bot's exit: its word is often in already.
+            readTreeMessages()
+            word = treeIsEmpty()
+        }
+        guard let empty = word else {
             // The init's word is microseconds away; should it never come (an
             // init stopped from outside), the stop timer kills the init, and
             // its namespace with it.
