@@ -5,8 +5,10 @@ pipe into --identity) works; after `shred -u identity.txt` the hints point at
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,27 @@ def test_unit_capabilities_and_no_new_privs_are_enough(rwk, tmp_path):
     res = subprocess.run(argv, env=rwk.env(), capture_output=True, timeout=60, cwd=rwk.root / "bot")
     out = res.stdout.decode()
     assert res.returncode != 0 or len(out.split("NSpid:")[1].splitlines()[0].split()) == 1, out
+
+
+def test_restricted_to_pid_namespaces_restarts_share_one(rwk, tmp_path):
+    """RestrictNamespaces=pid (the unit's), emulated with the same seccomp rules
+    systemd installs: run-with-keys makes the bot's PID namespace and starts each
+    restarted bot into it with nothing but CLONE_NEWPID."""
+    if os.geteuid() != 0 or platform.machine() != "x86_64":
+        pytest.skip("needs root (a PID namespace) and x86_64 (the emulation's syscall numbers)")
+    rwk.init()
+    rwk.set("app/key", rwk.secret())
+    out = tmp_path / "ns.txt"
+    profile = rwk.home / "profiles" / "svc.toml"
+    profile.parent.mkdir(parents=True, exist_ok=True)
+    profile.write_text(f'command = ["/bin/sh", "-c", "echo $(readlink /proc/self/ns/pid) $$ >> {out}; exit 3"]\n'
+                       '[keys]\nK = "app/key"\n'
+                       '[restart]\npolicy = "on-failure"\ndelay = "0s"\nburst = 2\ninterval = "1h"\n')
+    tool = Path(__file__).resolve().parent / "tools" / "no_landlock.py"
+    res = subprocess.run([sys.executable, str(tool), "--only-pid-namespace", RWK_BIN, "run", "svc"],
+                         env=rwk.env(), capture_output=True, timeout=60, cwd=rwk.root)
+    assert res.returncode == 3, res.stderr.decode()
+    assert b"warning" not in res.stderr, res.stderr.decode()
+    lines = [l.split() for l in out.read_text().splitlines()]
+    assert len(lines) == 2 and lines[0][0] == lines[1][0] != os.readlink("/proc/self/ns/pid"), lines
+    assert lines[0][1] == "2", lines
