@@ -151,10 +151,13 @@ int rwk_tree_start(int tree, const char *const *envp, struct rwk_tree_start_resu
     int e = 0, ns = -1, ctl[2] = { -1, -1 };
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) e = errno;
     pid_t pid = -1;
-    size_t stack_size = 64 * 1024;
-    void *stack = MAP_FAILED;
+    /* 64 KiB above one guard page (an overflow faults instead of writing into the heap). */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t stack_size = 64 * 1024 + page;
+    char *stack = MAP_FAILED;
     if (!e && (stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) == MAP_FAILED) e = errno;
+    if (!e && mprotect(stack, page, PROT_NONE) < 0) e = errno;
     if (!e) {
         /* Every signal blocked across the clone: the init keeps them blocked.
          * A fork (no CLONE_VM) onto the new stack: the first child in the new
@@ -163,7 +166,7 @@ int rwk_tree_start(int tree, const char *const *envp, struct rwk_tree_start_resu
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
-        pid = clone(keeper_entry, (char *)stack + stack_size, SIGCHLD, &k);
+        pid = clone(keeper_entry, stack + stack_size, SIGCHLD, &k);
         if (pid < 0) e = errno ? errno : EINVAL;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
