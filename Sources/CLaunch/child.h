@@ -50,6 +50,12 @@ pid_t rwk_vfork_child(const struct child *c, int close_a, int close_b);
  * blocking: 1 got one, 0 EOF, -1 error (errno). */
 int rwk_tree_recv_fd(int control, struct rwk_tree_msg *msg, int *fd);
 
+/* What every init does first: the parent-death signal (SIGKILL), the name
+ * "rwk-init", _exit(125) when the supervisor is gone already (its end of
+ * `control` hung up), and a signalfd for SIGCHLD, every signal staying
+ * blocked. The signalfd, or -1 and errno. */
+int rwk_init_begin(int control);
+
 /* One control message and the fd that may ride along (else *fd = -1); `flags`
  * 0 or MSG_DONTWAIT. 1 got one, 0 EOF (or nothing pending with MSG_DONTWAIT,
  * errno EAGAIN), -1 error. */

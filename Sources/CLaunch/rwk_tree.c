@@ -266,9 +266,8 @@ static int become_readable(struct child *c) {
     return stat("/proc/self/fd", &st);
 }
 
-void rwk_tree_init(struct child *c, int control) {
-    const struct rwk_spawn_config *cfg = c->cfg;
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
+int rwk_init_begin(int control) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return -1;
     (void)prctl(PR_SET_NAME, "rwk-init", 0, 0, 0);   /* how ps and top show it */
     /* A supervisor that died before the prctl can't signal us; its end of
      * the control socket is closed then. */
@@ -281,7 +280,12 @@ void rwk_tree_init(struct child *c, int control) {
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    return signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+void rwk_tree_init(struct child *c, int control) {
+    const struct rwk_spawn_config *cfg = c->cfg;
+    int sfd = rwk_init_begin(control);
     if (sfd < 0) rwk_child_fail(c, RWK_STAGE_TREE_INIT, errno, 0);
 
     /* reload = "signal": the bot gets a handle on our fd directory, where its

@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -29,26 +28,18 @@
  * the pidfd turns readable), the supervisor learns whether the namespace is
  * empty now (EMPTY), or not yet (BUSY, then EMPTY when the last one is reaped). */
 __attribute__((noreturn)) static void keeper_main(int control, const char *const *envp) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
-    (void)prctl(PR_SET_NAME, "rwk-init", 0, 0, 0);
-    struct pollfd hup = { .fd = control, .events = POLLIN };
-    if (poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLERR))) _exit(125);
+    int sfd = rwk_init_begin(control);
+    if (sfd < 0) _exit(125);
     /* Nothing of the launch stays: the environment block goes (and the stack
      * we were forked on, in keeper_entry). */
     rwk_drop_environment(envp);
     /* Nor our environment strings, which /proc/PID/environ reads (a root bot
      * keeps CAP_SYS_PTRACE): the supervisor's, not the bot's. */
     for (char **e = environ; e && *e; e++) memset(*e, 0, strlen(*e));
-    int keep[1] = { control };
-    if (rwk_keep_only(keep, 1) < 0) _exit(125);
+    int keep[2] = { control, sfd };
+    if (rwk_keep_only(keep, 2) < 0) _exit(125);
     control = keep[0];
-
-    /* Every signal stays blocked (see rwk_tree_init): SIGCHLD comes through a signalfd. */
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) _exit(125);
+    sfd = keep[1];
 
     /* `generation`: WATCH's value, echoed in EMPTY and BUSY, so that a word
      * can't be taken for one about another bot. `exited` stays set until the
@@ -131,10 +122,9 @@ static int keeper_entry(void *arg) {
     keeper_main(k.control, k.envp);
 }
 
-int rwk_tree_start(int tree, const char *const *envp, struct rwk_tree_start_result *out) {
+int rwk_tree_start(const char *const *envp, struct rwk_tree_start_result *out) {
     out->pid = -1;
     out->pidfd = out->control = out->ns_fd = -1;
-    if (tree != RWK_TREE_PIDNS) return EINVAL;
     /* The namespace is made by unshare, not by the clone: then its fd comes
      * from our own /proc entry. The init's would need ptrace access to the
      * init (not dumpable, as we are), which CAP_SYS_ADMIN alone does not give

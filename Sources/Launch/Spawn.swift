@@ -75,10 +75,8 @@ private func spawn(_ request: SpawnRequest, environment: UnsafePointer<UnsafePoi
         try awaitOwnExec(&result, guardian!, request)
     }
     if let keeper {
-        // The init reports on this bot's namespace once the bot has exited. One
-        // that can't take the watch is killed, and the bot with it: their
-        // exits say so, as for an init killed from outside.
-        _ = keeper.watch(result.pidfd)
+        // The init reports on this bot's namespace once the bot has exited.
+        keeper.watch(result.pidfd)
         return SpawnedProcess(pid: result.pid, pidfd: result.pidfd, execGuard: guardian, treeInit: keeper)
     }
     guard result.bot_pidfd >= 0 else {

@@ -42,21 +42,19 @@ public final class TreeInit {
     /// - Throws: `.spawn(stage: .pidNamespace, …)` when the clone is refused.
     static func start(environment: UnsafePointer<UnsafePointer<CChar>?>) throws(LaunchError) -> TreeInit {
         var r = rwk_tree_start_result()
-        let e = rwk_tree_start(Int32(RWK_TREE_PIDNS), environment, &r)
+        let e = rwk_tree_start(environment, &r)
         guard e == 0 else {
             throw .spawn(stage: .pidNamespace, errno: e, context: "clone into a new PID namespace (PID)")
         }
         return TreeInit(pid: r.pid, pidfd: r.pidfd, control: r.control, persistent: true, namespace: r.ns_fd)
     }
 
-    /// Hands a persistent init the bot to watch. false: it can't take it (it is
-    /// gone, or its socket failed) and has been SIGKILLed, with its namespace
-    /// and the bot: the bot's exit and the init's say so.
-    func watch(_ botPidfd: Int32) -> Bool {
+    /// Hands a persistent init the bot to watch. One that can't take it (it is
+    /// gone, or its socket failed) is SIGKILLed, with its namespace and the
+    /// bot: the bot's exit and the init's say so.
+    func watch(_ botPidfd: Int32) {
         watched &+= 1
-        if rwk_tree_send_fd(control, Int32(RWK_TREE_MSG_WATCH), watched, botPidfd) == 0 { return true }
-        kill()
-        return false
+        if rwk_tree_send_fd(control, Int32(RWK_TREE_MSG_WATCH), watched, botPidfd) != 0 { kill() }
     }
 
     /// SIGKILL through the pidfd (never a pid that may have been reused).

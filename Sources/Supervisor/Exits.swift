@@ -54,10 +54,7 @@ extension Supervisor {
     /// The bot has exited and its persistent init's word on the namespace is
     /// due (microseconds away, and a restart may follow at once): the exit
     /// record waits for it, so the launch log's I/O is not in between.
-    var awaitingTreeVerdict: Bool {
-        guard life.state == .draining, let tree, !tree.botAlive, tree.treeInit?.persistent == true else { return false }
-        return tree.keeperVerdict == nil
-    }
+    var awaitingTreeVerdict: Bool { life.state == .draining && tree?.keeperWordDue == true }
 
     /// Whether nothing of the bot's tree is left (the bot itself included). A
     /// persistent init outlives it, so then the init's word counts: nil until
@@ -66,9 +63,8 @@ extension Supervisor {
     /// only once its namespace is empty).
     func treeIsEmpty() -> Bool? {
         guard let tree, let t = tree.treeInit, t.persistent else { return !ProcessTree.hasChildren() }
-        if tree.botAlive { return false }
-        guard let verdict = tree.keeperVerdict else { return nil }
-        return verdict && !ProcessTree.hasChildren(besides: t.pid)
+        if tree.keeperWordDue { return nil }
+        return tree.keeperVerdict == true && !ProcessTree.hasChildren(besides: t.pid)
     }
 
     /// The init's messages: the bot's wait status once it has reaped the bot.

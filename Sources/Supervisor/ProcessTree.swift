@@ -6,9 +6,10 @@ import Vault
 
 /// One started bot and the tree below it: its pid and pidfd while it runs, the
 /// namespace's init when the tree is contained (see `TreeMode`; a persistent
-/// init is shared by the bots started in its namespace), and the no_exec guard. Signals to "the tree" go through the init when there is one
-/// (it reaches every process of the namespace with one `kill(-1)`), else to
-/// the bot's process group and each other descendant found in /proc.
+/// init is shared by the bots started in its namespace), and the no_exec
+/// guard. Signals to "the tree" go through the init when there is one (it
+/// reaches every process of the namespace with one `kill(-1)`), else to the
+/// bot's process group and each other descendant found in /proc.
 final class BotTree {
     /// The bot in our pid namespace; kept after its exit for logs.
     let pid: pid_t
@@ -36,6 +37,9 @@ final class BotTree {
 
     /// The bot is our child (no namespace, or a persistent init's): we reap it.
     var botIsOurChild: Bool { treeInit?.persistent ?? true }
+
+    /// The bot has exited and its persistent init has yet to say whether the namespace is empty.
+    var keeperWordDue: Bool { treeInit?.persistent == true && !botAlive && keeperVerdict == nil }
 
     /// Forwards `sig` to the bot alone (SIGHUP, SIGUSR1, …).
     func forward(_ sig: Int32) {
@@ -194,5 +198,4 @@ enum ProcessTree {
     static func hasChildren(besides pid: pid_t) -> Bool {
         rwk_has_children_besides(pid) != 0
     }
-
 }

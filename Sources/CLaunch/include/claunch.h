@@ -181,7 +181,7 @@ struct rwk_tree_start_result {
 };
 
 /*
- * Clones the PID 1 of a new PID namespace (RWK_TREE_PIDNS only: root) that
+ * Clones the PID 1 of a new PID namespace (RWK_TREE_PIDNS: root) that
  * outlives the bots started in it with cfg->ns_fd. It reaps what they leave
  * behind, signals the namespace on request (RWK_TREE_MSG_SIGNAL), reports when
  * a watched bot's namespace is empty, and dies with us (parent-death SIGKILL,
@@ -190,7 +190,7 @@ struct rwk_tree_start_result {
  * unmaps its copy. Needs /proc (our own pid_for_children entry). 0, or the
  * errno of the step that failed (EPERM: no CAP_SYS_ADMIN, or a seccomp filter).
  */
-int rwk_tree_start(int tree, const char *const *envp, struct rwk_tree_start_result *out);
+int rwk_tree_start(const char *const *envp, struct rwk_tree_start_result *out);
 
 struct rwk_spawn_result {
     pid_t pid;           /* -1 when no child was created */
