@@ -49,6 +49,7 @@ extension Supervisor {
         do {
             spawned = try plan.spawn(into: keeper)
             LaunchTiming.mark("spawn")
+            output.prepareRedaction()
         } catch {
             logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
             feed(.spawnFailed(code: error.exitCode, firstAttempt: attempt == 1))

@@ -50,6 +50,8 @@ final class OutputRelay {
     private(set) var isPTY = false
     private var redactor: Redactor?
     private var errRedactor: Redactor?
+    /// The secrets the redactors are built from by `prepareRedaction`, until then.
+    private var unprepared: [PlannedSecret]?
     /// The bot's output before redaction, in guarded memory.
     private let buffer: SecretBytes
     /// Our stdout and stderr as the relay writes them.
@@ -61,7 +63,7 @@ final class OutputRelay {
 
     /// The bot's stdin is the pty too (an interactive terminal; see Terminal.swift).
     var ptyStdin = false
-    var active: Bool { redactor != nil }
+    var active: Bool { redactor != nil || unprepared != nil }
 
     /// Opens the pipes or the pty; with `redact` false, nothing.
     /// - Throws: `LaunchError.system` when a pipe or the pty can't be made.
@@ -72,14 +74,13 @@ final class OutputRelay {
         self.longHoldBytes = longHoldBytes
         buffer = SecretBytes(count: redact ? 65536 : 0)
         guard redact else { return }
-        redactor = Self.makeRedactor(secrets)
+        unprepared = secrets
         outSink = Sink(target: 1)
         if usePTY && isatty(1) == 1 {
             try sys("openpty") { rwk_open_pty(&outRead, &ptySlave) }
             isPTY = true
             _ = rwk_copy_winsize(1, outRead)
         } else {
-            errRedactor = Self.makeRedactor(secrets)
             errSink = Sink(target: 2)
             try sys("pipe2") { rwk_pipe(&outRead, &outWrite) }
             try sys("pipe2") { rwk_pipe(&errRead, &errWrite) }
@@ -102,6 +103,16 @@ final class OutputRelay {
         }
     }
 
+    /// Builds the redactors (one per stream) from the secrets given to `init`.
+    /// The supervisor calls it once the first bot is spawned, before it reads
+    /// any output: the bot's exec then runs alongside the building of the
+    /// patterns, and what it writes meanwhile waits in the pipe or the pty.
+    func prepareRedaction() {
+        guard let secrets = unprepared.take() else { return }
+        redactor = Self.makeRedactor(secrets)
+        if errSink != nil { errRedactor = Self.makeRedactor(secrets) }
+    }
+
     static func makeRedactor(_ secrets: [PlannedSecret]) -> Redactor {
         var patterns = RedactionPatterns()
         for s in secrets { patterns.add(name: s.secret, value: s.value) }
@@ -111,6 +122,7 @@ final class OutputRelay {
     /// After a reload: what is held back goes out under the old patterns, then the
     /// new values (and any <VAR>_PREVIOUS) are masked from the first byte on.
     func rebuild(_ secrets: [PlannedSecret]) {
+        prepareRedaction()
         guard redactor != nil else { return }
         flush()
         redactor = Self.makeRedactor(secrets)
@@ -165,6 +177,7 @@ final class OutputRelay {
     /// `exitStallMs` without progress; the held-back tails go out last.
     func finish() {
         guard active else { return }
+        prepareRedaction()
         for fd in [outWrite, errWrite, ptySlave] where fd >= 0 { close(fd) }
         outWrite = -1; errWrite = -1; ptySlave = -1
         for stream in [Stream.out, .err] {
