@@ -41,6 +41,11 @@ __attribute__((noreturn)) void rwk_tree_init(struct child *c, int control);
  * fork handlers run: the child only makes raw syscalls. */
 pid_t rwk_raw_clone(unsigned long flags);
 
+/* The top of the calling thread's stack for vfork-style clone children
+ * (CLONE_VM | CLONE_VFORK), mapped once above a guard page and reused by each
+ * (claunch.c); NULL and errno when it can't be mapped. */
+char *rwk_clone_stack(void);
+
 /* clone(CLONE_VM | CLONE_VFORK) on a stack of its own (claunch.c): the child
  * closes close_a and close_b (each -1: none), then runs rwk_child_main on a copy
  * of *c; we resume once it has exec'd or exited. The pid, or -1 and errno. */

@@ -468,9 +468,34 @@ static int vfork_child(void *arg) {
     rwk_child_main(&c);
 }
 
-/* Size of the child's stack: the checklist's deepest frame (fd tables, the
+/* Size of a clone child's stack: the checklist's deepest frame (fd tables, the
  * PATH buffer) is under 8 KiB; the rest is margin for glibc's thin wrappers. */
 #define VFORK_STACK (64 * 1024)
+
+char *rwk_clone_stack(void) {
+    /* One per thread that clones (the supervisor's main thread; a test's
+     * threads), mapped at its first clone and kept: a vfork-style child is
+     * done with it once clone returns (it has exec'd or exited), so the next
+     * one may run on it. What a child leaves there is the checklist's own
+     * data (fds, paths, pointers into the config), never a secret's bytes. */
+    static __thread char *top;
+    if (top) return top;
+    /* VFORK_STACK usable bytes above one guard page of the system's page size
+     * (4 KiB on x86_64, up to 64 KiB on arm64): an overflow faults instead of
+     * writing into our heap. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t size = VFORK_STACK + page;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED) return NULL;
+    if (mprotect(stack, page, PROT_NONE) < 0) {
+        int e = errno;
+        munmap(stack, size);
+        errno = e;
+        return NULL;
+    }
+    return top = stack + size;
+}
 
 /*
  * clone(CLONE_VM | CLONE_VFORK) on a stack of its own, as posix_spawn does: no
@@ -486,20 +511,9 @@ static int vfork_child(void *arg) {
  * view until its exec); see docs/ARCHITECTURE.md, "The child checklist".
  */
 static pid_t vfork_spawn(struct vfork_start *start) {
-    /* VFORK_STACK usable bytes above one guard page of the system's page size
-     * (4 KiB on x86_64, up to 64 KiB on arm64). */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t size = VFORK_STACK + page;
-    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-    if (stack == MAP_FAILED) return -1;
-    /* The lowest page is a guard: an overflow faults instead of writing into our heap. */
-    (void)mprotect(stack, page, PROT_NONE);
-    pid_t pid = clone(vfork_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, start);
-    int e = errno;
-    munmap(stack, size);
-    errno = e;
-    return pid;
+    char *stack = rwk_clone_stack();
+    if (!stack) return -1;
+    return clone(vfork_child, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, start);
 }
 
 pid_t rwk_vfork_child(const struct child *c, int close_a, int close_b) {

@@ -1,10 +1,18 @@
 /*
  * The PID 1 of the bot's PID namespace in its long-lived form: the supervisor
  * makes the namespace once (rwk_tree_start) and starts every bot into it
- * (cfg->ns_fd in claunch.c), so a restart makes no namespace and forks no copy
- * of the supervisor. The per-bot form, and why an init at all: rwk_tree.c.
+ * (cfg->ns_fd in claunch.c), so a restart makes no namespace and starts no
+ * init. The per-bot form, and why an init at all: rwk_tree.c.
  *
- * Runs in the clone child: raw syscalls only, no allocation, never returns.
+ * The init is a fresh image of our own executable, not a copy of the
+ * supervisor: rwk_tree_start clones a vfork-style child into the new
+ * namespace, which execs /proc/self/exe as "rwk-init --keeper" with no
+ * environment and the control socket as its only fd; in that image the first
+ * constructor (rwk_keeper_entry, before the Swift runtime's) runs keeper_main,
+ * which never returns. So the init holds nothing of the supervisor's memory (a
+ * fork had a copy-on-write view of its heap, stack and environment), no page
+ * tables are copied for it, and the supervisor's pages stay its own (no
+ * copy-on-write fault on each one it writes after the fork).
  */
 #define _GNU_SOURCE
 #include "child.h"
@@ -15,27 +23,33 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The exec'd init's argv: how rwk_keeper_entry knows it (with PID 1 and the
+ * socket on fd 0), and how ps shows it. */
+#define KEEPER_ARGV0 "rwk-init"
+#define KEEPER_ARGV1 "--keeper"
+
+/* pidfd ioctl (Linux 6.11, include/uapi/linux/pidfd.h): an nsfs fd for the
+ * task's pid_for_children namespace. */
+#ifndef PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE
+#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
+#endif
+
 /* The bot is not our child (the supervisor started it into our namespace with
  * setns, so it is the supervisor's): what we watch is its pidfd. Once it has
  * exited (its children are ours by then: the kernel re-parents them before
  * the pidfd turns readable), the supervisor learns whether the namespace is
  * empty now (EMPTY), or not yet (BUSY, then EMPTY when the last one is reaped). */
-__attribute__((noreturn)) static void keeper_main(int control, const char *const *envp) {
+__attribute__((noreturn)) static void keeper_main(int control) {
     int sfd = rwk_init_begin(control);
     if (sfd < 0) _exit(125);
-    /* Nothing of the launch stays: the environment block goes (and the stack
-     * we were forked on, in keeper_entry). */
-    rwk_drop_environment(envp);
-    /* Nor our environment strings, which /proc/PID/environ reads (a root bot
-     * keeps CAP_SYS_PTRACE): the supervisor's, not the bot's. */
-    for (char **e = environ; e && *e; e++) memset(*e, 0, strlen(*e));
     int keep[2] = { control, sfd };
     if (rwk_keep_only(keep, 2) < 0) _exit(125);
     control = keep[0];
@@ -99,36 +113,53 @@ __attribute__((noreturn)) static void keeper_main(int control, const char *const
     }
 }
 
-struct keeper_start {
-    int control, other;            /* our end of the socket, and the supervisor's (closed) */
-    const char *const *envp;
-    uintptr_t old_sp;              /* where the supervisor's stack was when it forked us */
-};
-
-/* The init runs on a small stack of its own (clone's), so the copy of the
- * supervisor's stack it was forked with can go whole: MADV_DONTNEED on the
- * 256 KiB below the fork's frame (private pages then read as zeros), where
- * deeper calls (a decrypt's working values) left bytes behind. Zeroing them
- * instead would copy every page first (copy-on-write): 0.15 ms per launch. */
-static int keeper_entry(void *arg) {
-    struct keeper_start k = *(const struct keeper_start *)arg;   /* before its page goes */
-    close(k.other);
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t hi = (k.old_sp + page) & ~(page - 1);
-    uintptr_t lo = (k.old_sp & ~(page - 1)) - 256 * 1024;
-    /* The range may reach below the stack's mapping: the mapped part goes all
-     * the same (the ENOMEM for the rest is expected). */
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    keeper_main(k.control, k.envp);
+/* What the exec'd image checks before it takes itself for the init: argv as
+ * keeper_exec gives it, PID 1 (the first process of a new PID namespace), and
+ * the supervisor's SOCK_SEQPACKET end on fd 0. Anything else is a normal start. */
+__attribute__((constructor(101))) static void rwk_keeper_entry(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (argc != 2 || strcmp(argv[0], KEEPER_ARGV0) != 0 || strcmp(argv[1], KEEPER_ARGV1) != 0 || getpid() != 1)
+        return;
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET) return;
+    /* Not ptrace-attachable by the bot's processes (the exec made us dumpable). */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    keeper_main(0);
 }
 
-int rwk_tree_start(const char *const *envp, struct rwk_tree_start_result *out) {
+/* The clone child: it shares our memory while we are suspended (CLONE_VFORK),
+ * so it only makes async-signal-safe calls, and reports a failed exec's errno
+ * through `exec_errno`. */
+struct keeper_exec {
+    int control;      /* the init's end of the socket */
+    int exec_errno;   /* set by the child when the exec fails */
+};
+
+static int keeper_exec(void *arg) {
+    struct keeper_exec *k = arg;
+    /* Kept across the exec (the image is not set-user-ID): SIGKILL when the
+     * thread that cloned us, the supervisor's main thread, ends. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) goto fail;
+    /* The socket becomes fd 0 (dup2 clears its close-on-exec), and nothing else
+     * of ours stays open: not our stdio, not an fd we inherited. */
+    if (k->control == 0 ? fcntl(0, F_SETFD, 0) < 0 : dup2(k->control, 0) < 0) goto fail;
+    if (syscall(SYS_close_range, 1U, ~0U, 0U) < 0) goto fail;
+    char *const argv[] = { KEEPER_ARGV0, KEEPER_ARGV1, NULL };
+    char *const envp[] = { NULL };
+    execve("/proc/self/exe", argv, envp);
+fail:
+    k->exec_errno = errno ? errno : ENOEXEC;
+    _exit(127);
+}
+
+int rwk_tree_start(struct rwk_tree_start_result *out) {
     out->pid = -1;
     out->pidfd = out->control = out->ns_fd = -1;
     /* The namespace is made by unshare, not by the clone: then its fd comes
-     * from our own /proc entry. The init's would need ptrace access to the
-     * init (not dumpable, as we are), which CAP_SYS_ADMIN alone does not give
-     * (a service's CapabilityBoundingSet= may leave out CAP_SYS_PTRACE). */
+     * from ourselves (our pid_for_children). The init's would need ptrace
+     * access to the init (not dumpable), which CAP_SYS_ADMIN alone does not
+     * give (a service's CapabilityBoundingSet= may leave out CAP_SYS_PTRACE). */
     int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
     if (self < 0) return errno;
     /* The way back must be open before we leave: a seccomp filter that allows
@@ -140,29 +171,30 @@ int rwk_tree_start(const char *const *envp, struct rwk_tree_start_result *out) {
     }
     int e = 0, ns = -1, ctl[2] = { -1, -1 };
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) e = errno;
+    char *stack = e ? NULL : rwk_clone_stack();
+    if (!e && !stack) e = errno;
     pid_t pid = -1;
-    /* 64 KiB above one guard page (an overflow faults instead of writing into the heap). */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t stack_size = 64 * 1024 + page;
-    char *stack = MAP_FAILED;
-    if (!e && (stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) == MAP_FAILED) e = errno;
-    if (!e && mprotect(stack, page, PROT_NONE) < 0) e = errno;
     if (!e) {
-        /* Every signal blocked across the clone: the init keeps them blocked.
-         * A fork (no CLONE_VM) onto the new stack: the first child in the new
-         * namespace, its PID 1. */
-        struct keeper_start k = { .control = ctl[1], .other = ctl[0], .envp = envp, .old_sp = (uintptr_t)&k };
+        /* Every signal blocked across the clone: the init keeps them blocked
+         * (the mask survives the exec). The child is the first process in the
+         * new namespace, its PID 1; we resume once it has exec'd, or failed to. */
+        struct keeper_exec k = { .control = ctl[1], .exec_errno = 0 };
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
-        pid = clone(keeper_entry, stack + stack_size, SIGCHLD, &k);
+        pid = clone(keeper_exec, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &k);
         if (pid < 0) e = errno ? errno : EINVAL;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (pid > 0 && k.exec_errno) {   /* no /proc, or the image is gone: it has exited */
+            e = k.exec_errno;
+            while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {}
+            pid = -1;
+        }
     }
-    if (stack != MAP_FAILED) munmap(stack, stack_size);   /* ours; the init has its copy */
-    /* The namespace can be opened once its init exists (until then the link is empty). */
-    if (!e && (ns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC)) < 0) e = errno;
+    /* The namespace, named once its init exists: by our own pidfd (Linux
+     * 6.11), else by our /proc entry (until the init exists the link is empty). */
+    if (!e && (ns = ioctl(self, PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0)) < 0
+        && (ns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC)) < 0) e = errno;
     /* Our later children are ours again. This can't fail where unshare did not. */
     if (setns(self, CLONE_NEWPID) < 0 && !e) e = errno;
     close(self);

@@ -40,7 +40,7 @@ public func spawn(_ request: SpawnRequest, environment: UnsafePointer<UnsafePoin
     }
     let fresh: TreeInit
     do {
-        fresh = try TreeInit.start(environment: environment)
+        fresh = try TreeInit.start()
     } catch {
         // No /proc to name the namespace by, or namespaces refused: an init per
         // bot, whose own clone then fails the way the kernel says, if it does.

@@ -37,12 +37,12 @@ public final class TreeInit {
         if namespace >= 0 { close(namespace) }
     }
 
-    /// A persistent init in a new PID namespace (root). `environment`, readable
-    /// now, is unmapped from its copy of our memory.
-    /// - Throws: `.spawn(stage: .pidNamespace, …)` when the clone is refused.
-    static func start(environment: UnsafePointer<UnsafePointer<CChar>?>) throws(LaunchError) -> TreeInit {
+    /// A persistent init in a new PID namespace (root): a fresh image of our
+    /// executable (`rwk_tree_start`), which holds nothing of our memory.
+    /// - Throws: `.spawn(stage: .pidNamespace, …)` when the clone or the exec is refused.
+    static func start() throws(LaunchError) -> TreeInit {
         var r = rwk_tree_start_result()
-        let e = rwk_tree_start(environment, &r)
+        let e = rwk_tree_start(&r)
         guard e == 0 else {
             throw .spawn(stage: .pidNamespace, errno: e, context: "clone into a new PID namespace (PID)")
         }

@@ -61,13 +61,13 @@ def test_no_readable_page_holds_a_secret(rwk, supervise, tmp_path):
     hits = scan_memory(s.pid, needles)
     assert not hits, "secret bytes in readable memory of the supervisor:\n" + "\n".join(
         f"{m}  <- {needles.index(n)}" for m, n in hits)
-    # nor of the PID namespace's init (as root), a copy of the supervisor's
-    # memory from the launch, which lives as long as the supervisor
+    # nor of the PID namespace's init (as root), which lives as long as the
+    # supervisor, in the bot's namespace
     for init in [p for p in children(s.pid) if comm(p) == "rwk-init"]:
         hits = scan_memory(init, needles)
         assert not hits, "secret bytes in readable memory of the init:\n" + "\n".join(
             f"{m}  <- {needles.index(n)}" for m, n in hits)
-        # and its environment strings, the supervisor's, are wiped (a root bot may read them)
+        # and it has no environment strings (a root bot may read them)
         environ = open(f"/proc/{init}/environ", "rb").read()
         assert environ.strip(b"\0") == b"", environ[:200]
     # the scan works: it finds a value in the bot, which holds its key in its environment

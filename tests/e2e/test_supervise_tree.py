@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Rwk
+from conftest import RWK_BIN, Rwk
 from supervise_helpers import (Supervised, alive, bot, bot_children, children, comm, read_json,  # noqa: F401
                                supervise, vault_with, wait_until, write_profile)
 
@@ -92,6 +92,14 @@ def test_sigkilled_supervisor_takes_the_whole_tree_with_it(rwk, supervise, tmp_p
     assert os.readlink(f"/proc/{info['pid']}/ns/pid") == os.readlink(f"/proc/{init}/ns/pid")
     assert os.readlink(f"/proc/{init}/ns/pid") != os.readlink("/proc/self/ns/pid")
     assert nspid(init) == 1 and nspid(info["pid"]) == 2
+    # The init is a fresh image of our own executable, not a copy of the supervisor:
+    # its own argv, no environment, and no fd but its socket, signalfd and the bot's pidfd.
+    assert os.stat(f"/proc/{init}/exe") == os.stat(RWK_BIN)
+    assert Path(f"/proc/{init}/cmdline").read_bytes() == b"rwk-init\0--keeper\0"
+    assert Path(f"/proc/{init}/environ").read_bytes() == b""
+    fds = {int(fd): os.readlink(f"/proc/{init}/fd/{fd}") for fd in os.listdir(f"/proc/{init}/fd")}
+    assert sorted(fds) == [0, 1, 2] and fds[0].startswith("socket:"), fds
+    assert "signalfd" in fds[1] and "pidfd" in fds[2], fds
     took = kill_supervisor_and_watch(s, info, value)
     assert took < 1.0, f"the tree took {took:.2f}s to die"
 

@@ -181,16 +181,18 @@ struct rwk_tree_start_result {
 };
 
 /*
- * Clones the PID 1 of a new PID namespace (RWK_TREE_PIDNS: root) that
- * outlives the bots started in it with cfg->ns_fd. It reaps what they leave
- * behind, signals the namespace on request (RWK_TREE_MSG_SIGNAL), reports when
- * a watched bot's namespace is empty, and dies with us (parent-death SIGKILL,
- * and EOF on the control socket); the kernel then kills the whole namespace.
- * `envp`: the bot's environment block, readable in our memory now: the init
- * unmaps its copy. Needs /proc (our own pid_for_children entry). 0, or the
- * errno of the step that failed (EPERM: no CAP_SYS_ADMIN, or a seccomp filter).
+ * Starts the PID 1 of a new PID namespace (RWK_TREE_PIDNS: root) that
+ * outlives the bots started in it with cfg->ns_fd: a vfork-style child that
+ * execs /proc/self/exe as "rwk-init --keeper" (no environment, the control
+ * socket its only fd), which runs the init before anything else of the image.
+ * It reaps what the bots leave behind, signals the namespace on request
+ * (RWK_TREE_MSG_SIGNAL), reports when a watched bot's namespace is empty, and
+ * dies with us (parent-death SIGKILL, and EOF on the control socket); the
+ * kernel then kills the whole namespace. Needs /proc (our own executable, and
+ * before Linux 6.11 our pid_for_children entry). 0, or the errno of the step
+ * that failed (EPERM: no CAP_SYS_ADMIN, or a seccomp filter; ENOENT: no /proc).
  */
-int rwk_tree_start(const char *const *envp, struct rwk_tree_start_result *out);
+int rwk_tree_start(struct rwk_tree_start_result *out);
 
 struct rwk_spawn_result {
     pid_t pid;           /* -1 when no child was created */
