@@ -27,6 +27,8 @@ enum Inheritance {
 
     /// The merged table and the layers, the profile first, the base last.
     static func resolve(_ first: Layer, home: String) throws(ProfileError) -> (TOMLTable, [Layer]) {
+        // Most profiles extend nothing: their table is the result as it is.
+        guard first.table.contains(key: "extends") else { return (first.table, [first]) }
         var layers = [first]
         var identities = [fileIdentity(first.file)]
         while let value = layers.last!.table["extends"] {

@@ -79,6 +79,27 @@ def test_an_existing_profile_named_like_a_typo_launches(rwk):
     assert marker.exists()
 
 
+def test_subcommand_names_win_over_profiles_named_alike(rwk):
+    """The launch path tells a subcommand from a profile name by a literal list
+    (RunWithKeys.subcommandNames), not by ArgumentParser's configuration: it must name
+    exactly the subcommands `--help` shows. Each of them (and `help`) runs as the
+    subcommand even when a profile of that name exists, whose bot would leave a marker;
+    `run NAME` launches such a profile."""
+    out = rwk.run("--help", check=True).stdout.decode()
+    section = out.split("SUBCOMMANDS:\n", 1)[1].split("\n\n", 1)[0]
+    listed = [line.split()[0] for line in section.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert listed == SUBCOMMANDS, listed
+    rwk.init()
+    for name in SUBCOMMANDS + ["help"]:
+        marker = rwk.root / f"{name}.ran"
+        write_profile(rwk.home / "profiles", name, {}, marker)
+        rwk.run(name, input="", timeout=60)
+        assert not marker.exists(), f"`run-with-keys {name}` launched the profile {name}"
+    res = rwk.run("run", "list")
+    assert res.returncode == 0, res.stderr
+    assert (rwk.root / "list.ran").exists()
+
+
 def test_unknown_options_get_did_you_mean(rwk):
     cases = [
         (["list", "--jsn"], "--jsn", "--json", "list"),
