@@ -52,8 +52,9 @@ final class OutputRelay {
     private var errRedactor: Redactor?
     /// The secrets the redactors are built from by `prepareRedaction`, until then.
     private var unprepared: [PlannedSecret]?
-    /// The bot's output before redaction, in guarded memory.
-    private let buffer: SecretBytes
+    /// The bot's output before redaction, in guarded memory (64 KiB once
+    /// `prepareRedaction` has run).
+    private var buffer = SecretBytes(count: 0)
     /// Our stdout and stderr as the relay writes them.
     private var outSink: Sink?, errSink: Sink?
     private var epfd: Int32 = -1
@@ -72,7 +73,6 @@ final class OutputRelay {
         self.flushDelayMs = flushDelayMs
         self.longHoldMs = longHoldMs
         self.longHoldBytes = longHoldBytes
-        buffer = SecretBytes(count: redact ? 65536 : 0)
         guard redact else { return }
         unprepared = secrets
         outSink = Sink(target: 1)
@@ -103,12 +103,14 @@ final class OutputRelay {
         }
     }
 
-    /// Builds the redactors (one per stream) from the secrets given to `init`.
-    /// The supervisor calls it once the first bot is spawned, before it reads
-    /// any output: the bot's exec then runs alongside the building of the
-    /// patterns, and what it writes meanwhile waits in the pipe or the pty.
+    /// Builds the redactors (one per stream) from the secrets given to `init`,
+    /// and the read buffer. The supervisor calls it once the first bot is
+    /// spawned, before it reads any output: the bot's exec then runs alongside
+    /// the building of the patterns, and what it writes meanwhile waits in the
+    /// pipe or the pty.
     func prepareRedaction() {
         guard let secrets = unprepared.take() else { return }
+        buffer = SecretBytes(count: 65536)
         redactor = Self.makeRedactor(secrets)
         if errSink != nil { errRedactor = Self.makeRedactor(secrets) }
     }
