@@ -41,6 +41,11 @@ __attribute__((noreturn)) void rwk_tree_init(struct child *c, int control);
  * fork handlers run: the child only makes raw syscalls. */
 pid_t rwk_raw_clone(unsigned long flags);
 
+/* Every signal's disposition to SIG_DFL (but SIGKILL's and SIGSTOP's), glibc's
+ * own signals included, by raw rt_sigaction: what a clone child does before an
+ * exec that must not inherit an ignored signal. The mask is left as it is. */
+void rwk_default_dispositions(void);
+
 /* The top of the calling thread's stack for vfork-style clone children
  * (CLONE_VM | CLONE_VFORK), mapped once above a guard page and reused by each
  * (claunch.c); NULL and errno when it can't be mapped. */

@@ -119,9 +119,7 @@ static void step_session(struct child *c) {
     }
 }
 
-/* The parent blocked every signal around fork; handlers it installed must not
- * run here, and ignored signals would stay ignored across execve. Raw
- * syscalls: glibc's sigaction and sigprocmask skip its internal signals 32
+/* Raw syscalls: glibc's sigaction and sigprocmask skip its internal signals 32
  * and 33, which the parent may have ignored or blocked as well. */
 struct kernel_sigaction {
     void (*handler)(int);
@@ -130,7 +128,7 @@ struct kernel_sigaction {
     uint64_t mask;
 };
 
-static void step_signals(void) {
+void rwk_default_dispositions(void) {
     struct kernel_sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.handler = SIG_DFL;
@@ -138,6 +136,12 @@ static void step_signals(void) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
         (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     }
+}
+
+/* The parent blocked every signal around fork; handlers it installed must not
+ * run here, and ignored signals would stay ignored across execve. */
+static void step_signals(void) {
+    rwk_default_dispositions();
     uint64_t none = 0;
     (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
 }

@@ -123,14 +123,17 @@ __attribute__((constructor(101))) static void rwk_keeper_entry(int argc, char **
     int type = 0;
     socklen_t len = sizeof type;
     if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET) return;
-    /* Not ptrace-attachable by the bot's processes (the exec made us dumpable). */
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* Not dumpable since the exec (keeper_exec's real gid), and not from here
+     * on either; then the real gid is the effective one again. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) _exit(125);
+    gid_t egid = getegid();
+    if (syscall(SYS_setresgid, egid, egid, egid) < 0) _exit(125);
     keeper_main(0);
 }
 
 /* The clone child: it shares our memory while we are suspended (CLONE_VFORK),
- * so it only makes async-signal-safe calls, and reports a failed exec's errno
- * through `exec_errno`. */
+ * so it only makes raw or async-signal-safe calls, and reports a failed exec's
+ * errno through `exec_errno`. */
 struct keeper_exec {
     int control;      /* the init's end of the socket */
     int exec_errno;   /* set by the child when the exec fails */
@@ -138,9 +141,22 @@ struct keeper_exec {
 
 static int keeper_exec(void *arg) {
     struct keeper_exec *k = arg;
-    /* Kept across the exec (the image is not set-user-ID): SIGKILL when the
-     * thread that cloned us, the supervisor's main thread, ends. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) goto fail;
+    /* An exec makes a process dumpable (ptrace-attachable, /proc/PID/mem
+     * readable by its uid) unless its real and effective ids differ: then the
+     * kernel sets fs.suid_dumpable's policy (0 or 2: not for our uid) and a
+     * secure exec (AT_SECURE, the parent-death signal cleared: rwk_init_begin
+     * sets it again). So the real gid differs from the effective one across the
+     * exec (a gid check alone keeps a process of our uid without
+     * CAP_SYS_PTRACE out meanwhile, under any suid_dumpable), and
+     * rwk_keeper_entry makes them one again. An fd of /proc/PID/mem opened
+     * while the image was dumpable would outlive the prctl that ends it. Raw
+     * syscalls: glibc's setresgid would signal the threads of the suspended
+     * supervisor, whose memory this is. */
+    gid_t egid = getegid(), other = egid == 65534 ? 65533 : 65534;
+    if (syscall(SYS_setresgid, other, -1, -1) < 0) goto fail;
+    /* Nothing ignored or caught stays so across the exec (every signal stays
+     * blocked: the init reads SIGCHLD from a signalfd). */
+    rwk_default_dispositions();
     /* The socket becomes fd 0 (dup2 clears its close-on-exec), and nothing else
      * of ours stays open: not our stdio, not an fd we inherited. */
     if (k->control == 0 ? fcntl(0, F_SETFD, 0) < 0 : dup2(k->control, 0) < 0) goto fail;

@@ -100,6 +100,10 @@ def test_sigkilled_supervisor_takes_the_whole_tree_with_it(rwk, supervise, tmp_p
     fds = {int(fd): os.readlink(f"/proc/{init}/fd/{fd}") for fd in os.listdir(f"/proc/{init}/fd")}
     assert sorted(fds) == [0, 1, 2] and fds[0].startswith("socket:"), fds
     assert "signalfd" in fds[1] and "pidfd" in fds[2], fds
+    # Every signal blocked (SIGCHLD is read from the signalfd), none ignored: not the
+    # supervisor's SIGPIPE, nor what our parent may have ignored.
+    status = dict(l.split(":\t", 1) for l in Path(f"/proc/{init}/status").read_text().splitlines() if ":\t" in l)
+    assert int(status["SigIgn"], 16) == 0, status["SigIgn"]
     took = kill_supervisor_and_watch(s, info, value)
     assert took < 1.0, f"the tree took {took:.2f}s to die"
 
