@@ -24,6 +24,25 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
+/* Every command may hold secrets: no core dumps, and not ptrace-attachable or
+ * /proc/PID/mem-readable by other processes of our uid. As early as a process
+ * of ours can: a constructor, which glibc runs before the Swift runtime's and
+ * long before anything is decrypted. Before it there is glibc's own start-up
+ * (about 0.1 ms), in which a process of our uid that may ptrace us (no Yama
+ * ptrace_scope, no Landlock domain) could open /proc/PID/mem and keep the fd;
+ * docs/ARCHITECTURE.md, "Secrets in memory". Only the soft core limit: the
+ * hard one stays, so a profile's [limits] core can still raise it for the bot. */
+__attribute__((constructor(101))) static void rwk_protect_process(void) {
+    struct rlimit core;
+    if (getrlimit(RLIMIT_CORE, &core) == 0) {
+        core.rlim_cur = 0;
+        (void)setrlimit(RLIMIT_CORE, &core);
+    }
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int rwk_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 int rwk_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0); }
 int rwk_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }

@@ -63,14 +63,8 @@ func isLaunch(_ args: [String]) -> Bool {
 /// Entry point: parse, run, and turn every failure into one `run-with-keys: error:` line.
 func runMain() -> Never {
     LaunchTiming.mark("main")
-    // Every command may hold secrets: no core dumps, and not ptrace-attachable or
-    // /proc/PID/mem-readable by other processes of the same uid. First thing, before any decryption.
-    // Only the soft limit: the hard one stays, so a profile's [limits] core can still raise it for the bot.
-    var core = rlimit()
-    getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &core)
-    core.rlim_cur = 0
-    setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &core)
-    _ = rwk_set_dumpable(0)
+    // No core dumps and not dumpable since before the Swift runtime started: a
+    // constructor in CSys (rwk_proc.c, rwk_protect_process).
     var args = Array(CommandLine.arguments.dropFirst())
     do {
         // Before reorderGlobalOptions, whose subcommand set (ArgumentParser's configuration) `list` doesn't need.
