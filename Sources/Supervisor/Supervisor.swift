@@ -107,6 +107,9 @@ public final class Supervisor {
         for s in Self.handled { sigaddset(&mask, s) }
         sigprocmask(SIG_BLOCK, &mask, nil)
         signal(SIGPIPE, SIG_IGN)
+        // Inherited as ignored, SIGCHLD would make the kernel reap our children
+        // itself: their pidfds turn readable with no status left to wait for.
+        signal(SIGCHLD, SIG_DFL)
         signalFD = try sys("signalfd") { rwk_signalfd(&mask) }
         func timer() throws(LaunchError) -> Int32 { try sys("timerfd_create") { rwk_timerfd() } }
         timers = Timers(restart: try timer(), stop: try timer(), flush: try timer(), watchdog: try timer(), reload: try timer())

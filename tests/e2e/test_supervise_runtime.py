@@ -8,8 +8,11 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import tempfile
 import time
+
+import pytest
 
 from supervise_helpers import (bot, children, comm, ctx_switches, scan_memory, supervise, vault_with,  # noqa: F401
                                wait_until, write_profile)
@@ -73,6 +76,21 @@ def test_no_readable_page_holds_a_secret(rwk, supervise, tmp_path):
     # the scan works: it finds a value in the bot, which holds its key in its environment
     bot_pid = s.bot_pid()
     assert scan_memory(bot_pid, [plain.encode()]), "scanner self-check failed"
+
+
+@pytest.mark.parametrize("pidns", [True, False], ids=["pid-namespace", "no-namespace"])
+def test_sigchld_ignored_by_our_parent_changes_nothing(rwk, pidns):
+    """A parent may start us with SIGCHLD ignored, which an exec keeps. Ignored, it
+    makes the kernel reap the bot in our place: the supervisor then spun at 100 % CPU
+    on a pidfd with no status behind it. The bot's exit code comes back as usual."""
+    if pidns and os.geteuid() != 0:
+        pytest.skip("needs root: the PID namespace's persistent init")
+    vault_with(rwk, app__key=rwk.secret(16))
+    write_profile(rwk, "ign", ["/bin/sh", "-c", "exit 3"], keys={"APP_KEY": "app/key"},
+                  sandbox={"pid_namespace": pidns})
+    res = subprocess.run(rwk.argv("run", "ign"), env=rwk.env(), cwd=rwk.root, capture_output=True, timeout=30,
+                         preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    assert res.returncode == 3, res.stderr.decode()
 
 
 def notify_socket():
