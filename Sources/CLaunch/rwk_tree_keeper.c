@@ -158,9 +158,13 @@ static int keeper_exec(void *arg) {
      * blocked: the init reads SIGCHLD from a signalfd). */
     rwk_default_dispositions();
     /* The socket becomes fd 0 (dup2 clears its close-on-exec), and nothing else
-     * of ours stays open: not our stdio, not an fd we inherited. */
+     * of ours stays open: not our stdio, not an fd we inherited. Fds 1 and 2
+     * are copies of it (keeper_main closes them): for a secure exec glibc opens
+     * /dev/null in place of a closed 0, 1 or 2, and aborts where there is none
+     * (an empty /dev). */
     if (k->control == 0 ? fcntl(0, F_SETFD, 0) < 0 : dup2(k->control, 0) < 0) goto fail;
-    if (syscall(SYS_close_range, 1U, ~0U, 0U) < 0) goto fail;
+    if (dup2(0, 1) < 0 || dup2(0, 2) < 0) goto fail;
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) goto fail;
     char *const argv[] = { KEEPER_ARGV0, KEEPER_ARGV1, NULL };
     char *const envp[] = { NULL };
     execve("/proc/self/exe", argv, envp);

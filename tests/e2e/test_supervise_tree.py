@@ -108,6 +108,22 @@ def test_sigkilled_supervisor_takes_the_whole_tree_with_it(rwk, supervise, tmp_p
     assert took < 1.0, f"the tree took {took:.2f}s to die"
 
 
+@pytest.mark.skipif(not ROOT or shutil.which("unshare") is None, reason="needs root and unshare: a mount namespace")
+def test_the_init_starts_where_there_is_no_dev_null(rwk, tmp_path):
+    """The persistent init is exec'd securely (another real gid), for which glibc opens
+    /dev/null in place of a closed fd 0, 1 or 2, and aborts where there is none. With
+    an empty /dev (a tmpfs over it, in a mount namespace of its own) the bot still runs
+    in its namespace and its exit code comes back."""
+    vault_with(rwk, app__key=rwk.secret(16))
+    marker = tmp_path / "ran"
+    write_profile(rwk, "nodev", ["/bin/sh", "-c", f"echo $$ > {marker}; exit 7"], keys={"APP_KEY": "app/key"})
+    script = f'mount -t tmpfs none /dev && exec {RWK_BIN} run nodev'
+    res = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], env=rwk.env(),
+                         cwd=rwk.root, capture_output=True, timeout=30)
+    assert res.returncode == 7, res.stderr.decode()
+    assert marker.read_text().strip() == "2", "the bot is PID 2 of its namespace"
+
+
 @pytest.mark.skipif(not ROOT or SETPRIV is None, reason="needs root (to become an unprivileged user) and setpriv")
 def test_unprivileged_supervisor_contains_the_tree_with_a_user_namespace(supervise):
     """The same for a user without privileges: the bot gets a user + PID namespace."""
