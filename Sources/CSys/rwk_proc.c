@@ -30,10 +30,11 @@
  * /proc/PID/mem-readable by other processes of our uid. As early as a process
  * of ours can: a constructor, which glibc runs before the Swift runtime's and
  * long before anything is decrypted. Before it there is glibc's own start-up
- * (about 0.1 ms), in which a process of our uid that may ptrace us (no Yama
- * ptrace_scope, no Landlock domain) could open /proc/PID/mem and keep the fd;
- * docs/ARCHITECTURE.md, "Secrets in memory". Only the soft core limit: the
- * hard one stays, so a profile's [limits] core can still raise it for the bot. */
+ * (0.3 ms here; without end under a SIGSTOP pending across the exec), in which
+ * a process of our uid that may ptrace us (no Yama ptrace_scope, no Landlock
+ * domain) could open /proc/PID/mem and keep the fd: docs/ARCHITECTURE.md,
+ * "Where secrets live". Only the soft core limit: the hard one stays, so a
+ * profile's [limits] core can still raise it for the bot. */
 __attribute__((constructor(101))) static void rwk_protect_process(void) {
     struct rlimit core;
     if (getrlimit(RLIMIT_CORE, &core) == 0) {
