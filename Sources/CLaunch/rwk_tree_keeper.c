@@ -128,6 +128,11 @@ __attribute__((constructor(101))) static void rwk_keeper_entry(int argc, char **
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) _exit(125);
     gid_t egid = getegid();
     if (syscall(SYS_setresgid, egid, egid, egid) < 0) _exit(125);
+    /* The exec reset what the supervisor caught, not what it ignores (SIGPIPE,
+     * and what its parent ignored: SIGCHLD ignored would have the kernel reap
+     * for us). Here, not before the exec, where the supervisor waits. Every
+     * signal stays blocked: SIGCHLD is read from a signalfd. */
+    rwk_default_dispositions();
     keeper_main(0);
 }
 
@@ -154,9 +159,6 @@ static int keeper_exec(void *arg) {
      * supervisor, whose memory this is. */
     gid_t egid = getegid(), other = egid == 65534 ? 65533 : 65534;
     if (syscall(SYS_setresgid, other, -1, -1) < 0) goto fail;
-    /* Nothing ignored or caught stays so across the exec (every signal stays
-     * blocked: the init reads SIGCHLD from a signalfd). */
-    rwk_default_dispositions();
     /* The socket becomes fd 0 (dup2 clears its close-on-exec), and nothing else
      * of ours stays open: not our stdio, not an fd we inherited. Fds 1 and 2
      * are copies of it (keeper_main closes them): for a secure exec glibc opens
