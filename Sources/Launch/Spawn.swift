@@ -42,8 +42,9 @@ public func spawn(_ request: SpawnRequest, environment: UnsafePointer<UnsafePoin
     do {
         fresh = try TreeInit.start()
     } catch {
-        // No /proc to name the namespace by, or namespaces refused: an init per
-        // bot, whose own clone then fails the way the kernel says, if it does.
+        // Namespaces refused, or the init's exec (no /proc, or no second gid to
+        // exec it with): an init per bot, whose own clone then fails the way
+        // the kernel says, if it does.
         return try spawn(request, environment: environment, keeper: nil)
     }
     return try spawn(request, environment: environment, keeper: fresh)

@@ -67,7 +67,7 @@ func runMain() -> Never {
     // constructor in CSys (rwk_proc.c, rwk_protect_process).
     var args = Array(CommandLine.arguments.dropFirst())
     do {
-        // Before reorderGlobalOptions, whose subcommand set (ArgumentParser's configuration) `list` doesn't need.
+        // `list` and `audit` first: they need neither the reordering nor ArgumentParser.
         if let report = ReportFastPath.parse(args) { try report.run() }
         args = reorderGlobalOptions(args)
         if isLaunch(args), let settings = RunCommand.LaunchSettings.parse(args) { try RunCommand.launch(settings) }
