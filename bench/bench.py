@@ -62,19 +62,29 @@ class Env:
         return name
 
 
-def hyperfine(commands: dict[str, str], env: dict, runs: int, warmup: int = 20, ignore_failure: bool = False) -> dict[str, dict]:
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        argv = ["hyperfine", "-N", "--warmup", str(warmup), "--runs", str(runs), "--export-json", out.name, "--style", "none"]
-        argv += ["--ignore-failure"] if ignore_failure else []
-        for label, cmd in commands.items():
-            argv += ["-n", label, cmd]
-        subprocess.run(argv, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
-        data = json.load(open(out.name))
-    res = {}
-    for r in data["results"]:
-        t = r["times"]
-        res[r["command"]] = {"median": statistics.median(t) * 1e3, "min": min(t) * 1e3, "max": max(t) * 1e3}
-    return res
+def hyperfine(commands: dict[str, str], env: dict, runs: int, warmup: int = 20, ignore_failure: bool = False,
+              rounds: int = 3) -> dict[str, dict]:
+    """Median, min and max of `runs` timings per command (ms). The runs are split
+    into `rounds` hyperfine calls, each with every command, in an order rotated by
+    one per round: the machines here drift between faster and slower phases over
+    minutes, and a command measured entirely in another phase than its baseline
+    would carry that drift into its ratio."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    labels = list(commands)
+    per_round = [runs // rounds + (1 if i < runs % rounds else 0) for i in range(rounds)]
+    for i, n in enumerate(per_round):
+        order = labels[i % len(labels):] + labels[:i % len(labels)]
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            argv = ["hyperfine", "-N", "--warmup", str(warmup), "--runs", str(n), "--export-json", out.name, "--style", "none"]
+            argv += ["--ignore-failure"] if ignore_failure else []
+            for label in order:
+                argv += ["-n", label, commands[label]]
+            subprocess.run(argv, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
+            data = json.load(open(out.name))
+        for r in data["results"]:
+            times[r["command"]] += r["times"]
+    return {label: {"median": statistics.median(t) * 1e3, "min": min(t) * 1e3, "max": max(t) * 1e3}
+            for label, t in times.items()}
 
 
 def fmt(x: float, unit: str = "ms", digits: int = 2) -> str:
@@ -157,7 +167,9 @@ def gaps(log: Path) -> list[float]:
     return out
 
 
-def bench_restart(e: Env, n: int) -> list[list[str]]:
+def bench_restart(e: Env, n: int, rounds: int = 3) -> list[list[str]]:
+    """`n` restarts of a bot that fails at once, against `n` runs of the C loop, in
+    `rounds` alternating parts (as `hyperfine` does, against the machine's drift)."""
     log = e.out / "probe.log"
     e.profile("restart", f'''command = ["{e.probe}"]
 [env]
@@ -169,16 +181,21 @@ max_delay = "0s"
 burst = {n + 1}
 interval = "1h"
 ''')
-    p = subprocess.Popen([str(e.rwk), "run", "restart"], env=e.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and (not log.exists() or log.read_text().count("end") < n + 1):
-        time.sleep(0.05)
-    p.send_signal(signal.SIGTERM)
-    p.wait(30)
-    sup = gaps(log)[:n]
-    log.unlink()
-    sh(e.loop, n + 1, e.probe, env={"PROBE_LOG": str(log)})
-    base = gaps(log)[:n]
+    sup: list[float] = []
+    base: list[float] = []
+    for i in range(rounds):
+        m = n // rounds + (1 if i < n % rounds else 0)
+        p = subprocess.Popen([str(e.rwk), "run", "restart"], env=e.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and (not log.exists() or log.read_text().count("end") < m + 1):
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        p.wait(30)
+        sup += gaps(log)[:m]
+        log.unlink()
+        sh(e.loop, m + 1, e.probe, env={"PROBE_LOG": str(log)})
+        base += gaps(log)[:m]
+        log.unlink()
     rows = []
     for label, g in [("C fork+exec+wait loop (baseline)", base), (f"run-with-keys supervisor", sup)]:
         rows.append([label, fmt(statistics.median(g), "µs", 0), fmt(min(g), "µs", 0), fmt(max(g), "µs", 0),
