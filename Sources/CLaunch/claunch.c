@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -50,10 +51,12 @@ static const char *const stage_names[RWK_STAGE_COUNT] = {
     [RWK_STAGE_PDEATHSIG] = "parent-death signal",
     [RWK_STAGE_FD_MAP] = "fd map",
     [RWK_STAGE_RLIMIT] = "rlimit",
+    [RWK_STAGE_BOUNDING_SET] = "capability bounding set",
     [RWK_STAGE_SETGROUPS] = "setgroups",
     [RWK_STAGE_SETGID] = "setgid",
     [RWK_STAGE_SETUID] = "setuid",
     [RWK_STAGE_DROP_CHECK] = "drop check",
+    [RWK_STAGE_CAPABILITIES] = "capabilities",
     [RWK_STAGE_CHDIR] = "chdir",
     [RWK_STAGE_CLOSE_FDS] = "close fds",
     [RWK_STAGE_NO_NEW_PRIVS] = "no_new_privs",
@@ -232,6 +235,52 @@ static void step_rlimits(struct child *c) {
     }
 }
 
+/* capabilities(7). Root's capabilities go before the bot starts, but for the
+ * ones the profile keeps ([sandbox] capabilities): a root bot can't then mount,
+ * load modules, bypass file modes (CAP_DAC_OVERRIDE) or trace other processes.
+ * Bit N of a set is capability N, in two 32-bit words (_LINUX_CAPABILITY_VERSION_3). */
+static int capabilities(struct __user_cap_data_struct d[2]) {
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    return (int)syscall(SYS_capget, &h, d);
+}
+
+/* Before the ids change, while CAP_SETPCAP may still be ours: every capability
+ * not kept leaves the bounding set, so that no later execve grants it again
+ * (root's, or a set-user-ID-root program's when no_new_privs is off). Without
+ * CAP_SETPCAP (run-with-keys not root) the bounding set can't shrink; then
+ * no_new_privs keeps the bot from gaining what it lacks. Ambient capabilities,
+ * which an execve would keep, are cleared. */
+static void step_bounding_set(struct child *c) {
+    struct __user_cap_data_struct d[2];
+    if (capabilities(d) < 0) rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, -1);
+    if (d[0].effective & (1U << CAP_SETPCAP)) {
+        for (int cap = 0; cap < 64; cap++) {
+            if ((c->cfg->keep_caps >> cap) & 1) continue;
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+            if (errno == EINVAL) break;   /* past the kernel's last capability */
+            rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, cap);
+        }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, -1);
+}
+
+/* After the ids change (which needed CAP_SETUID and CAP_SETGID): effective and
+ * permitted become the kept capabilities we still hold, inheritable none. A bot
+ * of its own user holds none already (setuid cleared them); a root bot's execve
+ * then grants exactly the kept ones, as the bounding set holds no other. */
+static void step_capabilities(struct child *c) {
+    struct __user_cap_data_struct d[2];
+    if (capabilities(d) < 0) rwk_child_fail(c, RWK_STAGE_CAPABILITIES, errno, -1);
+    for (int i = 0; i < 2; i++) {
+        d[i].permitted &= (uint32_t)(c->cfg->keep_caps >> (32 * i));
+        d[i].effective = d[i].permitted;
+        d[i].inheritable = 0;
+    }
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    if (syscall(SYS_capset, &h, d) < 0) rwk_child_fail(c, RWK_STAGE_CAPABILITIES, errno, -1);
+}
+
 static void step_ids(struct child *c) {
     const struct rwk_spawn_config *cfg = c->cfg;
     if (!cfg->set_ids) return;
@@ -365,7 +414,9 @@ void rwk_child_main(struct child *c) {
     step_pdeathsig(c);
     step_fd_map(c);
     step_rlimits(c);
+    step_bounding_set(c);
     step_ids(c);
+    step_capabilities(c);
     /* After the drop, as systemd does: the bot starts only in a directory it may
      * enter itself, and root never walks a path the bot user could have swapped. */
     step_chdir(c);

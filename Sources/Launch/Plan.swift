@@ -393,6 +393,13 @@ public final class LaunchPlan {
         }
 
         // 5. The sandbox.
+        let botIsRoot = (request.credentials?.uid ?? geteuid()) == 0
+        let keep = profile.sandbox.capabilities
+        if !keep.isEmpty && !botIsRoot {
+            throw PlanError("\(profile.path): [sandbox] capabilities: only a bot run as root keeps capabilities, and this one runs as uid \(request.credentials?.uid ?? geteuid())",
+                            hints: ["remove capabilities (a bot of its own user has none)"])
+        }
+        request.capabilities = Capability.mask(keep)
         request.noNewPrivileges = profile.sandbox.noNewPrivileges
         request.noExec = profile.sandbox.noExec
         LaunchTiming.mark("plan: environment and command")
@@ -407,9 +414,17 @@ public final class LaunchPlan {
         var (containment, ruleset) = try prepared.plan()
         LaunchTiming.mark("plan: Landlock rules")
         let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil || sandbox.signals == .scoped
+        // Without no_new_privs, installing a seccomp filter takes CAP_SYS_ADMIN (seccomp(2)),
+        // which the bot holds only as root and only if it keeps it.
+        let filterNeedsIt = (request.seccomp != nil || sandbox.noExec) && !(botIsRoot && keep.contains { $0.name == "CAP_SYS_ADMIN" })
         if wantsLandlock && !sandbox.noNewPrivileges {
             throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but Landlock (filesystem, network, signals) needs no_new_privs",
-                            hints: ["remove no_new_privileges = false, or set filesystem = \"off\" and signals = \"off\" and leave connect/bind unset"])
+                            hints: ["remove no_new_privileges = false, or set filesystem = \"off\" and signals = \"off\" and leave connect/bind unset"
+                                    + (filterNeedsIt ? "; and seccomp = \"none\"" : "")])
+        }
+        if filterNeedsIt && !sandbox.noNewPrivileges {
+            throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but the seccomp filter then needs CAP_SYS_ADMIN, which the bot doesn't keep",
+                            hints: ["remove no_new_privileges = false, or set seccomp = \"none\" (and no_exec = false)"])
         }
         if (request.credentials?.uid ?? geteuid()) == 0 && (sandbox.filesystem != .off || sandbox.pidNamespace) {
             containment.cautions.append("the bot runs as root: the sandbox hides the keys, but root can change the system "

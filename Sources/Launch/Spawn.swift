@@ -115,6 +115,7 @@ private func config(_ request: SpawnRequest, environment: UnsafePointer<UnsafePo
         cfg.groups = arena.array(ids.groups)
         cfg.ngroups = ids.groups.count
     }
+    cfg.keep_caps = request.capabilities
     cfg.no_new_privs = request.noNewPrivileges ? 1 : 0
     cfg.landlock_fd = request.landlock ?? -1   // always: a zeroed config would mean fd 0
     cfg.ns_fd = -1
@@ -225,6 +226,9 @@ private func failure(_ r: rwk_spawn_result, _ q: SpawnRequest) -> LaunchError {
         context = "mapping fd \(q.fds[index].source) to \(q.fds[index].target)"
     case .fdMap where (-3 ... -1).contains(index):
         context = "mapping the child's \(["stdin", "stdout", "stderr"][index + 3])"
+    case .boundingSet where index >= 0:
+        context = "dropping capability \(index) (capabilities(7)) from the bounding set"
+    case .capabilities: context = "capset to the capabilities the bot keeps"
     case .controllingTerminal: context = "TIOCSCTTY on fd \(q.controllingTerminal ?? -1)"
     case .pidNamespace: context = "clone into a new PID namespace (\(q.tree == .userNamespace ? "user + PID" : "PID"))"
     case .treeInit: context = "the PID namespace's init"

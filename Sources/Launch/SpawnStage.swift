@@ -8,8 +8,8 @@ public enum SpawnStage: Int32, CaseIterable, Sendable {
     // a new PID namespace, whose init then forks the bot (`treeInit`)
     case config, pipe, fork, pidNamespace, treeInit
     // the child's checklist, in order
-    case setsid, controllingTerminal, setpgid, signals, parentDeathSignal, fdMap, rlimit
-    case setgroups, setgid, setuid, dropCheck, chdir, closeFds, noNewPrivileges, landlock
+    case setsid, controllingTerminal, setpgid, signals, parentDeathSignal, fdMap, rlimit, boundingSet
+    case setgroups, setgid, setuid, dropCheck, capabilities, chdir, closeFds, noNewPrivileges, landlock
     case seccomp, seccompNotify, sendListener, execve
     // parent side, after the exec
     case pidfdOpen, receiveListener

@@ -169,6 +169,9 @@ public struct SandboxSpec: Sendable, Equatable {
     public var signals: SignalScope = .scoped
     /// Protections that must be active; a missing one stops the launch.
     public var require: [Protection] = []
+    /// Key `capabilities`: what a bot run as root keeps of root's capabilities;
+    /// none by default. A bot of its own user has none either way.
+    public var capabilities: [Capability] = []
     public init() {}
 }
 

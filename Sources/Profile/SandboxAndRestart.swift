@@ -9,7 +9,8 @@ import Musl
 extension Profile {
     static func parseSandbox(_ section: Section) throws(ProfileError) -> SandboxSpec {
         try section.checkKeys(["seccomp", "deny", "allow", "action", "no_exec", "no_new_privileges", "pid_namespace",
-                               "filesystem", "read", "write", "exec", "connect", "bind", "signals", "require"])
+                               "filesystem", "read", "write", "exec", "connect", "bind", "signals", "require",
+                               "capabilities"])
         var sandbox = SandboxSpec()
         switch try section.nonEmptyString("seccomp") {
         case nil, "default": sandbox.seccomp = .default
@@ -27,8 +28,29 @@ extension Profile {
         sandbox.noExec = try section.bool("no_exec") ?? false
         sandbox.noNewPrivileges = try section.bool("no_new_privileges") ?? true
         sandbox.pidNamespace = try section.bool("pid_namespace") ?? true
+        sandbox.capabilities = try capabilities(section)
         try parseLandlock(section, into: &sandbox)
         return sandbox
+    }
+
+    /// `capabilities = ["CAP_NET_BIND_SERVICE"]`: names as capabilities(7) writes them,
+    /// the CAP_ prefix and case optional; each once.
+    static func capabilities(_ section: Section) throws(ProfileError) -> [Capability] {
+        var out: [Capability] = []
+        for name in try section.strings("capabilities") ?? [] {
+            guard let cap = Capability(name: name) else {
+                let upper = name.uppercased()
+                if upper == "ALL" || upper == "CAP_ALL" {
+                    throw section.error(.invalidValue, "capabilities", "unknown capability \"\(name)\"",
+                                        hint: "there is no \"ALL\": list each capability the bot needs, as capabilities(7) names them")
+                }
+                throw section.error(.invalidValue, "capabilities", "unknown capability \"\(name)\"",
+                                    hint: Suggest.closest(to: name.uppercased().hasPrefix("CAP_") ? name : "CAP_" + name, in: Capability.allNames).map { "did you mean \"\($0)\"?" }
+                                        ?? "capabilities(7) lists them, e.g. \"CAP_NET_BIND_SERVICE\"")
+            }
+            if !out.contains(cap) { out.append(cap) }
+        }
+        return out
     }
 
     /// The Landlock keys: filesystem, read/write/exec, connect, bind, signals, require.

@@ -81,6 +81,14 @@ struct CheckCommand: ParsableCommand {
         return "seccomp \(filter)\(bpf), action \(s.action.rawValue), no_new_privileges \(s.noNewPrivileges), no_exec \(s.noExec)"
     }
 
+    /// What the bot keeps of root's capabilities(7), for `check`'s text.
+    static func capabilitiesText(_ p: Profile, _ plan: LaunchPlan) -> String {
+        guard (plan.request.credentials?.uid ?? geteuid()) == 0 else { return "none (the bot is not root)" }
+        let kept = p.sandbox.capabilities.map(\.name)
+        return (kept.isEmpty ? "none" : kept.joined(separator: ", ") + " kept")
+            + " (root's others are dropped, from the bounding set too)"
+    }
+
     static func text(_ plan: LaunchPlan, _ findings: [KeyFinding], vault: String) -> String {
         let p = plan.profile, r = p.restart
         var out = "profile:  \(p.name) (\(p.path))\n"
@@ -96,6 +104,7 @@ struct CheckCommand: ParsableCommand {
         out += templatesText(plan)
         out += "limits:   \(p.limits.map(limitText).joined(separator: " "))\n"
         out += "sandbox:  \(sandboxText(p, plan))\n"
+        out += "capabilities: \(capabilitiesText(p, plan))\n"
         out += containmentText(plan.containment, required: p.sandbox.require.map(\.rawValue))
         out += "restart:  policy \(r.policy.rawValue), delay \(r.delay), max_delay \(r.maxDelay), burst \(r.burst) in \(r.interval), "
             + "stop \(Signals.name(of: r.stopSignal)) then SIGKILL after \(r.stopTimeout), reload \(r.reload.rawValue)\n"
@@ -185,6 +194,7 @@ struct CheckCommand: ParsableCommand {
                 ("action", JSONText.string(p.sandbox.action.rawValue)),
                 ("no_new_privileges", p.sandbox.noNewPrivileges ? "true" : "false"),
                 ("no_exec", p.sandbox.noExec ? "true" : "false"),
+                ("capabilities", JSONText.array(p.sandbox.capabilities.map { JSONText.string($0.name) })),
                 ("require", JSONText.array(p.sandbox.require.map { JSONText.string($0.rawValue) }))])),
             ("containment", containmentJSON(plan.containment)),
             ("restart", JSONText.object([

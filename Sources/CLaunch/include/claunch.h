@@ -44,22 +44,24 @@ enum {
     RWK_STAGE_PDEATHSIG = 10,
     RWK_STAGE_FD_MAP = 11,
     RWK_STAGE_RLIMIT = 12,
-    RWK_STAGE_SETGROUPS = 13,
-    RWK_STAGE_SETGID = 14,
-    RWK_STAGE_SETUID = 15,
-    RWK_STAGE_DROP_CHECK = 16,
-    RWK_STAGE_CHDIR = 17,
-    RWK_STAGE_CLOSE_FDS = 18,
-    RWK_STAGE_NO_NEW_PRIVS = 19,
-    RWK_STAGE_LANDLOCK = 20,
-    RWK_STAGE_SECCOMP = 21,
-    RWK_STAGE_SECCOMP_NOTIFY = 22,
-    RWK_STAGE_SEND_LISTENER = 23,
-    RWK_STAGE_EXECVE = 24,
+    RWK_STAGE_BOUNDING_SET = 13,   /* capabilities out of the bounding set, ambient ones cleared */
+    RWK_STAGE_SETGROUPS = 14,
+    RWK_STAGE_SETGID = 15,
+    RWK_STAGE_SETUID = 16,
+    RWK_STAGE_DROP_CHECK = 17,
+    RWK_STAGE_CAPABILITIES = 18,   /* effective, permitted, inheritable: the kept ones only */
+    RWK_STAGE_CHDIR = 19,
+    RWK_STAGE_CLOSE_FDS = 20,
+    RWK_STAGE_NO_NEW_PRIVS = 21,
+    RWK_STAGE_LANDLOCK = 22,
+    RWK_STAGE_SECCOMP = 23,
+    RWK_STAGE_SECCOMP_NOTIFY = 24,
+    RWK_STAGE_SEND_LISTENER = 25,
+    RWK_STAGE_EXECVE = 26,
     /* parent side, once the child has exec'd (or, with no_exec, waits in execve) */
-    RWK_STAGE_PIDFD = 25,
-    RWK_STAGE_RECV_LISTENER = 26,
-    RWK_STAGE_COUNT = 27,
+    RWK_STAGE_PIDFD = 27,
+    RWK_STAGE_RECV_LISTENER = 28,
+    RWK_STAGE_COUNT = 29,
 };
 
 /* How the bot's process tree is contained (rwk_spawn_config.tree). */
@@ -110,6 +112,12 @@ struct rwk_spawn_config {
     gid_t gid;
     const gid_t *groups;
     size_t ngroups;
+
+    /* Capabilities(7) the bot keeps, bit N for capability N (CAP_NET_BIND_SERVICE
+     * is 10); 0, the default, keeps none. Every other one leaves the bounding set
+     * (when we hold CAP_SETPCAP) before the ids change, and the effective,
+     * permitted, inheritable and ambient sets after it. */
+    uint64_t keep_caps;
 
     int no_new_privs;
     int landlock_fd;                  /* -1: none; else a Landlock ruleset fd: landlock_restrict_self after no_new_privs */

@@ -1,0 +1,164 @@
+"""Root's capabilities(7) stop at the bot: every set is empty, the bounding set
+included, unless the profile keeps some with [sandbox] capabilities. The bot
+asks the kernel (/proc/self/status) and tries what a capability allows: a
+privileged port on 127.0.0.1, another user's 0600 file, an execve as root."""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from launch_helpers import PY, SYS_PY, assert_error, bot, last_json, launch, public_bot, require_root, stderr_text  # noqa: F401
+
+SETS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+CAP_NET_BIND_SERVICE = 10
+CAP_DAC_OVERRIDE = 1
+CAP_SETPCAP = 8
+
+
+def status(launch, name="caps", **sections) -> dict:
+    p = launch.profile(name, [PY, bot("report.py")], **sections)
+    res = launch.run(p)
+    assert res.returncode == 0, stderr_text(res)
+    return {k: int(last_json(res)["status"][k], 16) for k in SETS}
+
+
+def test_a_root_bot_has_no_capability_left(launch):
+    require_root("dropping root's capabilities")
+    assert status(launch) == dict.fromkeys(SETS, 0)
+
+
+def test_exec_in_place_drops_them_too(launch):
+    require_root("dropping root's capabilities")
+    fast = {"restart": {"policy": "no"}, "output": {"redact": False}, "sandbox": {"pid_namespace": False}}
+    p = launch.profile("fast", [PY, bot("report.py")], **fast)
+    assert "exec in place" in launch.check(p).stdout.decode()
+    assert status(launch, "fast", **fast) == dict.fromkeys(SETS, 0)
+
+
+def test_kept_capabilities_are_the_only_ones(launch):
+    require_root("dropping root's capabilities")
+    got = status(launch, sandbox={"capabilities": ["CAP_NET_BIND_SERVICE", "dac_override"]})
+    kept = 1 << CAP_NET_BIND_SERVICE | 1 << CAP_DAC_OVERRIDE
+    assert got == {"CapInh": 0, "CapPrm": kept, "CapEff": kept, "CapBnd": kept, "CapAmb": 0}
+
+
+def free_privileged_port() -> int:
+    for port in range(1023, 900, -1):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    pytest.skip("no free port below 1024 on 127.0.0.1")
+
+
+BIND = ("import socket, sys\n"
+        "s = socket.socket()\n"
+        "try:\n"
+        "    s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('bound')\n"
+        "except OSError as e:\n"
+        "    print('errno', e.errno)\n")
+
+
+def test_a_privileged_port_needs_cap_net_bind_service(launch):
+    require_root("dropping root's capabilities")
+    port = free_privileged_port()
+    start = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
+    kept = launch.profile("bind", [PY, "-c", BIND, str(port)], sandbox={"capabilities": ["CAP_NET_BIND_SERVICE"]})
+    res = launch.run(kept)
+    assert res.returncode == 0 and res.stdout.decode().split() == ["bound"], stderr_text(res)
+    if port < start:
+        res = launch.run(launch.profile("nobind", [PY, "-c", BIND, str(port)]))
+        assert res.stdout.decode().split() == ["errno", str(errno.EACCES)], stderr_text(res)
+
+
+def test_root_can_no_longer_open_another_users_private_file(launch):
+    require_root("dropping root's capabilities")
+    d = Path(tempfile.mkdtemp(prefix="rwk-caps-", dir="/var/tmp"))
+    try:
+        f = d / "private"
+        f.write_text("not root's\n")
+        os.chown(f, 65534, 65534)
+        os.chmod(f, 0o600)
+        read = [PY, "-c", "import sys\ntry:\n    print(open(sys.argv[1]).read().strip())\n"
+                "except OSError as e:\n    print('errno', e.errno)\n", str(f)]
+        res = launch.run(launch.profile("dac", read))
+        assert res.stdout.decode().split() == ["errno", str(errno.EACCES)], stderr_text(res)
+        res = launch.run(launch.profile("dac2", read, sandbox={"capabilities": ["CAP_DAC_OVERRIDE"]}))
+        assert res.stdout.decode().strip() == "not root's", stderr_text(res)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_an_execve_as_root_does_not_give_them_back(launch):
+    # Without no_new_privs, root's execve would grant the bounding set again:
+    # only its drop keeps them gone.
+    require_root("dropping root's capabilities")
+    loose = {"seccomp": "none", "no_new_privileges": False, "filesystem": "off", "signals": "off"}
+    p = launch.profile("reexec", ["/bin/sh", "-c", "exec /bin/grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status"],
+                       sandbox=loose)
+    res = launch.run(p)
+    assert res.returncode == 0, stderr_text(res)
+    rows = dict(line.split(":") for line in res.stdout.decode().splitlines())
+    assert {k: int(v, 16) for k, v in rows.items()} == {"CapPrm": 0, "CapEff": 0, "CapBnd": 0}
+
+
+def test_without_cap_setpcap_the_bounding_set_stays_and_the_rest_goes(launch):
+    # run-with-keys started without CAP_SETPCAP can't shrink the bounding set;
+    # the capset after the ids change still leaves the bot none.
+    require_root("dropping root's capabilities")
+    if not shutil.which("setpriv"):
+        pytest.skip("needs util-linux setpriv")
+    p = launch.profile("nopcap", [PY, bot("report.py")])
+    argv = ["setpriv", "--bounding-set", "-setpcap", *launch.rwk.argv("run", str(p))]
+    res = subprocess.run(argv, env=launch.rwk.env(None), cwd=launch.rwk.root, capture_output=True, timeout=60)
+    assert res.returncode == 0, stderr_text(res)
+    st = {k: int(last_json(res)["status"][k], 16) for k in SETS}
+    assert (st["CapInh"], st["CapPrm"], st["CapEff"], st["CapAmb"]) == (0, 0, 0, 0)
+    assert st["CapBnd"] != 0 and not st["CapBnd"] & 1 << CAP_SETPCAP
+
+
+def test_a_bot_of_its_own_user_keeps_none(launch):
+    require_root("the drop to user = \"nobody\"")
+    public = Path(tempfile.mkdtemp(prefix="rwk-public-", dir="/var/tmp"))
+    try:
+        p = launch.profile("nobody", [SYS_PY, public_bot("report.py", public)], top={"user": "nobody", "workdir": "/"})
+        res = launch.run(p)
+        assert res.returncode == 0, stderr_text(res)
+        st = last_json(res)["status"]
+        assert {k: int(st[k], 16) for k in SETS} == dict.fromkeys(SETS, 0)
+        p = launch.profile("nobody2", [SYS_PY, "-c", "pass"], top={"user": "nobody", "workdir": "/"},
+                           sandbox={"capabilities": ["CAP_NET_BIND_SERVICE"]})
+        assert_error(launch.run(p), 125, "capabilities: only a bot run as root keeps capabilities",
+                     hint="remove capabilities")
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
+
+
+def test_an_unknown_capability_is_a_clear_error(launch):
+    p = launch.profile("typo", ["/bin/true"], sandbox={"capabilities": ["net_bind_servce"]})
+    assert_error(launch.check(p), 125, 'unknown capability "net_bind_servce"', hint='did you mean "CAP_NET_BIND_SERVICE"?')
+
+
+def test_no_new_privileges_off_with_a_filter_is_a_clear_error(launch):
+    p = launch.profile("nnp", ["/bin/true"], sandbox={"no_new_privileges": False, "filesystem": "off", "signals": "off"})
+    assert_error(launch.check(p), 125, "no_new_privileges = false", "CAP_SYS_ADMIN", hint='seccomp = "none"')
+
+
+def test_check_says_what_the_bot_keeps(launch):
+    require_root("dropping root's capabilities")
+    p = launch.profile("chk", ["/bin/true"], sandbox={"capabilities": ["CAP_NET_RAW"]})
+    res = launch.check(p)
+    assert "capabilities: CAP_NET_RAW kept (root's others are dropped" in res.stdout.decode()
+    res = launch.check(p, "--json")
+    assert last_json(res)["sandbox"]["capabilities"] == ["CAP_NET_RAW"]
