@@ -1,9 +1,11 @@
 /// Which protections are in force for a launch, for `check`, for the warnings
 /// printed at launch and for `[sandbox] require`.
 public struct Containment: Sendable {
-    /// A protection: Landlock filesystem rules, TCP port rules, signal scoping,
-    /// and the process-tree containment (PID namespace).
-    public enum Feature: String, Sendable, CaseIterable { case filesystem, network, signals, tree }
+    /// A protection: Landlock filesystem rules, TCP port rules, signal and
+    /// abstract Unix socket scoping, and the process-tree containment (PID namespace).
+    public enum Feature: String, Sendable, CaseIterable {
+        case filesystem, network, signals, abstractSockets = "abstract-sockets", tree
+    }
 
     /// One feature's state.
     public struct Status: Sendable {
@@ -66,6 +68,7 @@ public struct Containment: Sendable {
         case .filesystem: "filesystem"
         case .network: "network"
         case .signals: "signal"
+        case .abstractSockets: "abstract socket"
         case .tree: "process-tree"
         }
     }

@@ -401,6 +401,16 @@ extension Containment {
             let (why, hint) = tooOld(6, "6.12", "signal scoping")
             c.set(Status(feature: .signals, active: false, detail: "scoped", missing: why, hint: hint))
         }
+        // Abstract Unix sockets: no path, so no filesystem rule sees them.
+        if sandbox.abstractSockets == .off {
+            c.set(Status(feature: .abstractSockets, active: false, detail: "off"))
+        } else if abi >= 6 {
+            ruleset.scoped |= RWK_LL_SCOPE_ABSTRACT_UNIX_SOCKET
+            c.set(Status(feature: .abstractSockets, active: true, detail: "scoped: no connecting to abstract Unix sockets made outside the bot's sandbox"))
+        } else {
+            let (why, hint) = tooOld(6, "6.12", "abstract Unix socket scoping")
+            c.set(Status(feature: .abstractSockets, active: false, detail: "scoped", missing: why, hint: hint))
+        }
         c.set(Status(feature: .tree, active: false, detail: "not yet wired"))
         return (c, ruleset.isEmpty ? nil : ruleset)
     }

@@ -413,13 +413,14 @@ public final class LaunchPlan {
         let prepared = prepared ?? PreparedContainment(sandbox, keyMaterial: keyMaterial, profilePath: profile.path, background: false)
         var (containment, ruleset) = try prepared.plan()
         LaunchTiming.mark("plan: Landlock rules")
-        let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil || sandbox.signals == .scoped
+        let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil
+            || sandbox.signals == .scoped || sandbox.abstractSockets == .scoped
         // Without no_new_privs, installing a seccomp filter takes CAP_SYS_ADMIN (seccomp(2)),
         // which the bot holds only as root and only if it keeps it.
         let filterNeedsIt = (request.seccomp != nil || sandbox.noExec) && !(botIsRoot && keep.contains { $0.name == "CAP_SYS_ADMIN" })
         if wantsLandlock && !sandbox.noNewPrivileges {
-            throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but Landlock (filesystem, network, signals) needs no_new_privs",
-                            hints: ["remove no_new_privileges = false, or set filesystem = \"off\" and signals = \"off\" and leave connect/bind unset"
+            throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but Landlock (filesystem, network, signals, abstract sockets) needs no_new_privs",
+                            hints: ["remove no_new_privileges = false, or set filesystem, signals and abstract_sockets to \"off\" and leave connect/bind unset"
                                     + (filterNeedsIt ? "; and seccomp = \"none\"" : "")])
         }
         if filterNeedsIt && !sandbox.noNewPrivileges {

@@ -140,10 +140,14 @@ public struct SandboxSpec: Sendable, Equatable {
         /// No filesystem rules.
         case off
     }
-    /// `signals`: "scoped" keeps the bot from signalling processes outside its Landlock domain.
-    public enum SignalScope: String, Sendable, CaseIterable { case scoped, off }
+    /// `signals` and `abstract_sockets`: "scoped" keeps the bot from signalling
+    /// processes outside its Landlock domain, or from connecting to abstract Unix
+    /// sockets made outside it (Landlock's IPC scoping, ABI 6).
+    public enum Scope: String, Sendable, CaseIterable { case scoped, off }
     /// A protection that `require` may insist on.
-    public enum Protection: String, Sendable, CaseIterable { case filesystem, network, signals, tree }
+    public enum Protection: String, Sendable, CaseIterable {
+        case filesystem, network, signals, abstractSockets = "abstract-sockets", tree
+    }
     /// One entry of `read`, `write` or `exec`: an absolute path that existed when
     /// the profile was read (`~/` expanded, relative paths resolved against the
     /// profile's directory), with where it was written for error messages.
@@ -166,7 +170,10 @@ public struct SandboxSpec: Sendable, Equatable {
     public var connect: [UInt16]? = nil
     /// TCP ports the bot may bind; nil: unrestricted, []: none (port 0 included).
     public var bind: [UInt16]? = nil
-    public var signals: SignalScope = .scoped
+    public var signals: Scope = .scoped
+    /// Key `abstract_sockets`: connecting to an abstract Unix socket (unix(7)) made
+    /// outside the bot's sandbox; they have no path for the filesystem rules to guard.
+    public var abstractSockets: Scope = .scoped
     /// Protections that must be active; a missing one stops the launch.
     public var require: [Protection] = []
     /// Key `capabilities`: what a bot run as root keeps of root's capabilities;

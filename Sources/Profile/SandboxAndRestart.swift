@@ -9,8 +9,8 @@ import Musl
 extension Profile {
     static func parseSandbox(_ section: Section) throws(ProfileError) -> SandboxSpec {
         try section.checkKeys(["seccomp", "deny", "allow", "action", "no_exec", "no_new_privileges", "pid_namespace",
-                               "filesystem", "read", "write", "exec", "connect", "bind", "signals", "require",
-                               "capabilities"])
+                               "filesystem", "read", "write", "exec", "connect", "bind", "signals", "abstract_sockets",
+                               "require", "capabilities"])
         var sandbox = SandboxSpec()
         switch try section.nonEmptyString("seccomp") {
         case nil, "default": sandbox.seccomp = .default
@@ -53,7 +53,7 @@ extension Profile {
         return out
     }
 
-    /// The Landlock keys: filesystem, read/write/exec, connect, bind, signals, require.
+    /// The Landlock keys: filesystem, read/write/exec, connect, bind, signals, abstract_sockets, require.
     static func parseLandlock(_ section: Section, into sandbox: inout SandboxSpec) throws(ProfileError) {
         sandbox.filesystem = try section.choice("filesystem", SandboxSpec.Filesystem.self) ?? .hideKeys
         sandbox.read = try accessPaths(section, "read")
@@ -67,7 +67,8 @@ extension Profile {
         }
         sandbox.connect = try ports(section, "connect")
         sandbox.bind = try ports(section, "bind")
-        sandbox.signals = try section.choice("signals", SandboxSpec.SignalScope.self) ?? .scoped
+        sandbox.signals = try section.choice("signals", SandboxSpec.Scope.self) ?? .scoped
+        sandbox.abstractSockets = try section.choice("abstract_sockets", SandboxSpec.Scope.self) ?? .scoped
         for name in try section.strings("require") ?? [] {
             guard let p = SandboxSpec.Protection(rawValue: name) else {
                 let names = SandboxSpec.Protection.allCases.map(\.rawValue)
@@ -84,6 +85,7 @@ extension Profile {
             case .filesystem: return sandbox.filesystem == .off ? "filesystem = \"off\"" : nil
             case .network: return sandbox.connect == nil && sandbox.bind == nil ? "neither connect nor bind is set" : nil
             case .signals: return sandbox.signals == .off ? "signals = \"off\"" : nil
+            case .abstractSockets: return sandbox.abstractSockets == .off ? "abstract_sockets = \"off\"" : nil
             case .tree: return nil
             }
         }

@@ -134,13 +134,17 @@ struct LandlockTests {
         #expect(ruleset == nil)
         #expect(c.status(.filesystem)?.missing?.hasPrefix("this kernel has no Landlock") == true)
         let w = c.warnings()
-        #expect(w.count == 1 && w[0].message.hasPrefix("filesystem, network and signal containment are off: this kernel has no Landlock"))
+        #expect(w.count == 1 && w[0].message.hasPrefix("filesystem, network, signal and abstract socket containment are off: this kernel has no Landlock"))
         #expect(throws: PlanError.self) { try c.enforce(required: [.network]) }
-        #expect(c.warnings(required: [.filesystem, .network, .signals]).isEmpty)
+        #expect(c.warnings(required: [.filesystem, .network, .signals, .abstractSockets]).isEmpty)
 
         let (old, _) = try Containment.plan(sandbox, keyMaterial: [], profilePath: "p.toml", support: .abi(3))
         #expect(old.status(.filesystem)?.active == true && old.status(.network)?.active == false)
         #expect(old.status(.network)?.missing == "this kernel's Landlock is ABI 3; TCP port rules needs ABI 4 (Linux 6.7+)")
+        #expect(old.status(.abstractSockets)?.missing == "this kernel's Landlock is ABI 3; abstract Unix socket scoping needs ABI 6 (Linux 6.12+)")
+        let (now, scoped) = try Containment.plan(sandbox, keyMaterial: [], profilePath: "p.toml", support: .abi(6))
+        #expect(now.status(.abstractSockets)?.active == true && now.status(.signals)?.active == true)
+        #expect(scoped?.scoped == RWK_LL_SCOPE_ABSTRACT_UNIX_SOCKET | RWK_LL_SCOPE_SIGNAL)
     }
 
     @Test func theKernelAcceptsTheRulesetAndTheChildIsConfined() throws {

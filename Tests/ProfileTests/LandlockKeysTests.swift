@@ -10,7 +10,8 @@ import Testing
 
     @Test func defaultsHideKeysScopeSignalsAndLeaveTheNetworkAlone() throws {
         let s = try parse(sandbox("")).sandbox
-        #expect(s.filesystem == .hideKeys && s.signals == .scoped && s.connect == nil && s.bind == nil && s.require.isEmpty)
+        #expect(s.filesystem == .hideKeys && s.signals == .scoped && s.abstractSockets == .scoped)
+        #expect(s.connect == nil && s.bind == nil && s.require.isEmpty)
     }
 
     @Test func parsesPortsListsAndRequire() throws {
@@ -22,11 +23,12 @@ import Testing
             connect = [443, 8443, 443]
             bind = []
             signals = "off"
+            abstract_sockets = "off"
             require = ["filesystem", "network", "tree"]
             """)).sandbox
         #expect(s.read.map(\.path) == ["/usr"] && s.read[0].key == "sandbox.read" && s.read[0].line == 4)
         #expect(s.write.map(\.path) == ["/tmp"] && s.exec.map(\.path) == ["/bin/sh"])
-        #expect(s.connect == [443, 8443] && s.bind == [] && s.signals == .off)
+        #expect(s.connect == [443, 8443] && s.bind == [] && s.signals == .off && s.abstractSockets == .off)
         #expect(s.require == [.filesystem, .network, .tree])
     }
 
@@ -50,6 +52,7 @@ import Testing
         ("filesystem = \"off\"\nrequire = [\"filesystem\"]", "profiles/bot.toml: sandbox.require: requires \"filesystem\", but filesystem = \"off\" (line 4)", nil),
         ("require = [\"network\"]", "profiles/bot.toml: sandbox.require: requires \"network\", but neither connect nor bind is set (line 3)", nil),
         ("signals = \"none\"", "profiles/bot.toml: sandbox.signals: unknown value \"none\" (line 3)", "use one of \"scoped\", \"off\""),
+        ("abstract_sockets = \"off\"\nrequire = [\"abstract-sockets\"]", "profiles/bot.toml: sandbox.require: requires \"abstract-sockets\", but abstract_sockets = \"off\" (line 4)", nil),
         ("filesystm = \"off\"", "profiles/bot.toml: [sandbox] unknown key \"filesystm\" (line 3)", "did you mean \"filesystem\"?"),
     ] as [(String, String, String?)])
     func rejects(body: String, message: String, hint: String?) {

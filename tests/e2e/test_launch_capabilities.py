@@ -104,7 +104,7 @@ def test_an_execve_as_root_does_not_give_them_back(launch):
     # Without no_new_privs, root's execve would grant the bounding set again:
     # only its drop keeps them gone.
     require_root("dropping root's capabilities")
-    loose = {"seccomp": "none", "no_new_privileges": False, "filesystem": "off", "signals": "off"}
+    loose = {"seccomp": "none", "no_new_privileges": False, "filesystem": "off", "signals": "off", "abstract_sockets": "off"}
     p = launch.profile("reexec", ["/bin/sh", "-c", "exec /bin/grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status"],
                        sandbox=loose)
     res = launch.run(p)
@@ -151,7 +151,8 @@ def test_an_unknown_capability_is_a_clear_error(launch):
 
 
 def test_no_new_privileges_off_with_a_filter_is_a_clear_error(launch):
-    p = launch.profile("nnp", ["/bin/true"], sandbox={"no_new_privileges": False, "filesystem": "off", "signals": "off"})
+    p = launch.profile("nnp", ["/bin/true"], sandbox={"no_new_privileges": False, "filesystem": "off", "signals": "off",
+                                                       "abstract_sockets": "off"})
     assert_error(launch.check(p), 125, "no_new_privileges = false", "CAP_SYS_ADMIN", hint='seccomp = "none"')
 
 

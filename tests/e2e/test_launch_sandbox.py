@@ -73,7 +73,8 @@ def test_status_shows_no_new_privs_seccomp_and_limits(launch):
 
 def test_core_dumps_are_off_by_default_and_sandbox_can_be_relaxed(launch):
     # Landlock needs no_new_privs, so it is turned off too.
-    out = report(launch, sandbox={"seccomp": "none", "no_new_privileges": False, "filesystem": "off", "signals": "off"})
+    out = report(launch, sandbox={"seccomp": "none", "no_new_privileges": False, "filesystem": "off", "signals": "off",
+                                          "abstract_sockets": "off"})
     assert out["limits"]["Max core file size"] == ["0", "0"]
     assert out["status"]["Seccomp"] == "0"
     assert out["status"]["NoNewPrivs"] == "0"

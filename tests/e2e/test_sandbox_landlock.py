@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,41 @@ def test_signals_stay_inside_the_sandbox(launch):
         outsider.wait()
 
 
+ABSTRACT_CONNECT = (
+    "import json, socket, sys\n"
+    "def connect(name):\n"
+    "    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+    "    try:\n"
+    "        s.connect(name); return 'ok'\n"
+    "    except OSError as e:\n"
+    "        return e.strerror\n"
+    "own = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+    "own.bind(b'\\0' + sys.argv[2].encode()); own.listen()\n"
+    "print(json.dumps([connect(b'\\0' + sys.argv[1].encode()), connect(b'\\0' + sys.argv[2].encode())]))\n")
+
+
+def test_abstract_sockets_made_outside_stay_out_of_reach(launch):
+    # A listener of ours, outside any Landlock domain, on an abstract Unix socket:
+    # it has no path for the filesystem rules to hide.
+    name = f"rwk-test-{os.getpid()}-{time.monotonic_ns()}"
+    outside = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    outside.bind(b"\0" + name.encode())
+    outside.listen()
+    try:
+        p = launch.profile("abs", [PY, "-c", ABSTRACT_CONNECT, name, name + "-own"])
+        res = launch.run(p)
+        assert res.returncode == 0, stderr_text(res)
+        to_outside, to_own = json.loads(res.stdout.decode().strip().splitlines()[-1])
+        assert (to_outside, to_own) == ("Operation not permitted", "ok")
+        p = launch.profile("abs-off", [PY, "-c", ABSTRACT_CONNECT, name, name + "-own2"],
+                           sandbox={"abstract_sockets": "off"})
+        res = launch.run(p)
+        assert res.returncode == 0, stderr_text(res)
+        assert json.loads(res.stdout.decode().strip().splitlines()[-1]) == ["ok", "ok"]
+    finally:
+        outside.close()
+
+
 def test_supervisor_still_signals_a_sandboxed_bot(launch):
     # The bot waits for SIGUSR1 from the supervisor (forwarded from us), then exits 7.
     p = launch.profile("usr1", [PY, "-c",
@@ -258,8 +294,8 @@ def test_check_json_shows_containment(launch):
     assert str(launch.rwk.home) in c["filesystem"]["hidden"]
     assert str(launch.rwk.identity) not in c["filesystem"]["hidden"]  # inside the hidden home already
     assert c["network"] == {"active": True, "detail": "tcp connect 443,8443; bind none", "connect": [443, 8443], "bind": []}
-    assert c["signals"]["active"] is True
-    assert set(c) >= {"filesystem", "network", "signals", "tree"}
+    assert c["signals"]["active"] is True and c["abstract-sockets"]["active"] is True
+    assert set(c) >= {"filesystem", "network", "signals", "abstract-sockets", "tree"}
     text = launch.check(p).stdout.decode()
     assert "containment:" in text and "filesystem (required) active" in text and f" - hidden: {launch.rwk.home}" in text
 
@@ -273,7 +309,7 @@ def test_missing_landlock_warns_or_with_require_refuses(launch, tmp_path):
     err = stderr_text(res)
     assert res.returncode == 0, err
     warnings = [line for line in err.splitlines() if line.startswith("run-with-keys: warning:")]
-    assert warnings == ["run-with-keys: warning: filesystem and signal containment are off: "
+    assert warnings == ["run-with-keys: warning: filesystem, signal and abstract socket containment are off: "
                         "this kernel has no Landlock (needs Linux 5.13+ with landlock in the lsm= list)"], err
     assert marker.exists()
     marker.unlink()
@@ -295,7 +331,8 @@ def test_profile_errors(launch):
     p = launch.profile("req", ["/bin/true"], sandbox={"require": ["filesytem"]})
     assert_error(launch.check(p), 125, "sandbox.require", '"filesytem"', hint='did you mean "filesystem"?')
     p = launch.profile("nnp", ["/bin/true"], sandbox={"no_new_privileges": False})
-    assert_error(launch.check(p), 125, "no_new_privileges = false", "needs no_new_privs", hint='filesystem = "off"')
+    assert_error(launch.check(p), 125, "no_new_privileges = false", "needs no_new_privs",
+                 hint='set filesystem, signals and abstract_sockets to "off"')
 
 
 def test_a_file_made_while_the_identity_command_runs_is_granted(tmp_path):
