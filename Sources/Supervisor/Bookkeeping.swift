@@ -19,10 +19,20 @@ extension Supervisor {
     /// init's answer that follows it: `awaitingTreeVerdict`); and always before
     /// any later record, so the log's order is unchanged.
     func record(_ event: LaunchRecord.Event, status: ExitStatus? = nil) {
+        record(event, status: status?.description, exitCode: status?.shellCode, pid: tree?.pid ?? 0)
+    }
+
+    /// A start that failed before the bot ran: its error line (a stage, a path,
+    /// an errno; never a value) and exit code.
+    func recordSpawnFailure(_ message: String, exitCode: Int32) {
+        record(.spawnFailed, status: message, exitCode: exitCode, pid: 0)
+    }
+
+    private func record(_ event: LaunchRecord.Event, status: String?, exitCode: Int32?, pid: Int32) {
         guard options.launchLog != nil else { return }
         let r = LaunchRecord(time: Clock.system.now(), event: event, profile: settings.profileName, keys: plan.secretNames,
-                             pid: tree?.pid ?? 0, uid: plan.request.credentials?.uid ?? getuid(), status: status?.description,
-                             exitCode: status?.shellCode, restarts: max(0, attempt - 1))
+                             pid: pid, uid: plan.request.credentials?.uid ?? getuid(), status: status,
+                             exitCode: exitCode, restarts: max(0, attempt - 1))
         flushExitRecord()
         if event == .exit { pendingExit = r } else { append(r) }
     }

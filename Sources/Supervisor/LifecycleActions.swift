@@ -52,6 +52,7 @@ extension Supervisor {
             output.prepareRedaction()
         } catch {
             logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
+            recordSpawnFailure("\(error)", exitCode: error.exitCode)
             feed(.spawnFailed(code: error.exitCode, firstAttempt: attempt == 1))
             return
         }
@@ -86,6 +87,7 @@ extension Supervisor {
             logger.error("\(error)", metadata: ["event": "spawn-failed", "attempt": "\(attempt)"])
             bot.killAll()
             bot.botGone()
+            recordSpawnFailure("\(error)", exitCode: 125)
             feed(.spawnFailed(code: 125, firstAttempt: attempt == 1))
             return
         }

@@ -3,14 +3,16 @@ import Common
 
 /// One line of the launch log. It names keys, never values.
 public struct LaunchRecord: Equatable, Sendable {
-    public enum Event: String, Sendable { case start, exit, giveUp = "give-up", reload }
+    /// `spawnFailed`: a start that never ran the bot (its `status` says which
+    /// stage failed and why, `exitCode` is 125, 126 or 127, `pid` 0).
+    public enum Event: String, Sendable { case start, exit, giveUp = "give-up", reload, spawnFailed = "spawn-failed" }
     public var time: Timestamp
     public var event: Event
     public var profile: String
     public var keys: [String]
     public var pid: Int32
     public var uid: UInt32
-    /// For `exit`: "exit 3" or "signal 9".
+    /// For `exit`: "exit 3" or "signal 9"; for `spawn-failed`, the error.
     public var status: String?
     public var exitCode: Int32?
     public var restarts: Int

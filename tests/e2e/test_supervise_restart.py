@@ -146,3 +146,26 @@ def test_launch_log_records_starts_and_exits_without_values(rwk, supervise, tmp_
         assert "exit_code" not in st
     # anything after the last exit (a give-up record) names no values either
     assert len(records) <= 5 and all(r["event"] in ("start", "exit", "give-up") for r in records), kinds
+
+
+def test_a_restart_that_fails_to_spawn_is_in_the_launch_log(rwk, supervise, tmp_path):
+    """The bot removes its own program and fails: the restart's execve finds
+    nothing (127). The launch log says so, naming the keys and the error, not a value."""
+    value = rwk.secret()
+    vault_with(rwk, app__key=value)
+    script = tmp_path / "once.sh"
+    script.write_text("#!/bin/sh\nrm -f -- \"$0\"\nexit 1\n")
+    script.chmod(0o755)
+    write_profile(rwk, "gone", [str(script)], keys={"APP_KEY": "app/key"},
+                  restart={"policy": "on-failure", "burst": 3, "interval": "1m", "delay": "10ms", "max_delay": "20ms"})
+    s = supervise("gone")
+    s.wait(20)
+    failed = s.of("spawn-failed")
+    assert failed and failed[0]["attempt"] == 2, s.stderr_text()
+    raw = (rwk.home / "launches.log").read_bytes()
+    assert value.encode() not in raw
+    records = [json.loads(l) for l in raw.splitlines()]
+    assert [r["event"] for r in records[:3]] == ["start", "exit", "spawn-failed"], records
+    f = records[2]
+    assert f["keys"] == ["app/key"] and f["pid"] == 0 and f["restarts"] == 1
+    assert f["exit_code"] == 127 and "execve" in f["status"] and str(script) in f["status"], f
