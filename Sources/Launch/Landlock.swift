@@ -50,6 +50,13 @@ public enum Landlock {
         return rights
     }
 
+    /// The kernel's own interfaces that a root bot gets read-only under hide-keys:
+    /// written to as uid 0 with no capability at all they hand out the system
+    /// (kernel.core_pattern and kernel.modprobe run a program outside any sandbox,
+    /// tracefs' uprobe_events reads any process's memory, a cgroup v1
+    /// release_agent, binfmt_misc, sysrq-trigger). File modes are their only check.
+    public static let kernelInterfaces = ["/proc", "/sys"]
+
     /// `read`: read files, list directories.
     public static let readRights: UInt64 = RWK_LL_FS_READ_FILE | RWK_LL_FS_READ_DIR
     /// `exec`: read + execute.
@@ -303,7 +310,9 @@ extension Containment {
     /// and the Landlock ruleset that does it (nil when nothing is to be enforced).
     /// `keyMaterial`: the paths to hide (see `LaunchPlan.build`).
     /// - Throws: `PlanError` for an allowlist path that is or contains key material.
-    public static func plan(_ sandbox: SandboxSpec, keyMaterial: [String], profilePath: String,
+    /// `rootBot`: the bot runs as uid 0; hide-keys then leaves it `/proc` and `/sys`
+    /// read-only (`Landlock.kernelInterfaces`).
+    public static func plan(_ sandbox: SandboxSpec, keyMaterial: [String], profilePath: String, rootBot: Bool = false,
                             support: Landlock.Support = Landlock.support) throws(PlanError) -> (Containment, Landlock.Ruleset?) {
         let abi = support.version ?? 0
         let hidden = Landlock.hiddenSet(keyMaterial)
@@ -333,8 +342,13 @@ extension Containment {
             c.set(Status(feature: .filesystem, active: false, detail: "off"))
         case .hideKeys, .allowlist:
             let detail: String
+            // A root bot's read-only kernel interfaces, unless key material lies in
+            // one (an identity at /proc/self/fd/N): that tree keeps the hide rules.
+            let readOnly = rootBot && sandbox.filesystem == .hideKeys
+                ? Landlock.kernelInterfaces.filter { k in !hidden.contains { Landlock.isWithin($0, k) } } : []
             if sandbox.filesystem == .hideKeys {
                 detail = "hide-keys: \(hidden.count) path\(hidden.count == 1 ? "" : "s") hidden"
+                    + (readOnly.isEmpty ? "" : "; \(readOnly.joined(separator: " and ")) read-only (the bot is root)")
             } else {
                 for entry in sandbox.read + sandbox.write + sandbox.exec {
                     let path = Landlock.canonical(entry.path)
@@ -350,7 +364,8 @@ extension Containment {
             if abi >= 1 {
                 ruleset.handledFilesystem = fsRights
                 if sandbox.filesystem == .hideKeys {
-                    (ruleset.pathRules, ruleset.entryRules) = Landlock.everythingBut(hidden, access: fsRights)
+                    (ruleset.pathRules, ruleset.entryRules) = Landlock.everythingBut(hidden + readOnly, access: fsRights)
+                    ruleset.pathRules += readOnly.map { Landlock.PathRule(path: $0, access: Landlock.execRights) }
                 } else {
                     var rules: [Landlock.PathRule] = []
                     for (list, access) in [(sandbox.read, Landlock.readRights), (sandbox.write, Landlock.writeRights),

@@ -410,7 +410,8 @@ public final class LaunchPlan {
         // 6. Landlock: computed here, enforced by the child right after no_new_privs.
         LaunchTiming.mark("plan: seccomp filter")
         let sandbox = profile.sandbox
-        let prepared = prepared ?? PreparedContainment(sandbox, keyMaterial: keyMaterial, profilePath: profile.path, background: false)
+        let prepared = prepared ?? PreparedContainment(sandbox, keyMaterial: keyMaterial, profilePath: profile.path, rootBot: botIsRoot,
+                                                       background: false)
         var (containment, ruleset) = try prepared.plan()
         LaunchTiming.mark("plan: Landlock rules")
         let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil
@@ -428,8 +429,9 @@ public final class LaunchPlan {
                             hints: ["remove no_new_privileges = false, or set seccomp = \"none\" (and no_exec = false)"])
         }
         if (request.credentials?.uid ?? geteuid()) == 0 && (sandbox.filesystem != .off || sandbox.pidNamespace) {
-            containment.cautions.append("the bot runs as root: the sandbox hides the keys, but root can change the system "
-                                        + "(cron, /proc/sys, programs in /usr) to run code outside it later; set user = \"…\"")
+            containment.cautions.append("the bot runs as root: the sandbox hides the keys and leaves it no capability, but root "
+                                        + "can still reach the keys or run code outside it through what root owns (systemd's "
+                                        + "and D-Bus's sockets, raw disks, cron, programs in /usr); set user = \"…\"")
         }
         if (sandbox.connect != nil || sandbox.bind == []) && sandbox.seccomp != .default {
             containment.cautions.append("with seccomp other than \"default\", TCP Fast Open, MPTCP sockets"

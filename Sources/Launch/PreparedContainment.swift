@@ -28,6 +28,7 @@ public final class PreparedContainment: @unchecked Sendable {
     private let sandbox: SandboxSpec
     private let keyMaterial: [String]
     private let profilePath: String
+    private let rootBot: Bool
     private var planned: Result<(Containment, Landlock.Ruleset?), PlanError>?
     private var created: Result<Int32, LaunchError>?
     private var thread: pthread_t?
@@ -39,11 +40,12 @@ public final class PreparedContainment: @unchecked Sendable {
     public static let waitedMs: Int64 = 10
 
     /// Starts the work: on a thread of its own when `background`, else now.
-    /// `keyMaterial` and `profilePath` as for `Containment.plan`.
-    public init(_ sandbox: SandboxSpec, keyMaterial: [String], profilePath: String, background: Bool = true) {
+    /// `keyMaterial`, `profilePath` and `rootBot` as for `Containment.plan`.
+    public init(_ sandbox: SandboxSpec, keyMaterial: [String], profilePath: String, rootBot: Bool = false, background: Bool = true) {
         self.sandbox = sandbox
         self.keyMaterial = keyMaterial
         self.profilePath = profilePath
+        self.rootBot = rootBot
         guard background else { work(); return }
         // The thread allocates from the main malloc arena (glibc would map a new
         // 64 MiB one for it, which every later fork copies), on a small stack.
@@ -69,7 +71,7 @@ public final class PreparedContainment: @unchecked Sendable {
 
     private func work() {
         do throws(PlanError) {
-            let (containment, ruleset) = try Containment.plan(sandbox, keyMaterial: keyMaterial, profilePath: profilePath)
+            let (containment, ruleset) = try Containment.plan(sandbox, keyMaterial: keyMaterial, profilePath: profilePath, rootBot: rootBot)
             planned = .success((containment, ruleset))
             if let ruleset {
                 do throws(LaunchError) { created = .success(try ruleset.create()) } catch { created = .failure(error) }

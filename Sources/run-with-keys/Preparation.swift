@@ -92,7 +92,7 @@ final class Preparation {
             if lstat(t.source, &st) == 0, st.st_mode & S_IFMT == S_IFLNK { paths.append(Sys.directory(of: t.source)) }
         }
         let userHome = Sys.getenv("HOME") ?? "/root"
-        let botUid = profile.user.flatMap { try? Credentials.resolveUid($0) } ?? geteuid()
+        let botUid = Self.botUid(profile)
         for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {
             if let command, !command.isEmpty {
                 paths += Landlock.pathTokens(in: command, userHome: userHome, botUid: botUid)
@@ -101,11 +101,18 @@ final class Preparation {
         return paths
     }
 
+    /// The uid the bot runs as: the profile's `user`, else ours (an unknown user
+    /// counts as ours here; building the plan reports it).
+    static func botUid(_ profile: Profile) -> uid_t {
+        profile.user.flatMap { try? Credentials.resolveUid($0) } ?? geteuid()
+    }
+
     /// Decrypts, checks the key policy, builds the plan. Policy refusals are errors.
     func plan(arguments: [String], warn: Bool = true) throws -> (LaunchPlan, [KeyFinding]) {
         // The Landlock ruleset needs the profile and the key material's paths, not
         // the vault: built on a second thread while this one decrypts.
-        var prepared: PreparedContainment? = PreparedContainment(profile.sandbox, keyMaterial: keyMaterial, profilePath: profile.path)
+        var prepared: PreparedContainment? = PreparedContainment(profile.sandbox, keyMaterial: keyMaterial, profilePath: profile.path,
+                                                                 rootBot: Self.botUid(profile) == 0)
         let doc: VaultDocument
         if let key = unlocked {
             doc = try store.open(with: key)

@@ -73,6 +73,25 @@ struct LandlockTests {
         #expect(lines(out.stdout) == ["denied", "denied", "denied", "x", "x", "py", "new", "system"])
     }
 
+    /// A root bot under hide-keys: `/proc` and `/sys` leave the `/` entries rule
+    /// for read-only rules of their own; not for another bot, and not for a tree
+    /// that holds key material.
+    @Test func aRootBotGetsTheKernelInterfacesReadOnly() throws {
+        let hidden = ["/var/tmp/rwk-home"]
+        let (_, forRoot) = try Containment.plan(SandboxSpec(), keyMaterial: hidden, profilePath: "p.toml", rootBot: true, support: .abi(7))
+        let rules = try #require(forRoot)
+        #expect(rules.pathRules.filter { $0.path != "/" } == Landlock.kernelInterfaces.map {
+            Landlock.PathRule(path: $0, access: Landlock.execRights) })
+        let top = try #require(rules.entryRules.first { $0.directory == "/" })
+        #expect(top.except == ["proc", "sys", "var"])
+        let (_, forUser) = try Containment.plan(SandboxSpec(), keyMaterial: hidden, profilePath: "p.toml", rootBot: false, support: .abi(7))
+        #expect(try #require(forUser).pathRules.map(\.path) == ["/"])
+        #expect(try #require(forUser).entryRules.first { $0.directory == "/" }?.except == ["var"])
+        let (_, piped) = try Containment.plan(SandboxSpec(), keyMaterial: hidden + ["/proc/4242/fd/63"], profilePath: "p.toml",
+                                              rootBot: true, support: .abi(7))
+        #expect(try #require(piped).pathRules.filter { $0.path != "/" }.map(\.path) == ["/sys"])
+    }
+
     /// `PreparedContainment` (the plan and ruleset on a second thread, while a
     /// launch decrypts) gives what `Containment.plan` and `create()` give, and
     /// throws the same error.

@@ -271,6 +271,39 @@ def test_abstract_sockets_made_outside_stay_out_of_reach(launch):
         outside.close()
 
 
+KERNEL_WRITES = (
+    "import json, os\n"
+    "def try_open(path, flags):\n"
+    "    try:\n"
+    "        os.close(os.open(path, flags)); return 'ok'\n"
+    "    except OSError as e:\n"
+    "        return e.strerror\n"
+    # Opened for writing and closed unwritten: nothing changes if the open succeeds.
+    "print(json.dumps({p: try_open(p, os.O_WRONLY | os.O_APPEND) for p in\n"
+    "      ['/proc/sys/kernel/core_pattern', '/sys/kernel/tracing/uprobe_events', '/proc/sysrq-trigger']}\n"
+    "      | {'read': open('/proc/sys/kernel/core_pattern').read() != '', 'self': open('/proc/self/status').read() != ''}))\n")
+
+
+def test_a_root_bot_gets_proc_and_sys_read_only(launch):
+    # As uid 0, with no capability left, file modes are all that guard the
+    # kernel's own interfaces: writing core_pattern or uprobe_events hands out
+    # the system. Under hide-keys a root bot may read them, not write.
+    require_root("a root bot")
+    p = launch.profile("kernel", [PY, "-c", KERNEL_WRITES])
+    res = launch.run(p)
+    assert res.returncode == 0, stderr_text(res)
+    got = json.loads(res.stdout.decode().strip().splitlines()[-1])
+    assert got.pop("read") is True and got.pop("self") is True
+    present = {p: v for p, v in got.items() if v != "No such file or directory"}
+    assert "/proc/sys/kernel/core_pattern" in present
+    assert set(present.values()) == {"Permission denied"}, got
+    assert "/proc and /sys read-only (the bot is root)" in launch.check(p).stdout.decode()
+    # filesystem = "off" leaves them as they are (the open succeeds; nothing is written).
+    p = launch.profile("kernel-off", [PY, "-c", KERNEL_WRITES], sandbox={"filesystem": "off"})
+    res = launch.run(p)
+    assert json.loads(res.stdout.decode().strip().splitlines()[-1])["/proc/sys/kernel/core_pattern"] == "ok", stderr_text(res)
+
+
 def test_supervisor_still_signals_a_sandboxed_bot(launch):
     # The bot waits for SIGUSR1 from the supervisor (forwarded from us), then exits 7.
     p = launch.profile("usr1", [PY, "-c",
