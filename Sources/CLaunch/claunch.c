@@ -244,41 +244,63 @@ static int capabilities(struct __user_cap_data_struct d[2]) {
     return (int)syscall(SYS_capget, &h, d);
 }
 
+/* Will the bot run as uid 0 (after step_ids)? */
+static int bot_is_root(const struct rwk_spawn_config *cfg) {
+    return cfg->set_ids ? cfg->uid == 0 : geteuid() == 0;
+}
+
 /* Before the ids change, while CAP_SETPCAP may still be ours: every capability
  * not kept leaves the bounding set, so that no later execve grants it again
  * (root's, or a set-user-ID-root program's when no_new_privs is off). Without
  * CAP_SETPCAP (run-with-keys not root) the bounding set can't shrink; then
- * no_new_privs keeps the bot from gaining what it lacks. Ambient capabilities,
- * which an execve would keep, are cleared. */
+ * no_new_privs keeps the bot from gaining what it lacks, and a root bot without
+ * it, whose every execve would get the bounding set back, is refused (the plan
+ * refuses it first). Ambient capabilities are cleared, and kept ones survive a
+ * change to a user other than root (PR_SET_KEEPCAPS) for step_capabilities. */
 static void step_bounding_set(struct child *c) {
+    const struct rwk_spawn_config *cfg = c->cfg;
     struct __user_cap_data_struct d[2];
     if (capabilities(d) < 0) rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, -1);
     if (d[0].effective & (1U << CAP_SETPCAP)) {
         for (int cap = 0; cap < 64; cap++) {
-            if ((c->cfg->keep_caps >> cap) & 1) continue;
+            if ((cfg->keep_caps >> cap) & 1) continue;
             if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
             if (errno == EINVAL) break;   /* past the kernel's last capability */
             rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, cap);
         }
+    } else if (!cfg->no_new_privs && bot_is_root(cfg)) {
+        for (int cap = 0; cap < 64; cap++) {
+            int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+            if (in < 0) break;
+            if (in && !((cfg->keep_caps >> cap) & 1)) rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, EPERM, cap);
+        }
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, -1);
+    if (cfg->keep_caps && cfg->set_ids && cfg->uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, -1);
 }
 
-/* After the ids change (which needed CAP_SETUID and CAP_SETGID): effective and
- * permitted become the kept capabilities we still hold, inheritable none. A bot
- * of its own user holds none already (setuid cleared them); a root bot's execve
- * then grants exactly the kept ones, as the bounding set holds no other. */
+/* After the ids change (which needed CAP_SETUID and CAP_SETGID): the permitted
+ * set becomes the kept capabilities we still hold, and so do the effective,
+ * inheritable and ambient sets. A root bot's execve then grants exactly those,
+ * as the bounding set holds no other; a bot of another user keeps them through
+ * its execve as ambient capabilities, as systemd's AmbientCapabilities= does. */
 static void step_capabilities(struct child *c) {
     struct __user_cap_data_struct d[2];
-    if (capabilities(d) < 0) rwk_child_fail(c, RWK_STAGE_CAPABILITIES, errno, -1);
+    if (capabilities(d) < 0) rwk_child_fail(c, RWK_STAGE_CAPABILITIES, errno, 0);
     for (int i = 0; i < 2; i++) {
         d[i].permitted &= (uint32_t)(c->cfg->keep_caps >> (32 * i));
         d[i].effective = d[i].permitted;
-        d[i].inheritable = 0;
+        d[i].inheritable = d[i].permitted;
     }
     struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-    if (syscall(SYS_capset, &h, d) < 0) rwk_child_fail(c, RWK_STAGE_CAPABILITIES, errno, -1);
+    if (syscall(SYS_capset, &h, d) < 0) rwk_child_fail(c, RWK_STAGE_CAPABILITIES, errno, 1);
+    for (int cap = 0; cap < 64; cap++) {
+        if (!((d[cap / 32].permitted >> (cap % 32)) & 1)) continue;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+            rwk_child_fail(c, RWK_STAGE_CAPABILITIES, errno, 2 + cap);
+    }
 }
 
 static void step_ids(struct child *c) {

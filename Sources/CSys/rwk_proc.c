@@ -2,6 +2,7 @@
 #include "rwk_proc.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -46,6 +47,21 @@ __attribute__((constructor(101))) static void rwk_protect_process(void) {
 
 int rwk_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 int rwk_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0); }
+
+int rwk_capabilities(uint64_t *permitted, uint64_t *effective, uint64_t *bounding) {
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) < 0) return -1;
+    *permitted = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+    *effective = (uint64_t)d[1].effective << 32 | d[0].effective;
+    *bounding = 0;
+    for (int cap = 0; cap < 64; cap++) {
+        int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+        if (in < 0) break;
+        if (in) *bounding |= 1ULL << cap;
+    }
+    return 0;
+}
 int rwk_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
 int rwk_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 

@@ -4,6 +4,7 @@ import Age
 import Vault
 import Profile
 import CLaunch
+import CSys
 
 /// A failure while turning a profile into a launch plan: one line, hints, and
 /// the exit code (125; 126/127 when the command can't be executed or found).
@@ -110,6 +111,9 @@ public final class LaunchPlan {
     public var containment: Containment
     /// The Landlock ruleset fd, owned by the plan and reused by every restart.
     let landlockFd: Int32?
+    /// Settings that won't do what they say here, for one warning line (and a
+    /// hint) each at launch and in `check` (e.g. a kept capability we don't hold).
+    public var warnings: [(message: String, hint: String?)] = []
 
     init(profile: Profile, request: SpawnRequest, environment: EnvironmentBlock, variables: [PlannedVariable],
          secrets: [PlannedSecret], memfds: [Int32], containment: Containment, landlockFd: Int32?) {
@@ -393,13 +397,27 @@ public final class LaunchPlan {
         }
 
         // 5. The sandbox.
+        var launchWarnings: [(message: String, hint: String?)] = []
         let botIsRoot = (request.credentials?.uid ?? geteuid()) == 0
         let keep = profile.sandbox.capabilities
-        if !keep.isEmpty && !botIsRoot {
-            throw PlanError("\(profile.path): [sandbox] capabilities: only a bot run as root keeps capabilities, and this one runs as uid \(request.credentials?.uid ?? geteuid())",
-                            hints: ["remove capabilities (a bot of its own user has none)"])
-        }
         request.capabilities = Capability.mask(keep)
+        var held: (permitted: UInt64, effective: UInt64, bounding: UInt64) = (0, 0, 0)
+        if rwk_capabilities(&held.permitted, &held.effective, &held.bounding) == 0 {
+            // The child empties the bounding set only with CAP_SETPCAP; without it and
+            // without no_new_privs, a root bot's every execve would get the rest back.
+            let setpcap: UInt64 = 1 << 8
+            if botIsRoot && !profile.sandbox.noNewPrivileges && held.effective & setpcap == 0
+                && held.bounding & ~request.capabilities != 0 {
+                throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but run-with-keys lacks CAP_SETPCAP to empty the bounding set: the root bot's next execve would get root's capabilities back",
+                                hints: ["remove no_new_privileges = false, or give run-with-keys CAP_SETPCAP (CapabilityBoundingSet= in a unit)"])
+            }
+            // What the child can't give: it keeps only what we hold.
+            let missing = keep.filter { held.permitted & (1 << UInt64($0.number)) == 0 }.map(\.name)
+            if !missing.isEmpty {
+                launchWarnings.append(("[sandbox] capabilities: run-with-keys doesn't hold \(missing.joined(separator: ", ")), so the bot won't have \(missing.count == 1 ? "it" : "them")",
+                                       "run run-with-keys as root, or give it the capability (AmbientCapabilities= in a unit)"))
+            }
+        }
         request.noNewPrivileges = profile.sandbox.noNewPrivileges
         request.noExec = profile.sandbox.noExec
         LaunchTiming.mark("plan: environment and command")
@@ -429,7 +447,7 @@ public final class LaunchPlan {
                             hints: ["remove no_new_privileges = false, or set seccomp = \"none\" (and no_exec = false)"])
         }
         if (request.credentials?.uid ?? geteuid()) == 0 && (sandbox.filesystem != .off || sandbox.pidNamespace) {
-            containment.cautions.append("the bot runs as root: the sandbox hides the keys and leaves it no capability, but root "
+            containment.cautions.append("the bot runs as root: the sandbox hides the keys and drops root's capabilities, but root "
                                         + "can still reach the keys or run code outside it through what root owns (systemd's "
                                         + "and D-Bus's sockets, raw disks, cron, programs in /usr); set user = \"…\"")
         }
@@ -470,6 +488,7 @@ public final class LaunchPlan {
         let plan = LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
                               secrets: secrets, memfds: memfds, containment: containment, landlockFd: landlockFd)
         plan.treeAssumed = treeAssumed
+        plan.warnings = launchWarnings
         return plan
     }
 

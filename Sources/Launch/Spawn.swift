@@ -226,9 +226,14 @@ private func failure(_ r: rwk_spawn_result, _ q: SpawnRequest) -> LaunchError {
         context = "mapping fd \(q.fds[index].source) to \(q.fds[index].target)"
     case .fdMap where (-3 ... -1).contains(index):
         context = "mapping the child's \(["stdin", "stdout", "stderr"][index + 3])"
+    case .boundingSet where index >= 0 && r.error == EPERM && !q.noNewPrivileges:
+        context = "keeping capability \(index) (capabilities(7)) from a root bot without no_new_privs: "
+            + "its bounding set can't shrink without CAP_SETPCAP"
     case .boundingSet where index >= 0:
         context = "dropping capability \(index) (capabilities(7)) from the bounding set"
-    case .capabilities: context = "capset to the capabilities the bot keeps"
+    case .capabilities where index == 0: context = "capget"
+    case .capabilities where index == 1: context = "capset to the capabilities the bot keeps"
+    case .capabilities where index >= 2: context = "raising capability \(index - 2) (capabilities(7)) as ambient"
     case .controllingTerminal: context = "TIOCSCTTY on fd \(q.controllingTerminal ?? -1)"
     case .pidNamespace: context = "clone into a new PID namespace (\(q.tree == .userNamespace ? "user + PID" : "PID"))"
     case .treeInit: context = "the PID namespace's init"

@@ -83,10 +83,9 @@ struct CheckCommand: ParsableCommand {
 
     /// What the bot keeps of root's capabilities(7), for `check`'s text.
     static func capabilitiesText(_ p: Profile, _ plan: LaunchPlan) -> String {
-        guard (plan.request.credentials?.uid ?? geteuid()) == 0 else { return "none (the bot is not root)" }
         let kept = p.sandbox.capabilities.map(\.name)
         return (kept.isEmpty ? "none" : kept.joined(separator: ", ") + " kept")
-            + " (root's others are dropped, from the bounding set too)"
+            + " (every other one is dropped, from the bounding set too)"
     }
 
     static func text(_ plan: LaunchPlan, _ findings: [KeyFinding], vault: String) -> String {
@@ -112,6 +111,7 @@ struct CheckCommand: ParsableCommand {
         out += "launch:   \(launchText(plan))\n"
         for f in findings { out += "warning:  \(f.description); \(f.remedy)\n" }
         for w in shortValueWarnings(plan) { out += "warning:  \(w); \(RedactionPatterns.shortValueHint)\n" }
+        for w in plan.warnings { out += "warning:  \(w.message)" + (w.hint.map { "; \($0)" } ?? "") + "\n" }
         out += "check: ok\n"
         return out
     }
@@ -206,7 +206,8 @@ struct CheckCommand: ParsableCommand {
             ("launch", JSONText.object([
                 ("path", JSONText.string(plan.supervisorReasons.isEmpty ? "exec" : "supervised")),
                 ("supervisor_needed_for", JSONText.array(plan.supervisorReasons.map(JSONText.string)))])),
-            ("warnings", JSONText.array((findings.map(\.description) + shortValueWarnings(plan)).map(JSONText.string))),
+            ("warnings", JSONText.array((findings.map(\.description) + shortValueWarnings(plan) + plan.warnings.map(\.message))
+                .map(JSONText.string))),
         ]) + "\n"
     }
 }

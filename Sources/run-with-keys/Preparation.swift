@@ -152,7 +152,7 @@ final class Preparation {
         if !warnedContainment {   // once, not at every reload
             warnedContainment = true
             let required = profile.sandbox.require.compactMap { Containment.Feature(rawValue: $0.rawValue) }
-            for w in plan.containment.warnings(required: required) {
+            for w in plan.warnings + plan.containment.warnings(required: required) {
                 Output.warning(w.message)
                 if let hint = w.hint { Output.hint(hint) }
             }

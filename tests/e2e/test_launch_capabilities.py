@@ -46,7 +46,7 @@ def test_kept_capabilities_are_the_only_ones(launch):
     require_root("dropping root's capabilities")
     got = status(launch, sandbox={"capabilities": ["CAP_NET_BIND_SERVICE", "dac_override"]})
     kept = 1 << CAP_NET_BIND_SERVICE | 1 << CAP_DAC_OVERRIDE
-    assert got == {"CapInh": 0, "CapPrm": kept, "CapEff": kept, "CapBnd": kept, "CapAmb": 0}
+    assert got == dict.fromkeys(SETS, kept)   # ambient (and so inheritable) too: they survive any execve
 
 
 def free_privileged_port() -> int:
@@ -117,32 +117,76 @@ def test_without_cap_setpcap_the_bounding_set_stays_and_the_rest_goes(launch):
     # run-with-keys started without CAP_SETPCAP can't shrink the bounding set;
     # the capset after the ids change still leaves the bot none.
     require_root("dropping root's capabilities")
-    if not shutil.which("setpriv"):
-        pytest.skip("needs util-linux setpriv")
     p = launch.profile("nopcap", [PY, bot("report.py")])
-    argv = ["setpriv", "--bounding-set", "-setpcap", *launch.rwk.argv("run", str(p))]
-    res = subprocess.run(argv, env=launch.rwk.env(None), cwd=launch.rwk.root, capture_output=True, timeout=60)
+    res = setpriv_run(launch, p, "setpcap")
     assert res.returncode == 0, stderr_text(res)
     st = {k: int(last_json(res)["status"][k], 16) for k in SETS}
     assert (st["CapInh"], st["CapPrm"], st["CapEff"], st["CapAmb"]) == (0, 0, 0, 0)
     assert st["CapBnd"] != 0 and not st["CapBnd"] & 1 << CAP_SETPCAP
 
 
-def test_a_bot_of_its_own_user_keeps_none(launch):
+def test_a_bot_of_its_own_user_keeps_only_what_is_listed(launch):
     require_root("the drop to user = \"nobody\"")
     public = Path(tempfile.mkdtemp(prefix="rwk-public-", dir="/var/tmp"))
     try:
-        p = launch.profile("nobody", [SYS_PY, public_bot("report.py", public)], top={"user": "nobody", "workdir": "/"})
+        report = public_bot("report.py", public)
+        p = launch.profile("nobody", [SYS_PY, report], top={"user": "nobody", "workdir": "/"})
         res = launch.run(p)
         assert res.returncode == 0, stderr_text(res)
         st = last_json(res)["status"]
         assert {k: int(st[k], 16) for k in SETS} == dict.fromkeys(SETS, 0)
-        p = launch.profile("nobody2", [SYS_PY, "-c", "pass"], top={"user": "nobody", "workdir": "/"},
+        # Kept across the change of user and the execve as ambient capabilities
+        # (systemd's AmbientCapabilities=): a privileged port for user nobody.
+        p = launch.profile("nobody2", [SYS_PY, report], top={"user": "nobody", "workdir": "/"},
                            sandbox={"capabilities": ["CAP_NET_BIND_SERVICE"]})
-        assert_error(launch.run(p), 125, "capabilities: only a bot run as root keeps capabilities",
-                     hint="remove capabilities")
+        res = launch.run(p)
+        assert res.returncode == 0, stderr_text(res)
+        st = last_json(res)["status"]
+        bit = 1 << CAP_NET_BIND_SERVICE
+        assert {k: int(st[k], 16) for k in SETS} == dict.fromkeys(SETS, bit)
+        port = free_privileged_port()
+        p = launch.profile("nobody3", [SYS_PY, "-c", BIND, str(port)], top={"user": "nobody", "workdir": "/"},
+                           sandbox={"capabilities": ["CAP_NET_BIND_SERVICE"]})
+        res = launch.run(p)
+        assert res.stdout.decode().split() == ["bound"], stderr_text(res)
     finally:
         shutil.rmtree(public, ignore_errors=True)
+
+
+def setpriv_run(launch, profile, *drop: str) -> subprocess.CompletedProcess:
+    """run-with-keys started by root without the capabilities in `drop` (setpriv's bounding set)."""
+    if not shutil.which("setpriv"):
+        pytest.skip("needs util-linux setpriv")
+    argv = ["setpriv", "--bounding-set", ",".join("-" + d for d in drop), *launch.rwk.argv("run", str(profile))]
+    return subprocess.run(argv, env=launch.rwk.env(None), cwd=launch.rwk.root, capture_output=True, timeout=60)
+
+
+def test_without_cap_setpcap_and_no_new_privs_a_root_bot_is_refused(launch):
+    # Its bounding set can't shrink, and without no_new_privs its next execve
+    # would get every capability in it back.
+    require_root("dropping root's capabilities")
+    loose = {"seccomp": "none", "no_new_privileges": False, "filesystem": "off", "signals": "off", "abstract_sockets": "off"}
+    p = launch.profile("loose", ["/bin/sh", "-c", "exec /bin/grep -E '^CapEff' /proc/self/status"], sandbox=loose)
+    res = setpriv_run(launch, p, "setpcap")
+    assert_error(res, 125, "no_new_privileges = false", "lacks CAP_SETPCAP", hint="remove no_new_privileges = false")
+    assert res.stdout == b"", "no bot may start"
+    # With every capability but the kept ones already out of the bounding set, nothing comes back.
+    kept = launch.profile("kept", ["/bin/sh", "-c", "exec /bin/grep -E '^CapEff' /proc/self/status"],
+                          sandbox={**loose, "capabilities": ["CAP_NET_BIND_SERVICE"]})
+    argv = ["setpriv", "--bounding-set", "-all,+net_bind_service,+sys_admin,+setuid,+setgid,+kill",
+            *launch.rwk.argv("run", str(kept))]
+    res = subprocess.run(argv, env=launch.rwk.env(None), cwd=launch.rwk.root, capture_output=True, timeout=60)
+    assert res.returncode == 125 and b"lacks CAP_SETPCAP" in res.stderr, stderr_text(res)
+
+
+def test_a_kept_capability_run_with_keys_lacks_is_a_warning(launch):
+    require_root("dropping root's capabilities")
+    p = launch.profile("lacks", [PY, bot("report.py")], sandbox={"capabilities": ["CAP_NET_BIND_SERVICE"]})
+    res = setpriv_run(launch, p, "net_bind_service")
+    assert res.returncode == 0, stderr_text(res)
+    assert ("run-with-keys: warning: [sandbox] capabilities: run-with-keys doesn't hold CAP_NET_BIND_SERVICE, "
+            "so the bot won't have it") in stderr_text(res)
+    assert int(last_json(res)["status"]["CapEff"], 16) == 0
 
 
 def test_an_unknown_capability_is_a_clear_error(launch):
@@ -160,6 +204,6 @@ def test_check_says_what_the_bot_keeps(launch):
     require_root("dropping root's capabilities")
     p = launch.profile("chk", ["/bin/true"], sandbox={"capabilities": ["CAP_NET_RAW"]})
     res = launch.check(p)
-    assert "capabilities: CAP_NET_RAW kept (root's others are dropped" in res.stdout.decode()
+    assert "capabilities: CAP_NET_RAW kept (every other one is dropped" in res.stdout.decode()
     res = launch.check(p, "--json")
     assert last_json(res)["sandbox"]["capabilities"] == ["CAP_NET_RAW"]

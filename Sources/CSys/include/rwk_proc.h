@@ -13,6 +13,9 @@
 int rwk_set_child_subreaper(void);
 /* prctl(PR_SET_DUMPABLE, on) */
 int rwk_set_dumpable(int on);
+/* This thread's capabilities(7), bit N for capability N: the permitted and
+ * effective sets (capget) and the bounding set (PR_CAPBSET_READ). 0, or -1 and errno. */
+int rwk_capabilities(uint64_t *permitted, uint64_t *effective, uint64_t *bounding);
 /* pidfd_send_signal(2) */
 int rwk_pidfd_send_signal(int pidfd, int sig);
 /* pidfd_open(2) */
