@@ -406,26 +406,23 @@ extension Containment {
             }
         }
 
-        // Signals.
-        if sandbox.signals == .off {
-            c.set(Status(feature: .signals, active: false, detail: "off"))
-        } else if abi >= 6 {
-            ruleset.scoped |= RWK_LL_SCOPE_SIGNAL
-            c.set(Status(feature: .signals, active: true, detail: "scoped: no signals to processes outside the bot's sandbox"))
-        } else {
-            let (why, hint) = tooOld(6, "6.12", "signal scoping")
-            c.set(Status(feature: .signals, active: false, detail: "scoped", missing: why, hint: hint))
+        // IPC scopes (ABI 6): signals, and abstract Unix sockets, which have no
+        // path for a filesystem rule to see.
+        func scope(_ feature: Feature, _ setting: SandboxSpec.Scope, bit: UInt64, what: String, active: String) {
+            if setting == .off {
+                c.set(Status(feature: feature, active: false, detail: "off"))
+            } else if abi >= 6 {
+                ruleset.scoped |= bit
+                c.set(Status(feature: feature, active: true, detail: "scoped: " + active))
+            } else {
+                let (why, hint) = tooOld(6, "6.12", what)
+                c.set(Status(feature: feature, active: false, detail: "scoped", missing: why, hint: hint))
+            }
         }
-        // Abstract Unix sockets: no path, so no filesystem rule sees them.
-        if sandbox.abstractSockets == .off {
-            c.set(Status(feature: .abstractSockets, active: false, detail: "off"))
-        } else if abi >= 6 {
-            ruleset.scoped |= RWK_LL_SCOPE_ABSTRACT_UNIX_SOCKET
-            c.set(Status(feature: .abstractSockets, active: true, detail: "scoped: no connecting to abstract Unix sockets made outside the bot's sandbox"))
-        } else {
-            let (why, hint) = tooOld(6, "6.12", "abstract Unix socket scoping")
-            c.set(Status(feature: .abstractSockets, active: false, detail: "scoped", missing: why, hint: hint))
-        }
+        scope(.signals, sandbox.signals, bit: RWK_LL_SCOPE_SIGNAL, what: "signal scoping",
+              active: "no signals to processes outside the bot's sandbox")
+        scope(.abstractSockets, sandbox.abstractSockets, bit: RWK_LL_SCOPE_ABSTRACT_UNIX_SOCKET, what: "abstract Unix socket scoping",
+              active: "no connecting to abstract Unix sockets made outside the bot's sandbox")
         c.set(Status(feature: .tree, active: false, detail: "not yet wired"))
         return (c, ruleset.isEmpty ? nil : ruleset)
     }
