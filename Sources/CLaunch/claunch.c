@@ -244,18 +244,13 @@ static int capabilities(struct __user_cap_data_struct d[2]) {
     return (int)syscall(SYS_capget, &h, d);
 }
 
-/* Will the bot run as uid 0 (after step_ids)? */
-static int bot_is_root(const struct rwk_spawn_config *cfg) {
-    return cfg->set_ids ? cfg->uid == 0 : geteuid() == 0;
-}
-
 /* Before the ids change, while CAP_SETPCAP may still be ours: every capability
  * not kept leaves the bounding set, so that no later execve grants it again
  * (root's, or a set-user-ID-root program's when no_new_privs is off). Without
  * CAP_SETPCAP (run-with-keys not root) the bounding set can't shrink; then
- * no_new_privs keeps the bot from gaining what it lacks, and a root bot without
- * it, whose every execve would get the bounding set back, is refused (the plan
- * refuses it first). Ambient capabilities are cleared, and kept ones survive a
+ * no_new_privs keeps the bot from gaining what it lacks, and a bot without it,
+ * whose next execve (as root, or of a set-user-ID-root program) would get the
+ * bounding set back, is refused (the plan refuses it first). Ambient capabilities are cleared, and kept ones survive a
  * change to a user other than root (PR_SET_KEEPCAPS) for step_capabilities. */
 static void step_bounding_set(struct child *c) {
     const struct rwk_spawn_config *cfg = c->cfg;
@@ -268,7 +263,7 @@ static void step_bounding_set(struct child *c) {
             if (errno == EINVAL) break;   /* past the kernel's last capability */
             rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, cap);
         }
-    } else if (!cfg->no_new_privs && bot_is_root(cfg)) {
+    } else if (!cfg->no_new_privs) {
         for (int cap = 0; cap < 64; cap++) {
             int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
             if (in < 0) break;

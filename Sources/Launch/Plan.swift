@@ -402,15 +402,10 @@ public final class LaunchPlan {
         let keep = profile.sandbox.capabilities
         request.capabilities = Capability.mask(keep)
         var held: (permitted: UInt64, effective: UInt64, bounding: UInt64) = (0, 0, 0)
-        if rwk_capabilities(&held.permitted, &held.effective, &held.bounding) == 0 {
-            // The child empties the bounding set only with CAP_SETPCAP; without it and
-            // without no_new_privs, a root bot's every execve would get the rest back.
-            let setpcap: UInt64 = 1 << 8
-            if botIsRoot && !profile.sandbox.noNewPrivileges && held.effective & setpcap == 0
-                && held.bounding & ~request.capabilities != 0 {
-                throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but run-with-keys lacks CAP_SETPCAP to empty the bounding set: the root bot's next execve would get root's capabilities back",
-                                hints: ["remove no_new_privileges = false, or give run-with-keys CAP_SETPCAP (CapabilityBoundingSet= in a unit)"])
-            }
+        // Read only where it matters (about 40 system calls): kept capabilities, or no no_new_privs.
+        let knowsHeld = (!keep.isEmpty || !profile.sandbox.noNewPrivileges)
+            && rwk_capabilities(&held.permitted, &held.effective, &held.bounding) == 0
+        if knowsHeld {
             // What the child can't give: it keeps only what we hold.
             let missing = keep.filter { held.permitted & (1 << UInt64($0.number)) == 0 }.map(\.name)
             if !missing.isEmpty {
@@ -460,6 +455,14 @@ public final class LaunchPlan {
             wanted: sandbox.pidNamespace || inPlace, dropsPrivileges: request.credentials != nil, needsInit: inPlace,
             probe: probeTree || inPlace || sandbox.require.contains(.tree))
         request.tree = treeMode
+        // The child empties the bounding set only with CAP_SETPCAP, which a bot of its
+        // own user namespace holds there; without it and without no_new_privs, the
+        // bot's next execve (as root, or of a set-user-ID-root program) gets the rest back.
+        if knowsHeld && !sandbox.noNewPrivileges && treeMode != .userNamespace
+            && held.effective & (1 << 8) == 0 && held.bounding & ~request.capabilities != 0 {
+            throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but run-with-keys lacks CAP_SETPCAP to empty the bot's bounding set: its next execve, as root or of a set-user-ID program, could get capabilities back",
+                            hints: ["remove no_new_privileges = false, or give run-with-keys CAP_SETPCAP (CapabilityBoundingSet= in a unit)"])
+        }
         LaunchTiming.mark("plan: process tree")
         if inPlace {
             guard treeMode != .none else {

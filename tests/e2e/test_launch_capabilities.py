@@ -161,7 +161,7 @@ def setpriv_run(launch, profile, *drop: str) -> subprocess.CompletedProcess:
     return subprocess.run(argv, env=launch.rwk.env(None), cwd=launch.rwk.root, capture_output=True, timeout=60)
 
 
-def test_without_cap_setpcap_and_no_new_privs_a_root_bot_is_refused(launch):
+def test_without_cap_setpcap_and_no_new_privs_a_bot_is_refused(launch):
     # Its bounding set can't shrink, and without no_new_privs its next execve
     # would get every capability in it back.
     require_root("dropping root's capabilities")
@@ -170,6 +170,10 @@ def test_without_cap_setpcap_and_no_new_privs_a_root_bot_is_refused(launch):
     res = setpriv_run(launch, p, "setpcap")
     assert_error(res, 125, "no_new_privileges = false", "lacks CAP_SETPCAP", hint="remove no_new_privileges = false")
     assert res.stdout == b"", "no bot may start"
+    # A bot of its own user too: a set-user-ID-root program would get the bounding set.
+    other = launch.profile("loose-nobody", ["/bin/true"], top={"user": "nobody", "workdir": "/"}, sandbox=loose)
+    res = setpriv_run(launch, other, "setpcap")
+    assert_error(res, 125, "no_new_privileges = false", "lacks CAP_SETPCAP", hint="remove no_new_privileges = false")
     # With every capability but the kept ones already out of the bounding set, nothing comes back.
     kept = launch.profile("kept", ["/bin/sh", "-c", "exec /bin/grep -E '^CapEff' /proc/self/status"],
                           sandbox={**loose, "capabilities": ["CAP_NET_BIND_SERVICE"]})
