@@ -244,30 +244,32 @@ static int capabilities(struct __user_cap_data_struct d[2]) {
     return (int)syscall(SYS_capget, &h, d);
 }
 
-/* Before the ids change, while CAP_SETPCAP may still be ours: every capability
- * not kept leaves the bounding set, so that no later execve grants it again
- * (root's, or a set-user-ID-root program's when no_new_privs is off). Without
- * CAP_SETPCAP (run-with-keys not root) the bounding set can't shrink; then
- * no_new_privs keeps the bot from gaining what it lacks, and a bot without it,
- * whose next execve (as root, or of a set-user-ID-root program) would get the
- * bounding set back, is refused (the plan refuses it first). Ambient capabilities are cleared, and kept ones survive a
- * change to a user other than root (PR_SET_KEEPCAPS) for step_capabilities. */
+/* Before the ids change, while CAP_SETPCAP may still be ours. With no_new_privs
+ * (the profile's, set later in this checklist, or inherited) no execve can add a
+ * capability (capabilities(7): the permitted set is capped at the one before),
+ * so the bounding set is left as it is: about 40 PR_CAPBSET_DROP calls, each a
+ * new set of credentials, 0.05 ms. Without it, every capability not kept leaves
+ * the bounding set, or root's next execve, or a set-user-ID-root program's, would
+ * get it back; where that can't be done (no CAP_SETPCAP) and the bounding set
+ * holds more, the spawn fails (the plan refuses it first). Ambient capabilities
+ * are cleared, and kept ones survive a change to a user other than root
+ * (PR_SET_KEEPCAPS) for step_capabilities. */
 static void step_bounding_set(struct child *c) {
     const struct rwk_spawn_config *cfg = c->cfg;
-    struct __user_cap_data_struct d[2];
-    if (capabilities(d) < 0) rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, -1);
-    if (d[0].effective & (1U << CAP_SETPCAP)) {
+    if (!cfg->no_new_privs && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+        struct __user_cap_data_struct d[2];
+        if (capabilities(d) < 0) rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, -1);
+        int can_drop = (d[0].effective >> CAP_SETPCAP) & 1;
         for (int cap = 0; cap < 64; cap++) {
             if ((cfg->keep_caps >> cap) & 1) continue;
-            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
-            if (errno == EINVAL) break;   /* past the kernel's last capability */
-            rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, cap);
-        }
-    } else if (!cfg->no_new_privs) {
-        for (int cap = 0; cap < 64; cap++) {
+            if (can_drop) {
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+                if (errno == EINVAL) break;   /* past the kernel's last capability */
+                rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, errno, cap);
+            }
             int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
             if (in < 0) break;
-            if (in && !((cfg->keep_caps >> cap) & 1)) rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, EPERM, cap);
+            if (in) rwk_child_fail(c, RWK_STAGE_BOUNDING_SET, EPERM, cap);
         }
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
@@ -278,9 +280,10 @@ static void step_bounding_set(struct child *c) {
 
 /* After the ids change (which needed CAP_SETUID and CAP_SETGID): the permitted
  * set becomes the kept capabilities we still hold, and so do the effective,
- * inheritable and ambient sets. A root bot's execve then grants exactly those,
- * as the bounding set holds no other; a bot of another user keeps them through
- * its execve as ambient capabilities, as systemd's AmbientCapabilities= does. */
+ * inheritable and ambient sets. A root bot's execve then grants exactly those
+ * (no_new_privs, or a bounding set that holds no other); a bot of another user
+ * keeps them through its execve as ambient capabilities, as systemd's
+ * AmbientCapabilities= does. */
 static void step_capabilities(struct child *c) {
     struct __user_cap_data_struct d[2];
     if (capabilities(d) < 0) rwk_child_fail(c, RWK_STAGE_CAPABILITIES, errno, 0);

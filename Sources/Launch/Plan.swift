@@ -455,10 +455,11 @@ public final class LaunchPlan {
             wanted: sandbox.pidNamespace || inPlace, dropsPrivileges: request.credentials != nil, needsInit: inPlace,
             probe: probeTree || inPlace || sandbox.require.contains(.tree))
         request.tree = treeMode
-        // The child empties the bounding set only with CAP_SETPCAP, which a bot of its
-        // own user namespace holds there; without it and without no_new_privs, the
-        // bot's next execve (as root, or of a set-user-ID-root program) gets the rest back.
-        if knowsHeld && !sandbox.noNewPrivileges && treeMode != .userNamespace
+        // Without no_new_privs (the profile's, or ours, inherited) the child empties the
+        // bounding set, which takes CAP_SETPCAP (a bot of its own user namespace holds
+        // it there); else the bot's next execve, as root or of a set-user-ID-root
+        // program, would get the rest back.
+        if knowsHeld && !sandbox.noNewPrivileges && rwk_no_new_privs() != 1 && treeMode != .userNamespace
             && held.effective & (1 << 8) == 0 && held.bounding & ~request.capabilities != 0 {
             throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but run-with-keys lacks CAP_SETPCAP to empty the bot's bounding set: its next execve, as root or of a set-user-ID program, could get capabilities back",
                             hints: ["remove no_new_privileges = false, or give run-with-keys CAP_SETPCAP (CapabilityBoundingSet= in a unit)"])

@@ -17,6 +17,13 @@ import pytest
 from launch_helpers import PY, SYS_PY, assert_error, bot, last_json, launch, public_bot, require_root, stderr_text  # noqa: F401
 
 SETS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+# With no_new_privs (the default) no execve can add a capability, and the
+# bounding set is left as it is; these are the sets that matter then.
+HELD = ("CapInh", "CapPrm", "CapEff", "CapAmb")
+
+
+def held(st: dict) -> dict:
+    return {k: v for k, v in st.items() if k in HELD}
 CAP_NET_BIND_SERVICE = 10
 CAP_DAC_OVERRIDE = 1
 CAP_SETPCAP = 8
@@ -31,7 +38,7 @@ def status(launch, name="caps", **sections) -> dict:
 
 def test_a_root_bot_has_no_capability_left(launch):
     require_root("dropping root's capabilities")
-    assert status(launch) == dict.fromkeys(SETS, 0)
+    assert held(status(launch)) == dict.fromkeys(HELD, 0)
 
 
 def test_exec_in_place_drops_them_too(launch):
@@ -39,14 +46,14 @@ def test_exec_in_place_drops_them_too(launch):
     fast = {"restart": {"policy": "no"}, "output": {"redact": False}, "sandbox": {"pid_namespace": False}}
     p = launch.profile("fast", [PY, bot("report.py")], **fast)
     assert "exec in place" in launch.check(p).stdout.decode()
-    assert status(launch, "fast", **fast) == dict.fromkeys(SETS, 0)
+    assert held(status(launch, "fast", **fast)) == dict.fromkeys(HELD, 0)
 
 
 def test_kept_capabilities_are_the_only_ones(launch):
     require_root("dropping root's capabilities")
     got = status(launch, sandbox={"capabilities": ["CAP_NET_BIND_SERVICE", "dac_override"]})
     kept = 1 << CAP_NET_BIND_SERVICE | 1 << CAP_DAC_OVERRIDE
-    assert got == dict.fromkeys(SETS, kept)   # ambient (and so inheritable) too: they survive any execve
+    assert held(got) == dict.fromkeys(HELD, kept)   # ambient (and so inheritable) too: they survive any execve
 
 
 def free_privileged_port() -> int:
@@ -102,7 +109,7 @@ def test_root_can_no_longer_open_another_users_private_file(launch):
 
 def test_an_execve_as_root_does_not_give_them_back(launch):
     # Without no_new_privs, root's execve would grant the bounding set again:
-    # only its drop keeps them gone.
+    # only its drop keeps them gone, so here it is dropped.
     require_root("dropping root's capabilities")
     loose = {"seccomp": "none", "no_new_privileges": False, "filesystem": "off", "signals": "off", "abstract_sockets": "off"}
     p = launch.profile("reexec", ["/bin/sh", "-c", "exec /bin/grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status"],
@@ -111,6 +118,29 @@ def test_an_execve_as_root_does_not_give_them_back(launch):
     assert res.returncode == 0, stderr_text(res)
     rows = dict(line.split(":") for line in res.stdout.decode().splitlines())
     assert {k: int(v, 16) for k, v in rows.items()} == {"CapPrm": 0, "CapEff": 0, "CapBnd": 0}
+
+
+def test_with_no_new_privs_nothing_comes_back_through_execve(launch):
+    # The bounding set stays full, but no execve (as root, of a set-user-ID-root
+    # program, of a program with file capabilities) can add to the permitted set.
+    require_root("dropping root's capabilities")
+    d = Path(tempfile.mkdtemp(prefix="rwk-caps-", dir="/var/tmp"))
+    try:
+        grep = d / "grep"
+        shutil.copy("/bin/grep", grep)
+        os.chmod(grep, 0o4755)   # set-user-ID root
+        filecaps = d / "grep-caps"
+        shutil.copy("/bin/grep", filecaps)
+        if shutil.which("setcap"):
+            subprocess.run(["setcap", "cap_dac_override,cap_net_raw+ep", str(filecaps)], check=True, timeout=30)
+        script = f"{grep} -E '^Cap(Prm|Eff)' /proc/self/status; {filecaps} -E '^Cap(Prm|Eff)' /proc/self/status || echo refused"
+        res = launch.run(launch.profile("nnp-exec", ["/bin/sh", "-c", script]))
+        assert res.returncode == 0, stderr_text(res)
+        lines = res.stdout.decode().split()
+        values = [int(v, 16) for v in lines if len(v) == 16]
+        assert values and all(v == 0 for v in values), lines
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_without_cap_setpcap_the_bounding_set_stays_and_the_rest_goes(launch):
@@ -134,7 +164,7 @@ def test_a_bot_of_its_own_user_keeps_only_what_is_listed(launch):
         res = launch.run(p)
         assert res.returncode == 0, stderr_text(res)
         st = last_json(res)["status"]
-        assert {k: int(st[k], 16) for k in SETS} == dict.fromkeys(SETS, 0)
+        assert {k: int(st[k], 16) for k in HELD} == dict.fromkeys(HELD, 0)
         # Kept across the change of user and the execve as ambient capabilities
         # (systemd's AmbientCapabilities=): a privileged port for user nobody.
         p = launch.profile("nobody2", [SYS_PY, report], top={"user": "nobody", "workdir": "/"},
@@ -143,7 +173,7 @@ def test_a_bot_of_its_own_user_keeps_only_what_is_listed(launch):
         assert res.returncode == 0, stderr_text(res)
         st = last_json(res)["status"]
         bit = 1 << CAP_NET_BIND_SERVICE
-        assert {k: int(st[k], 16) for k in SETS} == dict.fromkeys(SETS, bit)
+        assert {k: int(st[k], 16) for k in HELD} == dict.fromkeys(HELD, bit)
         port = free_privileged_port()
         p = launch.profile("nobody3", [SYS_PY, "-c", BIND, str(port)], top={"user": "nobody", "workdir": "/"},
                            sandbox={"capabilities": ["CAP_NET_BIND_SERVICE"]})

@@ -16,6 +16,8 @@ int rwk_set_dumpable(int on);
 /* This thread's capabilities(7), bit N for capability N: the permitted and
  * effective sets (capget) and the bounding set (PR_CAPBSET_READ). 0, or -1 and errno. */
 int rwk_capabilities(uint64_t *permitted, uint64_t *effective, uint64_t *bounding);
+/* Whether this thread has no_new_privs (PR_GET_NO_NEW_PRIVS): 1, 0, or -1 and errno. */
+int rwk_no_new_privs(void);
 /* pidfd_send_signal(2) */
 int rwk_pidfd_send_signal(int pidfd, int sig);
 /* pidfd_open(2) */
