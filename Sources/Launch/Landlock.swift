@@ -1,3 +1,4 @@
+import Common
 import CSys
 import Glibc
 import Profile
@@ -348,7 +349,7 @@ extension Containment {
                 ? Landlock.kernelInterfaces.filter { k in !hidden.contains { Landlock.isWithin($0, k) } } : []
             if sandbox.filesystem == .hideKeys {
                 detail = "hide-keys: \(hidden.count) path\(hidden.count == 1 ? "" : "s") hidden"
-                    + (readOnly.isEmpty ? "" : "; \(readOnly.joined(separator: " and ")) read-only (the bot is root)")
+                    + (readOnly.isEmpty ? "" : "; " + readOnly.joined(by: " and ") + " read-only (the bot is root)")
             } else {
                 for entry in sandbox.read + sandbox.write + sandbox.exec {
                     let path = Landlock.canonical(entry.path)

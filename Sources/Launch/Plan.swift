@@ -409,7 +409,7 @@ public final class LaunchPlan {
             // What the child can't give: it keeps only what we hold.
             let missing = keep.filter { held.permitted & (1 << UInt64($0.number)) == 0 }.map(\.name)
             if !missing.isEmpty {
-                launchWarnings.append(("[sandbox] capabilities: run-with-keys doesn't hold \(missing.joined(separator: ", ")), so the bot won't have \(missing.count == 1 ? "it" : "them")",
+                launchWarnings.append(("[sandbox] capabilities: run-with-keys doesn't hold \(missing.joined(by: ", ")), so the bot won't have \(missing.count == 1 ? "it" : "them")",
                                        "run run-with-keys as root, or give it the capability (AmbientCapabilities= in a unit)"))
             }
         }
