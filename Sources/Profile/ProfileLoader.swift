@@ -1,4 +1,5 @@
 import Accounts
+import Common
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -19,7 +20,7 @@ extension Profile {
     /// The file's text, after the trust checks.
     static func readText(_ path: String) throws(ProfileError) -> String {
         let bytes = try readFile(path)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard let text = String(validUTF8: bytes) else {
             throw ProfileError(kind: .unreadable, message: "\(path): not valid UTF-8")
         }
         return text

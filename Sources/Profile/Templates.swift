@@ -97,7 +97,7 @@ public struct TemplateSpec: Sendable, Equatable {
             }
             throw ProfileError(path, error, what: "template", hint: "a template's source is relative to the profile's directory")
         }
-        guard !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) else {
+        guard !bytes.contains(0), let text = String(validUTF8: bytes) else {
             throw ProfileError(kind: .unreadable, message: "template \(path): not UTF-8 text")
         }
         return text

@@ -1,3 +1,4 @@
+import Common
 import Glibc
 
 /// The owner and mode rules for files run-with-keys reads by name and trusts: the
@@ -20,7 +21,7 @@ public enum FileTrust {
     /// `stat` shows for an owner that isn't mapped into the caller's user namespace.
     public static let overflowUID: uid_t = {
         guard let bytes = try? Sys.readFile("/proc/sys/kernel/overflowuid", limit: 64),
-              let text = String(validating: bytes, as: UTF8.self),
+              let text = String(validUTF8: bytes),
               let n = UInt32(text.filter { $0.isNumber }) else { return 65534 }
         return n
     }()
@@ -28,7 +29,7 @@ public enum FileTrust {
     /// `/proc/self/uid_map` as (inside, outside, count) ranges (user_namespaces(7)).
     static let uidMap: [(inside: UInt32, outside: UInt32, count: UInt32)] = {
         guard let bytes = try? Sys.readFile("/proc/self/uid_map", limit: 4096),
-              let text = String(validating: bytes, as: UTF8.self) else { return [] }
+              let text = String(validUTF8: bytes) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ").compactMap { UInt32($0) }
             return f.count == 3 ? (f[0], f[1], f[2]) : nil
