@@ -333,15 +333,15 @@ def main():
     with tempfile.TemporaryDirectory(prefix="rwk-bench-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None) as tmp:
         e = Env(Path(a.rwk), Path(tmp))
         sections = []
-        sections.append(("1. Launch overhead (median of %d runs, hyperfine -N)" % (50 if q else 300),
+        sections.append(("1. Launch overhead (median of %d runs in 3 rounds, hyperfine -N)" % (50 if q else 300),
                          table(["command", "median", "min", "max", "overhead vs /bin/true", "vs tini's overhead"],
                                bench_launch(e, 50 if q else 300))))
         sections.append(("1b. One launch by stage (RWK_TIMING=1, median of %d)" % (10 if q else 50),
                          table(["stage (ends at)", "time since the previous mark"], bench_stages(e, 10 if q else 50))))
-        sections.append(("2. Vault decrypt, 1,000 secrets (median of %d runs)" % (20 if q else 300),
+        sections.append(("2. Vault decrypt, 1,000 secrets (median of %d runs in 3 rounds)" % (20 if q else 300),
                          table(["command", "median", "min", "max", "ratio"], bench_decrypt(e, 20 if q else 300))))
         n = 100 if q else 1000
-        sections.append((f"3. Restart latency: bot exit to next exec, {n} restarts, delay 0",
+        sections.append((f"3. Restart latency: bot exit to next exec, {n} restarts in 3 rounds, delay 0",
                          table(["supervisor", "median", "min", "max", "ratio", "samples"], bench_restart(e, n))))
         size = 64 if q else 1024
         sections.append((f"4. Redaction throughput, {size} MiB of output with 16 secrets (best of {1 if q else 3})",
