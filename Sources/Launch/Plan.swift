@@ -4,7 +4,6 @@ import Age
 import Vault
 import Profile
 import CLaunch
-import CSys
 
 /// A failure while turning a profile into a launch plan: one line, hints, and
 /// the exit code (125; 126/127 when the command can't be executed or found).
@@ -397,22 +396,9 @@ public final class LaunchPlan {
         }
 
         // 5. The sandbox.
-        var launchWarnings: [(message: String, hint: String?)] = []
         let botIsRoot = (request.credentials?.uid ?? geteuid()) == 0
-        let keep = profile.sandbox.capabilities
-        request.capabilities = Capability.mask(keep)
-        var held: (permitted: UInt64, effective: UInt64, bounding: UInt64) = (0, 0, 0)
-        // Read only where it matters (about 40 system calls): kept capabilities, or no no_new_privs.
-        let knowsHeld = (!keep.isEmpty || !profile.sandbox.noNewPrivileges)
-            && rwk_capabilities(&held.permitted, &held.effective, &held.bounding) == 0
-        if knowsHeld {
-            // What the child can't give: it keeps only what we hold.
-            let missing = keep.filter { held.permitted & (1 << UInt64($0.number)) == 0 }.map(\.name)
-            if !missing.isEmpty {
-                launchWarnings.append(("[sandbox] capabilities: run-with-keys doesn't hold \(missing.joined(by: ", ")), so the bot won't have \(missing.count == 1 ? "it" : "them")",
-                                       "run run-with-keys as root, or give it the capability (AmbientCapabilities= in a unit)"))
-            }
-        }
+        let capabilities = CapabilityPlan(profile.sandbox)
+        request.capabilities = capabilities.keep
         request.noNewPrivileges = profile.sandbox.noNewPrivileges
         request.noExec = profile.sandbox.noExec
         LaunchTiming.mark("plan: environment and command")
@@ -431,7 +417,7 @@ public final class LaunchPlan {
             || sandbox.signals == .scoped || sandbox.abstractSockets == .scoped
         // Without no_new_privs, installing a seccomp filter takes CAP_SYS_ADMIN (seccomp(2)),
         // which the bot holds only as root and only if it keeps it.
-        let filterNeedsIt = (request.seccomp != nil || sandbox.noExec) && !(botIsRoot && keep.contains { $0.name == "CAP_SYS_ADMIN" })
+        let filterNeedsIt = (request.seccomp != nil || sandbox.noExec) && !capabilities.keepsSysAdmin
         if wantsLandlock && !sandbox.noNewPrivileges {
             throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but Landlock (filesystem, network, signals, abstract sockets) needs no_new_privs",
                             hints: ["remove no_new_privileges = false, or set filesystem, signals and abstract_sockets to \"off\" and leave connect/bind unset"
@@ -441,7 +427,7 @@ public final class LaunchPlan {
             throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but the seccomp filter then needs CAP_SYS_ADMIN, which the bot doesn't keep",
                             hints: ["remove no_new_privileges = false, or set seccomp = \"none\" (and no_exec = false)"])
         }
-        if (request.credentials?.uid ?? geteuid()) == 0 && (sandbox.filesystem != .off || sandbox.pidNamespace) {
+        if botIsRoot && (sandbox.filesystem != .off || sandbox.pidNamespace) {
             containment.cautions.append("the bot runs as root: the sandbox hides the keys and drops root's capabilities, but root "
                                         + "can still reach the keys or run code outside it through what root owns (systemd's "
                                         + "and D-Bus's sockets, raw disks, cron, programs in /usr); set user = \"…\"")
@@ -455,15 +441,7 @@ public final class LaunchPlan {
             wanted: sandbox.pidNamespace || inPlace, dropsPrivileges: request.credentials != nil, needsInit: inPlace,
             probe: probeTree || inPlace || sandbox.require.contains(.tree))
         request.tree = treeMode
-        // Without no_new_privs (the profile's, or ours, inherited) the child empties the
-        // bounding set, which takes CAP_SETPCAP (a bot of its own user namespace holds
-        // it there); else the bot's next execve, as root or of a set-user-ID-root
-        // program, would get the rest back.
-        if knowsHeld && !sandbox.noNewPrivileges && rwk_no_new_privs() != 1 && treeMode != .userNamespace
-            && held.effective & (1 << 8) == 0 && held.bounding & ~request.capabilities != 0 {
-            throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but run-with-keys lacks CAP_SETPCAP to empty the bot's bounding set: its next execve, as root or of a set-user-ID program, could get capabilities back",
-                            hints: ["remove no_new_privileges = false, or give run-with-keys CAP_SETPCAP (CapabilityBoundingSet= in a unit)"])
-        }
+        try capabilities.checkBoundingSet(sandbox, tree: treeMode, profilePath: profile.path)
         LaunchTiming.mark("plan: process tree")
         if inPlace {
             guard treeMode != .none else {
@@ -492,7 +470,7 @@ public final class LaunchPlan {
         let plan = LaunchPlan(profile: profile, request: request, environment: block, variables: variables,
                               secrets: secrets, memfds: memfds, containment: containment, landlockFd: landlockFd)
         plan.treeAssumed = treeAssumed
-        plan.warnings = launchWarnings
+        plan.warnings = capabilities.warnings
         return plan
     }
 
