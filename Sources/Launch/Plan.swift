@@ -416,7 +416,7 @@ public final class LaunchPlan {
         let wantsLandlock = sandbox.filesystem != .off || sandbox.connect != nil || sandbox.bind != nil
             || sandbox.signals == .scoped || sandbox.abstractSockets == .scoped
         // Without no_new_privs, installing a seccomp filter takes CAP_SYS_ADMIN (seccomp(2)),
-        // which the bot holds only as root and only if it keeps it.
+        // which the bot holds only if it keeps it.
         let filterNeedsIt = (request.seccomp != nil || sandbox.noExec) && !capabilities.keepsSysAdmin
         if wantsLandlock && !sandbox.noNewPrivileges {
             throw PlanError("\(profile.path): [sandbox] no_new_privileges = false, but Landlock (filesystem, network, signals, abstract sockets) needs no_new_privs",

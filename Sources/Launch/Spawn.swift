@@ -227,7 +227,7 @@ private func failure(_ r: rwk_spawn_result, _ q: SpawnRequest) -> LaunchError {
     case .fdMap where (-3 ... -1).contains(index):
         context = "mapping the child's \(["stdin", "stdout", "stderr"][index + 3])"
     case .boundingSet where index >= 0 && r.error == EPERM && !q.noNewPrivileges:
-        context = "keeping capability \(index) (capabilities(7)) from a root bot without no_new_privs: "
+        context = "keeping capability \(index) (capabilities(7)) from a bot without no_new_privs: "
             + "its bounding set can't shrink without CAP_SETPCAP"
     case .boundingSet where index >= 0:
         context = "dropping capability \(index) (capabilities(7)) from the bounding set"

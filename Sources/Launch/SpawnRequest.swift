@@ -82,8 +82,8 @@ public struct SpawnRequest: Sendable {
     public var credentials: Credentials?
     public var noNewPrivileges = true
     /// The capabilities(7) the bot keeps, bit N for capability N (`Capability.mask`);
-    /// 0 keeps none. The rest leave the bounding set (where we hold CAP_SETPCAP)
-    /// and the effective, permitted, inheritable and ambient sets.
+    /// 0 keeps none. The rest leave the effective, permitted, inheritable and
+    /// ambient sets, and, without no_new_privs, the bounding set.
     public var capabilities: UInt64 = 0
     public var seccomp: BPFProgram?
     /// A Landlock ruleset fd (owned by the caller, e.g. the `LaunchPlan`) the child

@@ -1,4 +1,4 @@
-/// A Linux capability a root bot may keep: `[sandbox] capabilities`.
+/// A Linux capability the bot may keep: `[sandbox] capabilities`.
 /// Numbers and names from linux/capability.h (capabilities(7)), as far as
 /// Linux 5.9 (CAP_CHECKPOINT_RESTORE, 40).
 public struct Capability: Sendable, Equatable {

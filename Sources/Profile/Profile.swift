@@ -176,8 +176,9 @@ public struct SandboxSpec: Sendable, Equatable {
     public var abstractSockets: Scope = .scoped
     /// Protections that must be active; a missing one stops the launch.
     public var require: [Protection] = []
-    /// Key `capabilities`: what a bot run as root keeps of root's capabilities;
-    /// none by default. A bot of its own user has none either way.
+    /// Key `capabilities`: what the bot keeps of run-with-keys' capabilities (all
+    /// of root's when it runs as root); none by default. A bot of its own user
+    /// keeps them as ambient capabilities.
     public var capabilities: [Capability] = []
     public init() {}
 }

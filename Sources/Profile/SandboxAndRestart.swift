@@ -45,7 +45,7 @@ extension Profile {
                                         hint: "there is no \"ALL\": list each capability the bot needs, as capabilities(7) names them")
                 }
                 throw section.error(.invalidValue, "capabilities", "unknown capability \"\(name)\"",
-                                    hint: Suggest.closest(to: name.uppercased().hasPrefix("CAP_") ? name : "CAP_" + name, in: Capability.allNames).map { "did you mean \"\($0)\"?" }
+                                    hint: Suggest.closest(to: upper.hasPrefix("CAP_") ? upper : "CAP_" + upper, in: Capability.allNames).map { "did you mean \"\($0)\"?" }
                                         ?? "capabilities(7) lists them, e.g. \"CAP_NET_BIND_SERVICE\"")
             }
             if !out.contains(cap) { out.append(cap) }

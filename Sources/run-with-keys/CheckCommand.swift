@@ -81,8 +81,8 @@ struct CheckCommand: ParsableCommand {
         return "seccomp \(filter)\(bpf), action \(s.action.rawValue), no_new_privileges \(s.noNewPrivileges), no_exec \(s.noExec)"
     }
 
-    /// What the bot keeps of root's capabilities(7), for `check`'s text.
-    static func capabilitiesText(_ p: Profile, _ plan: LaunchPlan) -> String {
+    /// What the bot keeps of run-with-keys' capabilities(7), for `check`'s text.
+    static func capabilitiesText(_ p: Profile) -> String {
         let kept = p.sandbox.capabilities.map(\.name)
         return (kept.isEmpty ? "none" : kept.joined(separator: ", ") + " kept")
             + " (every other one is dropped, from the bounding set too)"
@@ -103,7 +103,7 @@ struct CheckCommand: ParsableCommand {
         out += templatesText(plan)
         out += "limits:   \(p.limits.map(limitText).joined(separator: " "))\n"
         out += "sandbox:  \(sandboxText(p, plan))\n"
-        out += "capabilities: \(capabilitiesText(p, plan))\n"
+        out += "capabilities: \(capabilitiesText(p))\n"
         out += containmentText(plan.containment, required: p.sandbox.require.map(\.rawValue))
         out += "restart:  policy \(r.policy.rawValue), delay \(r.delay), max_delay \(r.maxDelay), burst \(r.burst) in \(r.interval), "
             + "stop \(Signals.name(of: r.stopSignal)) then SIGKILL after \(r.stopTimeout), reload \(r.reload.rawValue)\n"

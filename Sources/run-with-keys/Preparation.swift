@@ -18,6 +18,8 @@ final class Preparation {
     var unlocked: UnlockedKey?
     /// What the bot may never open (filesystem = "hide-keys").
     var keyMaterial: [String]
+    /// The bot runs as uid 0: `Containment.plan` then leaves it `/proc` and `/sys` read-only.
+    let rootBot: Bool
     /// The vault file as it was just before the first decrypt.
     var vaultStamp: FileStamp?
     /// Checks on the decrypted vault before the plan is built (see `RunCommand.launch(profile:_:validate:)`).
@@ -33,14 +35,17 @@ final class Preparation {
         self.profile = profile
         store = global.store(path: global.vault ?? profile.vault)
         keys = global.keyOptions(identityCommand: profile.identityCommand)
-        keyMaterial = Self.keyMaterial(global, store: store, profile: profile, launchLog: launchLog)
+        let botUid = Self.botUid(profile)
+        rootBot = botUid == 0
+        keyMaterial = Self.keyMaterial(global, store: store, profile: profile, launchLog: launchLog, botUid: botUid)
     }
 
     /// Every identity source that could be used, the vault with its lock and temp
     /// file, run-with-keys' home (identity.txt, profiles, launch log, run files),
     /// $CREDENTIALS_DIRECTORY, an outside launch log, the profile's directories, its
-    /// template sources, and the absolute paths named in the identity command.
-    static func keyMaterial(_ global: Globals, store: VaultStore, profile: Profile, launchLog: String?) -> [String] {
+    /// template sources, and the absolute paths named in the identity command
+    /// (those `botUid`, the bot's uid, could rewrite among its programs).
+    static func keyMaterial(_ global: Globals, store: VaultStore, profile: Profile, launchLog: String?, botUid: uid_t) -> [String] {
         var paths = [global.homeDirectory, global.homeDirectory + "/identity.txt", store.givenPath, store.path, store.lockPath, store.tempPath]
         // A pipe given as the identity (`<(…)`, /dev/stdin) was read to EOF and the bot
         // doesn't inherit it; its /dev/fd path would resolve into /proc and hide the wrong things.
@@ -92,7 +97,6 @@ final class Preparation {
             if lstat(t.source, &st) == 0, st.st_mode & S_IFMT == S_IFLNK { paths.append(Sys.directory(of: t.source)) }
         }
         let userHome = Sys.getenv("HOME") ?? "/root"
-        let botUid = Self.botUid(profile)
         for command in [profile.identityCommand, Sys.getenv("RUN_WITH_KEYS_IDENTITY_COMMAND")] {
             if let command, !command.isEmpty {
                 paths += Landlock.pathTokens(in: command, userHome: userHome, botUid: botUid)
@@ -112,7 +116,7 @@ final class Preparation {
         // The Landlock ruleset needs the profile and the key material's paths, not
         // the vault: built on a second thread while this one decrypts.
         var prepared: PreparedContainment? = PreparedContainment(profile.sandbox, keyMaterial: keyMaterial, profilePath: profile.path,
-                                                                 rootBot: Self.botUid(profile) == 0)
+                                                                 rootBot: rootBot)
         let doc: VaultDocument
         if let key = unlocked {
             doc = try store.open(with: key)

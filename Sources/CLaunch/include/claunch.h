@@ -49,7 +49,7 @@ enum {
     RWK_STAGE_SETGID = 15,
     RWK_STAGE_SETUID = 16,
     RWK_STAGE_DROP_CHECK = 17,
-    RWK_STAGE_CAPABILITIES = 18,   /* effective, permitted, inheritable: the kept ones only */
+    RWK_STAGE_CAPABILITIES = 18,   /* effective, permitted, inheritable, ambient: the kept ones only */
     RWK_STAGE_CHDIR = 19,
     RWK_STAGE_CLOSE_FDS = 20,
     RWK_STAGE_NO_NEW_PRIVS = 21,
@@ -114,9 +114,9 @@ struct rwk_spawn_config {
     size_t ngroups;
 
     /* Capabilities(7) the bot keeps, bit N for capability N (CAP_NET_BIND_SERVICE
-     * is 10); 0, the default, keeps none. Every other one leaves the bounding set
-     * (when we hold CAP_SETPCAP) before the ids change, and the effective,
-     * permitted, inheritable and ambient sets after it. */
+     * is 10); 0, the default, keeps none. Every other one leaves the effective,
+     * permitted, inheritable and ambient sets after the ids change, and, without
+     * no_new_privs, the bounding set before it (claunch.c, step_bounding_set). */
     uint64_t keep_caps;
 
     int no_new_privs;
