@@ -23,7 +23,7 @@ enum NulEscape {
                 let multi = at(i + 1) == apostrophe && at(i + 2) == apostrophe
                 i += multi ? 3 : 1
                 while i < b.count {
-                    if b[i] == newline { line += 1; if !multi { break } }
+                    if b[i] == newline { if !multi { break }; line += 1 }   // an unclosed string ends here; the outer loop counts its newline
                     if b[i] == apostrophe && (!multi || (at(i + 1) == apostrophe && at(i + 2) == apostrophe)) { i += multi ? 3 : 1; break }
                     i += 1
                 }
@@ -34,7 +34,7 @@ enum NulEscape {
                 i += multi ? 3 : 1
                 while i < b.count {
                     let d = b[i]
-                    if d == newline { line += 1; if !multi { break } }
+                    if d == newline { if !multi { break }; line += 1 }
                     if d == backslash {
                         if at(i + 1) == 0x75 && isZeros(i + 2, 4) { return line }        // \u0000
                         if at(i + 1) == 0x55 && isZeros(i + 2, 8) { return line }        // \U00000000

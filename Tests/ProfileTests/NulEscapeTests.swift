@@ -8,6 +8,14 @@ import Testing
         #expect(NulEscape.line(in: "x = \"\"\"\nline\n\\u0000\"\"\"\n") == 3)
     }
 
+    /// A string left open at the end of its line ends there; its newline is counted
+    /// once (a fuzzer found a line past the end of the file when it was counted twice).
+    @Test func unclosedStringsCountTheirNewlineOnce() {
+        #expect(NulEscape.line(in: "a = \"open\nb = \"\\u0000\"\n") == 2)
+        #expect(NulEscape.line(in: "a = 'open\nb = \"\\u0000\"\n") == 2)
+        #expect(NulEscape.line(in: "a = \"x\nb = 'y\nc = \"\\u0000\"") == 3)
+    }
+
     @Test func ignoresLiteralStringsCommentsAndOtherEscapes() {
         #expect(NulEscape.line(in: #"x = '\u0000'"#) == nil)
         #expect(NulEscape.line(in: "x = '''\n\\u0000'''") == nil)
