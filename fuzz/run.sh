@@ -3,6 +3,9 @@
 # Usage: fuzz/run.sh [seconds]   (0: build only)
 #   FUZZ_TARGETS="dotenv profile"  run only these targets (default: all)
 #   FUZZ_MERGE=1                   afterwards, merge what the runs found into fuzz/corpus/<target> (-merge=1)
+#   FUZZ_SEED=N                    libFuzzer's -seed: runs from the same corpus try the same mutations
+#                                  (CI sets it; unset, each run explores anew)
+# A failure prints the log's tail and the failing input in base64.
 # Each target starts from fuzz/corpus/<target> (kept in git, read only here) and
 # writes new inputs to .build-fuzz/corpus-<target>. See fuzz/README.md.
 set -euo pipefail
@@ -70,6 +73,7 @@ for f in Tests/AgeTests/Fixtures/cctv/*; do
 done
 
 status=0
+seed=(); [ -n "${FUZZ_SEED:-}" ] && seed=(-seed="$FUZZ_SEED")
 # No Swift backtracer on a crash (libFuzzer and ASan print the stack; the backtracer trips ASan and may hang).
 export SWIFT_BACKTRACE=enable=no
 for t in $TARGETS; do
@@ -77,10 +81,13 @@ for t in $TARGETS; do
     leaks=1; case $t in template|profile) leaks=0;; esac  # TOMLKit 0.6.0 leaks (see README)
     seeds=(fuzz/corpus/$t); [ "$t" = header ] && seeds+=("$OUT/seeds-header")
     mkdir -p "$OUT/corpus-$t"
-    echo "fuzz: $t for ${SECONDS_EACH}s"
+    echo "fuzz: $t for ${SECONDS_EACH}s${FUZZ_SEED:+, seed $FUZZ_SEED}"
     if ! ASAN_OPTIONS=detect_leaks=$leaks "$OUT/fuzz-$t" -max_total_time="$SECONDS_EACH" -max_len=$max_len -timeout=10 -detect_leaks=$leaks -rss_limit_mb=4096 \
-            -print_final_stats=1 -artifact_prefix="$OUT/crash-$t-" "$OUT/corpus-$t" "${seeds[@]}" 2>"$OUT/fuzz-$t.log"; then
+            -print_final_stats=1 ${seed[@]+"${seed[@]}"} -artifact_prefix="$OUT/crash-$t-" "$OUT/corpus-$t" "${seeds[@]}" 2>"$OUT/fuzz-$t.log"; then
         echo "fuzz: $t FAILED; last lines of $OUT/fuzz-$t.log:"; tail -40 "$OUT/fuzz-$t.log"; status=1
+        for f in "$OUT/crash-$t-"*; do   # the input itself, so a CI log alone can replay it
+            [ -f "$f" ] && { echo "fuzz: $f, base64 (base64 -d > input; $OUT/fuzz-$t input):"; base64 -w 76 "$f" | head -c 8192; echo; }
+        done
     else
         grep -E '^stat::number_of_executed_units' "$OUT/fuzz-$t.log" || true
         echo "fuzz: $t passed, no crash and no property failure"
