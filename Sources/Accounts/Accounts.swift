@@ -6,14 +6,18 @@ import Musl
 
 /// One account from the passwd database (passwd(5)): `name:password:uid:gid:gecos:home:shell`.
 public struct UserRecord: Sendable, Equatable {
+    /// The login name (field 1).
     public var name: String
+    /// The user id (field 3).
     public var uid: uid_t
+    /// The primary group's id (field 4).
     public var gid: gid_t
     /// The home directory field, as written (may be empty).
     public var home: String
     /// True when `getent` found it (another nsswitch source), false for `/etc/passwd`.
     public var viaGetent = false
 
+    /// A record with `viaGetent` false; nothing is checked.
     public init(name: String, uid: uid_t, gid: gid_t, home: String) {
         self.name = name
         self.uid = uid
@@ -24,10 +28,14 @@ public struct UserRecord: Sendable, Equatable {
 
 /// One group from the group database (group(5)): `name:password:gid:member,member`.
 public struct GroupRecord: Sendable, Equatable {
+    /// The group name (field 1).
     public var name: String
+    /// The group id (field 3).
     public var gid: gid_t
+    /// The user names of field 4 (comma-separated there), in file order; empty when it is.
     public var members: [String]
 
+    /// A record as given; nothing is checked.
     public init(name: String, gid: gid_t, members: [String]) {
         self.name = name
         self.gid = gid
@@ -42,6 +50,8 @@ public struct AccountsError: Error, Equatable, CustomStringConvertible {
     /// The errno that explains it, e.g. `ETIMEDOUT` for a `getent` that did not answer in time.
     public var errno: Int32
 
+    /// `<call> failed: <strerror(errno)>`, e.g.
+    /// `getent passwd alice (no answer within 5 s) failed: Connection timed out`.
     public var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
 }
 

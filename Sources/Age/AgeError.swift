@@ -25,6 +25,8 @@ public enum AgeError: UserFacingError, Equatable, Sendable, CustomStringConverti
     /// Bad input to an encryption or key-handling call.
     case invalid(String)
 
+    /// The failure in one line: `invalid armor: …`, `invalid header: …`, `payload failure: …`, a fixed
+    /// sentence for `noMatch` and `hmac`, or `.invalid`'s text as is.
     public var description: String {
         switch self {
         case .armor(let m): return "invalid armor: \(m)"
@@ -47,5 +49,6 @@ public enum AgeError: UserFacingError, Equatable, Sendable, CustomStringConverti
         }
     }
 
+    /// The error line's text (`description`), without the `run-with-keys: error: ` prefix.
     public var message: String { description }
 }

@@ -8,6 +8,7 @@
 /// `--json` output and generated profiles (CLI). The vault's bytes are those it
 /// always had: lowercase hex, short forms (a test pins them).
 public enum StringEscape {
+    /// The grammar: `json` (RFC 8259 §7) or `toml` (TOML 1.0 basic string, which also escapes DEL).
     public enum Flavor: Sendable { case json, toml }
 
     /// Calls `emit` with the escaped form of `bytes`, in order: runs of bytes that

@@ -15,7 +15,9 @@ public protocol UserFacingError: Error {
 }
 
 extension UserFacingError {
+    /// No hints, unless the conforming type gives some.
     public var hints: [String] { [] }
+    /// 125 (`ExitCodes.failure`), unless the conforming type gives another code.
     public var exitCode: Int32 { ExitCodes.failure }
 }
 

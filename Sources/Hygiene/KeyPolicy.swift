@@ -3,6 +3,7 @@ import Profile
 
 /// What the launch-time key checks found about one key.
 public struct KeyFinding: Equatable, Sendable, CustomStringConvertible {
+    /// Which check the key failed, with its detail.
     public enum Kind: Equatable, Sendable {
         /// Older than its maximum age (by `updated`, the last rotation).
         case stale(ageDays: Int64, maxAge: Milliseconds)
@@ -11,10 +12,14 @@ public struct KeyFinding: Equatable, Sendable, CustomStringConvertible {
         /// Has a scope the profile forbids.
         case forbiddenScope(String)
     }
+    /// The secret's name in the vault.
     public var secret: String
+    /// The variable the profile gives it (for a template reference, the template's variable).
     public var variable: String
+    /// What was found.
     public var kind: Kind
 
+    /// One line naming the secret, its variable and the finding, e.g. `key "NAME" (VAR) expired at …`.
     public var description: String {
         switch kind {
         case .stale(let days, let max):
@@ -38,6 +43,7 @@ public struct KeyFinding: Equatable, Sendable, CustomStringConvertible {
     public var alwaysRefuses: Bool { if case .forbiddenScope = kind { return true } else { return false } }
 }
 
+/// The launch-time checks of a profile's keys: maximum age, expiry, and `[policy] forbid_scopes`.
 public enum KeyPolicy {
     /// The maximum age when neither the key nor the profile sets one: the usual exchange advice.
     public static let defaultMaxAge = Milliseconds(milliseconds: 90 * 86_400_000)

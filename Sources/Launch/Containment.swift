@@ -9,6 +9,7 @@ public struct Containment: Sendable {
 
     /// One feature's state.
     public struct Status: Sendable {
+        /// Which protection this status is about.
         public var feature: Feature
         /// In force for this launch.
         public var active: Bool
@@ -20,6 +21,7 @@ public struct Containment: Sendable {
         /// What to do about `missing`.
         public var hint: String?
 
+        /// Memberwise; leave `missing` and `hint` nil for a feature that is active or turned off.
         public init(feature: Feature, active: Bool, detail: String, missing: String? = nil, hint: String? = nil) {
             self.feature = feature
             self.active = active
@@ -45,6 +47,7 @@ public struct Containment: Sendable {
     /// (e.g. a bot that runs as root).
     public var cautions: [String] = []
 
+    /// Memberwise; `filesystemMode` starts as "off", `landlockABI` as nil, `cautions` empty.
     public init(statuses: [Status] = [], hiddenPaths: [String] = [], connectPorts: [UInt16]? = nil, bindPorts: [UInt16]? = nil) {
         self.statuses = statuses
         self.hiddenPaths = hiddenPaths
@@ -52,6 +55,7 @@ public struct Containment: Sendable {
         self.bindPorts = bindPorts
     }
 
+    /// The status of `feature`; nil when it is not in `statuses` (not yet known).
     public func status(_ feature: Feature) -> Status? { statuses.first { $0.feature == feature } }
 
     /// Adds or replaces the status of `status.feature`.

@@ -11,6 +11,7 @@ import Glibc
 /// readable or hung up (an epoll loop can own it); a notification nobody answers blocks
 /// the caller's execve, and once the listener is closed they fail with ENOSYS.
 public final class ExecGuard {
+    /// What `handleOne()` did with one notification.
     public enum Decision: Equatable, Sendable {
         /// The child's own exec, let through.
         case continued
@@ -21,7 +22,11 @@ public final class ExecGuard {
         case gone
     }
 
+    /// The seccomp user-notification listener (seccomp_unotify(2)), owned by the guard and closed when it
+    /// is freed. Once `retired`, the same number holds a descriptor that never becomes ready.
     public let fd: Int32
+    /// The bot's pid in our PID namespace, as the notifications name it: the one process whose execve
+    /// calls continue until the spawn has seen its own exec succeed.
     public let child: pid_t
     public private(set) var deniedCount = 0
     private var ownExecAllowed = true

@@ -19,6 +19,7 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
     }
 
+    /// "exited with code N" or "killed by signal N", for logs and the launch log's exit records.
     public var description: String {
         switch self {
         case let .exited(code): return "exited with code \(code)"

@@ -24,6 +24,7 @@ public enum Landlock {
         /// filter refusing it) or EOPNOTSUPP (built in but not in `lsm=`).
         case unavailable(errno: Int32)
 
+        /// The ABI version; nil when Landlock is unavailable.
         public var version: Int32? { if case .abi(let v) = self { return v } else { return nil } }
     }
 
@@ -73,8 +74,13 @@ public enum Landlock {
 
     /// One path-beneath rule: `access` on `path` and everything below it.
     public struct PathRule: Sendable, Equatable {
+        /// Where the rule applies; `create` opens it with O_PATH|O_NOFOLLOW and skips it when it is missing
+        /// or a symlink.
         public var path: String
+        /// LANDLOCK_ACCESS_FS_* rights (`RWK_LL_FS_*`) granted beneath `path`; `create` keeps only the
+        /// handled ones, and only `fileRights` on a non-directory.
         public var access: UInt64
+        /// A rule granting `access` on `path` and everything below it.
         public init(path: String, access: UInt64) {
             self.path = path
             self.access = access
@@ -101,7 +107,10 @@ public enum Landlock {
         public var directory: String
         /// Names in `directory` that get no rule (sorted).
         public var except: [String]
+        /// LANDLOCK_ACCESS_FS_* rights for each entry: all of them on a directory, only the file rights
+        /// on anything else; `create` keeps only the handled ones.
         public var access: UInt64
+        /// A rule for every entry of `directory` but the names in `except`, granting `access`.
         public init(directory: String, except: [String], access: UInt64) {
             self.directory = directory
             self.except = except
@@ -111,16 +120,25 @@ public enum Landlock {
 
     /// A complete ruleset, before it is handed to the kernel.
     public struct Ruleset: Sendable, Equatable {
+        /// Handled filesystem rights (`handled_access_fs`, LANDLOCK_ACCESS_FS_*); 0: none.
         public var handledFilesystem: UInt64 = 0
+        /// Handled TCP rights (`handled_access_net`: LANDLOCK_ACCESS_NET_BIND_TCP, _CONNECT_TCP;
+        /// ABI 4); 0: none.
         public var handledNetwork: UInt64 = 0
+        /// IPC scopes (`scoped`: LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, LANDLOCK_SCOPE_SIGNAL; ABI 6);
+        /// 0: none.
         public var scoped: UInt64 = 0
+        /// Path-beneath rules (LANDLOCK_RULE_PATH_BENEATH).
         public var pathRules: [PathRule] = []
+        /// "Every entry but these" rules, expanded into path-beneath rules by `create`.
         public var entryRules: [EntriesRule] = []
         /// (rights, TCP port)
         public var portRules: [(access: UInt64, port: UInt16)] = []
 
+        /// Nothing handled and nothing scoped, whatever the rules: such a ruleset would restrict nothing.
         public var isEmpty: Bool { handledFilesystem == 0 && handledNetwork == 0 && scoped == 0 }
 
+        /// Field by field, `portRules` element by element (an array of tuples is not Equatable).
         public static func == (a: Ruleset, b: Ruleset) -> Bool {
             a.handledFilesystem == b.handledFilesystem && a.handledNetwork == b.handledNetwork && a.scoped == b.scoped
                 && a.pathRules == b.pathRules && a.entryRules == b.entryRules && a.portRules.map(\.access) == b.portRules.map(\.access)

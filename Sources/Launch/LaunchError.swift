@@ -22,6 +22,7 @@ public enum LaunchError: UserFacingError, Equatable, CustomStringConvertible {
     case unknownGroup(String)
     case invalidRequest(String)
 
+    /// One line for people: what failed and strerror(3) of its errno, or what is wrong.
     public var description: String {
         switch self {
         case let .spawn(_, errno, context): return "\(context) failed: \(errorString(errno))"
@@ -35,6 +36,7 @@ public enum LaunchError: UserFacingError, Equatable, CustomStringConvertible {
         }
     }
 
+    /// `description`: the error line's text, without the `run-with-keys: error: ` prefix (no hints).
     public var message: String { description }
 
     /// The stage that failed, for `.spawn` errors.

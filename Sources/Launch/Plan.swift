@@ -8,19 +8,25 @@ import CLaunch
 /// A failure while turning a profile into a launch plan: one line, hints, and
 /// the exit code (125; 126/127 when the command can't be executed or found).
 public struct PlanError: UserFacingError, CustomStringConvertible, Sendable {
+    /// The error line's text, without the `run-with-keys: error: ` prefix.
     public var message: String
+    /// One `run-with-keys: hint: ` line each; may be empty.
     public var hints: [String]
+    /// 125; 127 when the command is not found, 126 when it can't be executed.
     public var exitCode: Int32
+    /// Exit code 125 unless `exitCode` says otherwise.
     public init(_ message: String, hints: [String] = [], exitCode: Int32 = 125) {
         self.message = message
         self.hints = hints
         self.exitCode = exitCode
     }
+    /// The same as `message`.
     public var description: String { message }
 }
 
 /// One variable of the child's environment, as `check` shows it (never a value).
 public struct PlannedVariable: Sendable, Equatable {
+    /// Where the variable's value comes from, as `check` shows it.
     public enum Source: Sendable, Equatable {
         case inherited, set
         case secret(String)
@@ -35,14 +41,21 @@ public struct PlannedVariable: Sendable, Equatable {
         /// sealed memfd at fd N; the variable holds /proc/self/fd/N.
         case template(source: String, secrets: [String], fd: Int32)
     }
+    /// The variable's name in the child's environment.
     public var name: String
+    /// Inherited, `[env] set`, a secret (and how it is injected) or a rendered template.
     public var source: Source
 }
 
 /// A secret value the plan injects, kept for redaction and restarts.
 public final class PlannedSecret {
+    /// The vault secret's name.
     public let secret: String
+    /// The variable it reaches the bot through: the key's, `<VAR>_PREVIOUS` for a previous
+    /// value, or the template's for a secret a template uses.
     public let variable: String
+    /// The value, in guarded memory; for a secret a template uses, the raw value or (a second
+    /// entry, when it differs) the escaped form the template renders.
     public let value: SecretBytes
     /// reload = "signal": its index in `SpawnRequest.initFds`.
     public let initSlot: Int?
@@ -99,10 +112,17 @@ public final class EnvironmentBlock {
 
 /// Everything needed to start the bot, built in the parent before fork.
 public final class LaunchPlan {
+    /// The profile the plan was built from.
     public let profile: Profile
     public private(set) var request: SpawnRequest
+    /// The child's environment ("NAME=value" strings in guarded memory), owned by the plan;
+    /// `spawn` hands it over through `withEnvp`.
     public let environment: EnvironmentBlock
+    /// The child's variables, without values, in environment order: inherited, `[env] set`, keys,
+    /// templates (a name set again keeps its first place).
     public let variables: [PlannedVariable]
+    /// Every value the plan injects, for redaction and reload: one per key (and its `<VAR>_PREVIOUS`),
+    /// and for each secret a template uses, its value and, when it differs, its escaped form.
     public let secrets: [PlannedSecret]
     /// The sealed memfds, owned by the plan (closed when it goes away).
     let memfds: [Int32]

@@ -20,6 +20,10 @@ extension SeccompPolicy {
     /// Largest policy file read (minijail's biggest real policies are ~10 KiB).
     public static let maxPolicyFileSize = 1 << 20
 
+    /// Parses a policy file's text (the format above) into an `.allowlist` policy; each rule's origin is
+    /// `origin:LINE` (1-based). Names are not checked against libseccomp here: `compile` throws `.unknownSyscall`.
+    /// - Throws: `LaunchError.policy` for an `@` directive, an argument filter or return value, or a line that
+    ///   is not a syscall name (letters, digits and `_`).
     public static func allowlist(parsing text: String, origin: String,
                                  action: Action = .errno) throws(LaunchError) -> SeccompPolicy {
         var rules: [Rule] = []
@@ -46,6 +50,10 @@ extension SeccompPolicy {
         return SeccompPolicy(kind: .allowlist, rules: rules, action: action)
     }
 
+    /// Reads and parses the policy file at `path`: a regular file of at most `maxPolicyFileSize` bytes,
+    /// held to the owner/mode rule of profiles (`Profile.trustProblem`).
+    /// - Throws: `LaunchError.untrusted` when others could have written it; `.policy` when it is too large,
+    ///   not a regular file, or has a line that is not understood; `.system` when it can't be opened or read.
     public static func allowlist(contentsOf path: String, action: Action = .errno) throws(LaunchError) -> SeccompPolicy {
         func failure(_ error: RegularFile.Failure) -> LaunchError {
             switch error.reason {

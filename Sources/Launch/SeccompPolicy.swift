@@ -6,7 +6,9 @@ import Vault
 /// A classic BPF program (an array of `struct sock_filter`) exported by
 /// libseccomp in the parent and loaded by the fork child as is.
 public struct BPFProgram: Sendable, Equatable {
+    /// `struct sock_filter` instructions (linux/filter.h), 8 bytes each, in this machine's byte order.
     public let bytes: [UInt8]
+    /// The number of instructions (`sock_fprog.len`).
     public var instructionCount: Int { bytes.count / 8 }
 }
 
@@ -22,14 +24,20 @@ public struct BPFProgram: Sendable, Equatable {
 /// process with SIGSYS (`.kill`), and so does every syscall made through a
 /// foreign ABI (i386 `int 0x80`, x32), which would otherwise dodge the rules.
 public struct SeccompPolicy: Sendable, Equatable {
+    /// Whether `rules` names the refused syscalls (`.denylist`) or the allowed ones (`.allowlist`).
     public enum Kind: Sendable, Equatable { case denylist, allowlist }
+    /// What a refused syscall gets (seccomp(2)): `.errno` fails it with EPERM (SECCOMP_RET_ERRNO),
+    /// `.kill` kills the whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS).
     public enum Action: Sendable, Equatable { case errno, kill }
 
     /// One syscall name and where it came from, for error messages
     /// (`[sandbox] deny`, `bot.policy:12`).
     public struct Rule: Sendable, Equatable {
+        /// A syscall name as libseccomp knows it, e.g. `ptrace`.
         public var name: String
+        /// Where it came from, for errors: e.g. `[sandbox] deny`, `the default denylist`, a policy file's `PATH:LINE`.
         public var origin: String
+        /// The rule for syscall `name`, named in errors as coming from `origin`.
         public init(_ name: String, origin: String) {
             self.name = name
             self.origin = origin
@@ -39,29 +47,37 @@ public struct SeccompPolicy: Sendable, Equatable {
     /// A syscall refused only when its arguments match every condition
     /// (seccomp_rule_add(3): SCMP_CMP_EQ, SCMP_CMP_MASKED_EQ on 64-bit arguments).
     public struct ArgumentRule: Sendable, Equatable {
+        /// How one argument is compared (seccomp_rule_add(3)).
         public enum Comparison: Sendable, Equatable {
             /// argument == value
             case equals(UInt64)
             /// argument & mask == mask
             case hasBits(UInt64)
         }
+        /// The syscall's name, as libseccomp knows it.
         public var name: String
         /// (argument index 0-5, comparison)
         public var conditions: [(Int, Comparison)]
+        /// Why it is refused, for people; also the `origin` of `.unknownSyscall` when libseccomp lacks `name`.
         public var why: String
+        /// Empty `conditions` refuse the syscall whatever its arguments (`listen` under `bind = []`).
         public init(_ name: String, _ conditions: [(Int, Comparison)], why: String) {
             self.name = name
             self.conditions = conditions
             self.why = why
         }
+        /// Name, reason and conditions, in order (an array of tuples is not Equatable).
         public static func == (a: ArgumentRule, b: ArgumentRule) -> Bool {
             a.name == b.name && a.why == b.why && a.conditions.map(\.0) == b.conditions.map(\.0)
                 && a.conditions.map(\.1) == b.conditions.map(\.1)
         }
     }
 
+    /// Denylist or allowlist (see `Kind`).
     public var kind: Kind
+    /// The syscalls refused (denylist) or allowed (allowlist); a syscall named twice gets one rule.
     public var rules: [Rule]
+    /// What every refused syscall gets.
     public var action: Action
     /// Refused by argument (denylists only: an allowlist refuses what it doesn't list).
     public var argumentRules: [ArgumentRule] = []
@@ -88,6 +104,7 @@ public struct SeccompPolicy: Sendable, Equatable {
         return out
     }
 
+    /// A policy without argument rules; refused syscalls get EPERM unless `action` says otherwise.
     public init(kind: Kind, rules: [Rule], action: Action = .errno) {
         self.kind = kind
         self.rules = rules

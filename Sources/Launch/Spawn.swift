@@ -10,6 +10,8 @@ public struct SpawnedProcess {
     /// persistent init's) it becomes readable when the bot exits; under an init
     /// that forked it, its status comes from the init.
     public let pidfd: Int32
+    /// The no_exec listener (`SpawnRequest.noExec`), to be served while the bot's tree lives;
+    /// nil without no_exec.
     public let execGuard: ExecGuard?
     /// The namespace's init, when the tree is contained (`TreeMode`).
     public let treeInit: TreeInit?

@@ -2,12 +2,15 @@ import Glibc
 
 /// `target` in the child becomes a copy of `source` in the parent.
 public struct FdMapping: Sendable, Equatable {
+    /// Our fd; the spawn leaves it open (the caller closes it).
     public var source: Int32
+    /// The fd number it gets in the child: not negative, and used by no other mapping or set stdio fd.
     public var target: Int32
     /// Seek `source` to 0 before forking: a memfd handed down shares the
     /// parent's file offset, so a second spawn would otherwise read nothing.
     public var rewind: Bool
 
+    /// Maps our `source` to the child's `target`; `rewind`: seek `source` to 0 before each spawn.
     public init(_ source: Int32, to target: Int32, rewind: Bool = false) {
         self.source = source
         self.target = target
@@ -22,33 +25,44 @@ public struct ResourceLimit: Sendable, Equatable {
         case cpu = 0, fileSize, data, stack, core, rss, processes, openFiles, lockedMemory
         case addressSpace, locks, pendingSignals, messageQueue, nice, realtimePriority, realtimeTimeout
 
+        /// The C name, e.g. `RLIMIT_NOFILE`, for messages.
         public var name: String {
             ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK", "AS",
              "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"].map { "RLIMIT_" + $0 }[Int(rawValue)]
         }
     }
 
+    /// RLIM_INFINITY: no limit (setrlimit(2)).
     public static let unlimited = UInt64.max
 
+    /// Which RLIMIT_* to set.
     public var resource: Resource
+    /// The soft limit, in the resource's unit (setrlimit(2)); `unlimited` for none.
     public var soft: UInt64
+    /// The hard limit, the soft one's ceiling; `unlimited` for none.
     public var hard: UInt64
 
+    /// Both limits as given: setrlimit(2) refuses a soft limit above the hard one (EINVAL).
     public init(_ resource: Resource, soft: UInt64, hard: UInt64) {
         self.resource = resource
         self.soft = soft
         self.hard = hard
     }
 
+    /// The same value as the soft and the hard limit.
     public init(_ resource: Resource, _ both: UInt64) { self.init(resource, soft: both, hard: both) }
 }
 
 /// The identity the child switches to (needs root).
 public struct Credentials: Sendable, Equatable {
+    /// The user id the child switches to (setuid(2)).
     public var uid: uid_t
+    /// Its primary group id (setgid(2)).
     public var gid: gid_t
+    /// Its supplementary group ids (setgroups(2)), set before the gid and the uid.
     public var groups: [gid_t]
 
+    /// Memberwise; `resolveUser` builds one from a user name or uid.
     public init(uid: uid_t, gid: gid_t, groups: [gid_t]) {
         self.uid = uid
         self.gid = gid
@@ -60,6 +74,7 @@ public struct Credentials: Sendable, Equatable {
 /// not part of it: it holds secrets and is passed to `spawn` as pointers into
 /// the caller's guarded memory.
 public struct SpawnRequest: Sendable {
+    /// How the child joins sessions and process groups (setsid(2), setpgid(2)).
     public enum Session: Sendable {
         case inherit, newSession, newProcessGroup
         /// A new process group in our session that takes `controllingTerminal`'s
@@ -71,26 +86,35 @@ public struct SpawnRequest: Sendable {
     public var executable: String
     /// argv, argv[0] included.
     public var arguments: [String]
+    /// The directory the child chdir(2)s to, after the privilege drop; nil keeps ours.
     public var workdir: String?
     /// nil: the child inherits the parent's 0, 1, 2.
     public var stdin: Int32?
+    /// Our fd that becomes the child's stdout; nil: it inherits our 1.
     public var stdout: Int32?
+    /// Our fd that becomes the child's stderr; nil: it inherits our 2.
     public var stderr: Int32?
     /// Extra fds for the child (memfds with secrets, sockets …); any other fd is closed at exec.
     public var fds: [FdMapping] = []
+    /// setrlimit(2) calls the child makes, in order, before the privilege drop.
     public var limits: [ResourceLimit] = []
+    /// The ids the child switches to; nil keeps ours.
     public var credentials: Credentials?
+    /// no_new_privs (prctl(2) PR_SET_NO_NEW_PRIVS), set before Landlock and seccomp; default true.
+    /// Landlock needs it; without it, loading a seccomp filter needs CAP_SYS_ADMIN (seccomp(2)).
     public var noNewPrivileges = true
     /// The capabilities(7) the bot keeps, bit N for capability N (`Capability.mask`);
     /// 0 keeps none. The rest leave the effective, permitted, inheritable and
     /// ambient sets, and, without no_new_privs, the bounding set.
     public var capabilities: UInt64 = 0
+    /// The filter the child loads after Landlock (seccomp(2)); nil: none.
     public var seccomp: BPFProgram?
     /// A Landlock ruleset fd (owned by the caller, e.g. the `LaunchPlan`) the child
     /// enforces with landlock_restrict_self(2) right after no_new_privs; nil: none.
     public var landlock: Int32?
     /// Refuse every execve/execveat after the bot's own (the spawn returns an `ExecGuard`).
     public var noExec = false
+    /// How the child joins sessions and process groups; default: a new session (setsid(2)).
     public var session: Session = .newSession
     /// A pty slave to make the controlling terminal (`.newSession`), or our
     /// terminal whose foreground the bot takes (`.foregroundProcessGroup`).
@@ -107,6 +131,7 @@ public struct SpawnRequest: Sendable {
     /// /proc/PID/fd; key i is at /proc/self/fd/<this>/<3+i>.
     public var keyDirectoryTarget: Int32?
 
+    /// A request with every option at its default; `arguments` is the whole argv (nil: `[executable]`).
     public init(executable: String, arguments: [String]? = nil) {
         self.executable = executable
         self.arguments = arguments ?? [executable]

@@ -14,8 +14,12 @@ public struct Supervision: Sendable, Equatable {
     public var restart: RestartConfig
     /// Sent to the tree on SIGTERM; SIGKILL follows after `stopTimeoutMs`.
     public var stopSignal: Int32
+    /// `[restart] stop_timeout` (ms): how long the tree has after its stop signal before SIGKILL.
     public var stopTimeoutMs: Int64
+    /// `[restart] reload`: what SIGHUP and a change of the vault do.
     public var reload: Reload
+    /// `[restart] reload_signal` (default SIGHUP): sent to the bot once its key files hold the
+    /// new values; only with `.signal`.
     public var reloadSignal: Int32
     /// `[output] redact`.
     public var redact: Bool
@@ -43,6 +47,7 @@ public struct Supervision: Sendable, Equatable {
 
 /// The `[restart]` section of a profile, in milliseconds.
 public struct RestartConfig: Sendable, Equatable {
+    /// `[restart] policy`: after which exits the bot is started again.
     public enum Policy: Sendable, Equatable {
         /// Never restart; the supervisor exits with the bot's code.
         case no
@@ -52,6 +57,7 @@ public struct RestartConfig: Sendable, Equatable {
         case always
     }
 
+    /// After which exits to restart.
     public var policy: Policy
     /// The first restart delay. 0 means restart at once, every time.
     public var delayMs: Int64
@@ -62,6 +68,7 @@ public struct RestartConfig: Sendable, Equatable {
     /// At most `burst` starts within any `intervalMs` window. Either ≤ 0 turns
     /// the start limit off.
     public var burst: Int
+    /// The start limit's window (ms); see `burst`.
     public var intervalMs: Int64
     /// Exit codes that count as success besides 0, like systemd's SuccessExitStatus=.
     /// A handful of codes: an array, since a `Set<Int32>` costs a protocol

@@ -7,6 +7,7 @@ public final class TreeInit {
     /// Its pid and pidfd in our namespace. It is SIGKILLed with us (parent-death
     /// signal) and takes its namespace with it.
     public let pid: pid_t
+    /// Its pidfd (pidfd_open(2)), closed when this is freed; readable once the init has exited.
     public let pidfd: Int32
     /// SOCK_SEQPACKET of `rwk_tree_msg`s: "signal every process of the
     /// namespace" goes in; what the bot did comes out (see `persistent`).

@@ -6,6 +6,7 @@ import Musl
 
 /// Turns the PROFILE argument into a file path (docs/ARCHITECTURE.md, "Finding a profile").
 public enum ProfileLocator {
+    /// The system-wide profile directory, searched after `<home>/profiles`.
     public static let systemDirectory = "/etc/run-with-keys/profiles"
 
     /// An argument containing "/" or ending in ".toml" is a path and is returned as is. Otherwise

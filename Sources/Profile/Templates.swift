@@ -34,12 +34,17 @@ public struct TemplateSpec: Sendable, Equatable {
         case secret(String, line: Int)
     }
 
+    /// The environment variable that holds the rendered file's path (`/proc/self/fd/N`): the `[templates]`
+    /// key, or VAR of `exec --template`.
     public var variable: String
     /// The template file, resolved against the profile's directory.
     public var source: String
+    /// How values are escaped; `load` takes it from the file name (`format(forName:)`).
     public var format: Format
+    /// The template as split by `parse`, in order; a reference carries its 1-based line.
     public var parts: [Part]
 
+    /// A spec from parts already split; nothing is read or checked.
     public init(variable: String, source: String, format: Format, parts: [Part]) {
         self.variable = variable
         self.source = source

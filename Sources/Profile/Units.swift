@@ -3,8 +3,10 @@ import Common
 /// A span of time in whole milliseconds (the resolution of every duration a profile
 /// or option takes: `delay`, `max_age`, `--keep-previous` …), e.g. `.seconds(10)`.
 public struct Milliseconds: Sendable, Equatable, Comparable, Hashable, CustomStringConvertible {
+    /// The length in milliseconds; the parsers never give a negative one.
     public var milliseconds: Int64
 
+    /// `milliseconds` as is; no range check.
     public init(milliseconds: Int64) {
         self.milliseconds = milliseconds
     }
@@ -14,6 +16,7 @@ public struct Milliseconds: Sendable, Equatable, Comparable, Hashable, CustomStr
         Milliseconds(milliseconds: n * 1000)
     }
 
+    /// Shorter first.
     public static func < (a: Milliseconds, b: Milliseconds) -> Bool { a.milliseconds < b.milliseconds }
 
     /// The canonical spelling, e.g. "1m30s", "250ms", "0s".
@@ -31,7 +34,9 @@ public struct Milliseconds: Sendable, Equatable, Comparable, Hashable, CustomStr
 
 /// A malformed duration or size, e.g. `bad duration "10x": expected a number followed by ms, s, m, h or d`.
 public struct UnitError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
+    /// The error line, without the `run-with-keys: error: ` prefix; it names the input as given.
     public var message: String
+    /// The same text as `message`.
     public var description: String { message }
 }
 

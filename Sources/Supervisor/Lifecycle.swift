@@ -15,6 +15,7 @@ import Glibc
 ///   any live state --stop--> stopping --treeEmpty--> done
 /// ```
 public struct Lifecycle: Equatable, Sendable {
+    /// Where the supervisor is in the bot's life (the diagram above).
     public enum State: Equatable, Sendable {
         /// A spawn is under way (transient: spawning is synchronous in the loop).
         case starting
@@ -32,6 +33,7 @@ public struct Lifecycle: Equatable, Sendable {
         case done
     }
 
+    /// What the loop observed, or the restart policy answered, fed to `handle`.
     public enum Event: Equatable, Sendable {
         case spawned
         /// The spawn failed with this exit code (125, 126, 127); `firstAttempt`:
@@ -59,6 +61,7 @@ public struct Lifecycle: Equatable, Sendable {
     /// Why a bot starts: the first time, a restart after an exit, or new keys.
     public enum SpawnReason: Equatable, Sendable { case first, restart, reload }
 
+    /// What `handle` asks the loop to do, in the order returned.
     public enum Action: Equatable, Sendable {
         /// Start the bot (with the newest plan); feed `.spawned` or `.spawnFailed`.
         case spawn(SpawnReason)
@@ -88,6 +91,8 @@ public struct Lifecycle: Equatable, Sendable {
     /// `[restart] stop_signal`.
     public let stopSignal: Int32
 
+    /// A machine in `.starting`. `stopSignal` goes to the tree on a stop (SIGINT is passed on as
+    /// itself), on a reload, and to what a bot that exited left behind.
     public init(stopSignal: Int32) { self.stopSignal = stopSignal }
 
     /// Applies `event`; returns what the loop must do, in order.

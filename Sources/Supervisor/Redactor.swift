@@ -61,6 +61,7 @@ public struct RedactionPatterns: ~Copyable {
     var bytes = SecretBuilder(capacity: 256)
     var entries: [Entry] = []
 
+    /// An empty set: `add` each secret, then hand it to `Redactor(patterns:)`.
     public init() {}
 
     /// Forms stored so far, over all names. Within one value every stored form
@@ -142,6 +143,9 @@ public final class Redactor {
     private let held: Int
     private var pendingCount = 0
 
+    /// Builds the scanner, consuming `patterns`: their bytes are copied into the redactor's own guarded
+    /// store and theirs freed. A form two names share is shown with the first name; with no patterns,
+    /// `feed` passes every byte through.
     public init(patterns: consuming RedactionPatterns) {
         let entries = patterns.entries
         let raw = patterns.finish()

@@ -45,6 +45,7 @@ public struct RestartHistory: Sendable, Equatable {
     /// run counts too: a bot exiting 0 in a tight loop is still a restart storm.
     public private(set) var consecutiveFailures: Int
 
+    /// A history to carry on from; the defaults are a bot never started.
     public init(starts: [Int64] = [], consecutiveFailures: Int = 0) {
         self.starts = starts
         self.consecutiveFailures = consecutiveFailures
@@ -72,6 +73,7 @@ public struct RestartHistory: Sendable, Equatable {
     mutating func noteRestart() { consecutiveFailures += 1 }
 }
 
+/// Why `decideRestart` stopped rather than restarted.
 public enum StopReason: Sendable, Equatable {
     /// `policy = "no"`.
     case policyNo
@@ -83,6 +85,8 @@ public enum StopReason: Sendable, Equatable {
     case stopping
 }
 
+/// `decideRestart`'s answer: start again after `afterMs` ms (0: at once), or exit with
+/// `exitCode` (the bot's code, or 128+N for signal N).
 public enum RestartDecision: Sendable, Equatable {
     case restart(afterMs: Int64)
     case stop(exitCode: Int32, reason: StopReason)

@@ -21,14 +21,17 @@ import Launch
 
 /// Options that shape one supervised run (beyond the plan's `Supervision`).
 public struct SupervisorOptions {
+    /// Where supervisor events go; the supervisor adds a `profile` metadata key.
     public var logger: Logger
-    /// Re-reads the vault and builds a new plan (SIGHUP / vault change with reload = "restart").
+    /// Re-reads the vault and builds a new plan (SIGHUP / vault change with reload = "restart" or "signal").
     public var reload: (() throws -> LaunchPlan)?
-    /// The vault file to watch with inotify when reload = "restart".
+    /// The vault file to watch with inotify when reload = "restart" or "signal".
     public var watchVault: String?
     /// The vault file before the first decrypt, to catch a rotate that lands
     /// before this supervisor has registered in its run file.
     public var vaultStamp: FileStamp?
+    /// The launch log for start, exit, spawn-failed, give-up and reload records, kept open while
+    /// the supervisor runs; nil: none.
     public var launchLog: LaunchLog?
     /// `<home>/run`: the supervisor writes `<profile>.<pid>.json` there while it runs, for `rotate`.
     public var runDirectory: String?
@@ -38,8 +41,10 @@ public struct SupervisorOptions {
     public var flushDelayMs = 5
     /// The same once at least `longHoldBytes` of a secret have been seen (ms).
     public var longHoldMs = 1000
+    /// How many held-back bytes switch their wait from `flushDelayMs` to `longHoldMs`.
     public var longHoldBytes = 8
 
+    /// The defaults, logging to `logger`: no reload, no vault watch, no launch log, no run file.
     public init(logger: Logger) { self.logger = logger }
 }
 

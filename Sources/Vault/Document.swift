@@ -62,13 +62,20 @@ public final class SecretEntry {
     public var created: Timestamp?
     /// When the value last changed (the last rotation).
     public var updated: Timestamp?
+    /// What the key may do at its issuer (`set --scope`: `view`, `trade`, …), in the order given; bookkeeping
+    /// that `[policy] forbid_scopes` and `audit` check (case-insensitively).
     public var scopes: [String]
+    /// Free text from `set --note`; nil when none.
     public var note: String?
+    /// When the key stops being valid (`--expires`); nil when it does not. Launches and `audit` flag it from then on.
     public var expires: Timestamp?
     /// The value before the last rotation, kept for a grace period (`rotate --keep-previous`).
     public var previous: SecretBytes?
+    /// When the grace period of `previous` ends: launches offer `<VAR>_PREVIOUS` only before it, and the first
+    /// write after it drops `previous`. With nil, `previous` is not offered and the next write drops it.
     public var previousUntil: Timestamp?
 
+    /// An entry holding `value`; nothing is validated (`VaultDocument.set` checks names and values).
     public init(value: consuming SecretBytes, created: Timestamp?, updated: Timestamp?, scopes: [String] = [],
                 note: String? = nil, expires: Timestamp? = nil) {
         self.stored = value
@@ -82,14 +89,18 @@ public final class SecretEntry {
 
 /// The vault's plaintext: `{"format":"run-with-keys/v1","recipients":[…],"secrets":{NAME:{…}}}`.
 public struct VaultDocument {
+    /// The `format` string every document must carry.
     public static let format = "run-with-keys/v1"
+    /// The secrets by name (`[A-Za-z0-9_./-]{1,128}` when parsed or `set`).
     public var secrets: [String: SecretEntry] = [:]
     /// The X25519 recipients the vault is encrypted to (`age1…`). Empty means
     /// "the recipient of the identity that decrypted it".
     public var recipients: [String] = []
 
+    /// An empty document: no secrets, no recipients.
     public init() {}
 
+    /// The secret names, sorted ascending (the order `serialize` writes them in).
     public var names: [String] { secrets.keys.sorted() }
 
     /// Who the vault is encrypted to: the listed recipients, or, when the document
@@ -120,6 +131,9 @@ public struct VaultDocument {
 
     // MARK: Reading
 
+    /// `parse(taking:)` on a copy of `plaintext`, which the caller keeps.
+    /// - Throws: `VaultError` `.format` when the JSON is malformed, a key is unknown or duplicated, a secret
+    ///   name is invalid, a time is not RFC 3339, a secret has no `value`, or `format` is not `run-with-keys/v1`.
     public static func parse(_ plaintext: borrowing SecretBytes) throws(VaultError) -> VaultDocument {
         try parse(taking: plaintext.slice(0..<plaintext.count))
     }

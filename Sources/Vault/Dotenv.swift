@@ -13,6 +13,10 @@ import Age
 /// A leading UTF-8 byte-order mark is skipped.
 /// Errors and warnings name line numbers, never content.
 public enum Dotenv {
+    /// Calls `each` with every KEY and its value (in guarded memory), in file order; `warn` gets a line
+    /// for each skipped line.
+    /// - Throws: `VaultError` `.input` (naming the 1-based line) for an unterminated quote or characters after a
+    ///   closing quote; and whatever `each` throws, which stops the parse.
     public static func parse(_ text: borrowing SecretBytes,
                              warn: (String) -> Void = { _ in },
                              _ each: (_ key: String, _ value: consuming SecretBytes) throws(VaultError) -> Void) throws(VaultError) {

@@ -6,16 +6,25 @@ import Age
 /// 4. the profile's `identity_command` or `RUN_WITH_KEYS_IDENTITY_COMMAND`; 5. `<home>/identity.txt`;
 /// 6. for a passphrase vault, `--passphrase-fd N` or a prompt on /dev/tty.
 public struct KeyOptions: Sendable {
+    /// The run-with-keys home directory (`--home`, `RUN_WITH_KEYS_HOME`, …), where `identity.txt` is looked for.
     public var home: String
+    /// `--identity PATH` (source 1); nil when not given.
     public var identityPath: String?
+    /// `--passphrase-fd N`: read to EOF (over 4096 bytes is an error), the passphrase is the first line; the
+    /// fd is not closed. nil: prompt on /dev/tty.
     public var passphraseFD: Int32?
+    /// The profile's `identity_command` (source 4), run as `/bin/sh -c`; nil or empty when none.
     public var identityCommand: String?
+    /// Looks up an environment variable (`RUN_WITH_KEYS_IDENTITY`, `CREDENTIALS_DIRECTORY`,
+    /// `RUN_WITH_KEYS_IDENTITY_COMMAND`, the command timeout); nil when unset. Replaceable for tests.
     public var environment: @Sendable (String) -> String?
     /// False where nobody may be asked and nothing may wait (shell completion): a passphrase
     /// vault without `passphraseFD` is then an error instead of a prompt on /dev/tty, and an
     /// identity that names a pipe is refused instead of waited for.
     public var mayPrompt = true
 
+    /// Options for the sources given on the command line or in the profile; the others are read through
+    /// `environment` (default: the process environment).
     public init(home: String, identityPath: String? = nil, passphraseFD: Int32? = nil, identityCommand: String? = nil,
                 environment: @escaping @Sendable (String) -> String? = { Sys.getenv($0) }) {
         self.home = home
@@ -25,11 +34,14 @@ public struct KeyOptions: Sendable {
         self.environment = environment
     }
 
+    /// `<home>/identity.txt` (source 5).
     public var defaultIdentityPath: String { home + "/identity.txt" }
 }
 
 /// The key that opened a vault, and how to encrypt it again.
 public final class UnlockedKey {
+    /// The identities to try, in order: those of the identity file (one per `AGE-SECRET-KEY-1…` line), or
+    /// one `ScryptIdentity` for a passphrase vault.
     public let identities: [any Identity]
     /// For people: "--identity /path", "RUN_WITH_KEYS_IDENTITY_COMMAND", "the passphrase".
     public let source: String
@@ -44,12 +56,14 @@ public final class UnlockedKey {
         self.passphraseRecipient = passphraseRecipient
     }
 
+    /// True when the vault was opened with a passphrase (scrypt): new versions are encrypted with it again.
     public var isPassphrase: Bool { passphraseRecipient != nil }
 
     /// The recipients of the X25519 identities (what `recipients` falls back to).
     public var ownRecipients: [X25519Recipient] { identities.compactMap { ($0 as? X25519Identity)?.recipient } }
 }
 
+/// Finds and loads the vault's key from the sources listed on `KeyOptions`.
 public enum KeySource {
     /// Resolves the key for a vault whose header is `header`.
     /// `vault` names the vault for the "no identity" error: when it exists, `init` is no help.

@@ -6,17 +6,26 @@ public struct LaunchRecord: Equatable, Sendable {
     /// `spawnFailed`: a start that never ran the bot (its `status` says which
     /// stage failed and why, `exitCode` is 125, 126 or 127, `pid` 0).
     public enum Event: String, Sendable { case start, exit, giveUp = "give-up", reload, spawnFailed = "spawn-failed" }
+    /// When it happened, whole seconds (RFC 3339 UTC in the log).
     public var time: Timestamp
+    /// What happened; the log's `event` string is its raw value.
     public var event: Event
+    /// The profile's name.
     public var profile: String
+    /// The secret names the profile uses (keys, then template references), each once; never values.
     public var keys: [String]
+    /// The bot's pid as run-with-keys sees it; 0 when no bot was started (`spawn-failed`).
     public var pid: Int32
+    /// The uid the bot runs as: the profile's user, else run-with-keys' own.
     public var uid: UInt32
     /// For `exit`: "exit 3" or "signal 9"; for `spawn-failed`, the error.
     public var status: String?
+    /// For `exit`: the exit code, or 128+N after signal N; for `spawn-failed`: 125, 126 or 127; else nil.
     public var exitCode: Int32?
+    /// How many restarts came before this bot in the supervisor's life (0 for the first start).
     public var restarts: Int
 
+    /// A record as given; `status` and `exitCode` are left out of the line when nil.
     public init(time: Timestamp, event: Event, profile: String, keys: [String], pid: Int32, uid: UInt32,
                 status: String? = nil, exitCode: Int32? = nil, restarts: Int = 0) {
         self.time = time; self.event = event; self.profile = profile; self.keys = keys
@@ -27,8 +36,11 @@ public struct LaunchRecord: Equatable, Sendable {
 /// The append-only launch log, `<home>/launches.log`: JSON lines, mode 0600,
 /// size-rotated to `launches.log.1` … `.N`. `audit` reads it.
 public final class LaunchLog {
+    /// The log file; rotated copies are `<path>.1` (newest) to `<path>.<keep>`.
     public let path: String
+    /// Size in bytes (default 1 MiB) at which an append first rotates the log.
     public let maxBytes: Int
+    /// How many rotated copies are kept (default 3); `read` reads them too.
     public let keep: Int
 
     /// Keep the log open (unlocked) between appends: a supervisor appends two
@@ -39,6 +51,7 @@ public final class LaunchLog {
     /// The log's fd between appends when `keepOpen`; -1 when none is kept.
     private var kept: Int32 = -1
 
+    /// A log at `path`; the initializer touches no file (`append` creates it, with its directories).
     public init(path: String, maxBytes: Int = 1 << 20, keep: Int = 3) {
         self.path = path
         self.maxBytes = maxBytes
@@ -50,6 +63,8 @@ public final class LaunchLog {
     /// A JSON string literal (`StringEscape`).
     public static func json(_ s: String) -> String { StringEscape.quoted(s, .json) }
 
+    /// One record as a one-line JSON object ending in LF: `time`, `event`, `profile`, `keys`, `pid`,
+    /// `uid`, `restarts`, then `status` and `exit_code` when set.
     public static func line(_ r: LaunchRecord) -> String {
         var fields = ["\"time\":\(json(r.time.description))", "\"event\":\(json(r.event.rawValue))",
                       "\"profile\":\(json(r.profile))", "\"keys\":[" + r.keys.map(json).joined(by: ",") + "]",

@@ -18,7 +18,9 @@ public struct VaultListing {
         /// When the name was first set, the value last changed, the key expires (`SecretEntry`'s
         /// fields); nil when missing or null.
         public var created: Timestamp?
+        /// When the value last changed; nil when missing or null.
         public var updated: Timestamp?
+        /// When the key expires; nil when missing or null.
         public var expires: Timestamp?
         /// Indices of its scopes for `scope(_:)`, in document order.
         public var scopes: Range<Int>

@@ -27,6 +27,7 @@ public enum RegularFile {
 
     /// Why a file was not opened or read. `description` is one line naming the path.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        /// Which step failed, with its detail.
         public enum Reason: Sendable, Equatable {
             /// `open(2)` or `fstat(2)` failed with this errno (ENOENT: missing).
             case system(call: String, errno: Int32)
@@ -35,14 +36,19 @@ public enum RegularFile {
             /// Larger than the caller's limit (bytes).
             case tooLarge(limit: Int)
         }
+        /// The path as the caller gave it.
         public var path: String
+        /// Why the file was not opened or read.
         public var reason: Reason
 
+        /// A failure on `path`.
         public init(path: String, reason: Reason) { self.path = path; self.reason = reason }
 
         /// True when the file does not exist (ENOENT).
         public var isMissing: Bool { if case .system(_, ENOENT) = reason { return true }; return false }
 
+        /// `can't open PATH: <strerror>` (or `stat`, `read`), `PATH is a FIFO, not a regular file`, or
+        /// `PATH is larger than N bytes`.
         public var description: String {
             switch reason {
             case let .system(call, e): return "can't \(call) \(path): \(String(cString: strerror(e)))"

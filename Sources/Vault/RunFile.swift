@@ -10,12 +10,14 @@ public struct RunFile: Sendable, Equatable {
     public var pid: pid_t
     /// Its bot's pid, as the host sees it.
     public var botPid: pid_t
+    /// The profile's name, as in the file name.
     public var profile: String
-    /// `[restart] reload`: "none", "restart".
+    /// `[restart] reload`: "none", "restart" or "signal".
     public var reload: String
     /// The secret names the bot uses.
     public var keys: [String]
 
+    /// A registration as given; `write(to:)` stores it.
     public init(pid: pid_t, botPid: pid_t, profile: String, reload: String, keys: [String]) {
         self.pid = pid
         self.botPid = botPid

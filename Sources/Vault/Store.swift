@@ -15,6 +15,8 @@ public final class VaultStore {
     /// resolved, at each use, so a link re-pointed later (a Kubernetes volume's
     /// `..data` swap) is followed.
     public var path: String { Self.resolvingLinks(givenPath) }
+    /// How long a writer waits for `<vault>.lock`, in ms (default 10 000; `--lock-timeout`), polling every
+    /// 20 ms; then the write fails with `.locked`.
     public var lockTimeoutMs: Int
     /// Plaintext documents larger than this are refused.
     public static let maxPlaintext = 64 << 20

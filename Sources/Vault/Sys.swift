@@ -4,8 +4,11 @@ import Age
 
 /// Thin wrappers over libc: "-1 and errno" becomes a typed error, EINTR is retried.
 public enum Sys {
+    /// The `strerror(3)` text of `e` (default: the current `errno`).
     public static func errnoString(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
 
+    /// Calls `body` again while it returns a negative value with `errno` EINTR. Returns its result and 0,
+    /// or the negative result and its errno.
     @discardableResult
     public static func retry(_ body: () -> Int) -> (Int, Int32) {
         while true {
@@ -16,6 +19,8 @@ public enum Sys {
         }
     }
 
+    /// `open(2)` with `O_CLOEXEC` added, retried on EINTR: the fd (the caller closes it) and 0, or -1 and
+    /// the errno.
     public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> (fd: Int32, errno: Int32) {
         let (r, e) = retry { Int(Glibc.open(path, flags | O_CLOEXEC, mode)) }
         return (Int32(r), e)
@@ -43,6 +48,7 @@ public enum Sys {
         return 0
     }
 
+    /// Writes `text`'s UTF-8 bytes to `fd`; errors are ignored (the buffer form returns the errno).
     public static func writeAll(_ fd: Int32, _ text: String) {
         var t = text
         t.withUTF8 { _ = writeAll(fd, UnsafeRawBufferPointer($0)) }
@@ -189,8 +195,10 @@ public enum Sys {
         return false
     }
 
+    /// True when `access(2)` (`F_OK`) finds `path`; symbolic links are followed, so a dangling one is false.
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// `fsync(2)` on the directory of `path`, so a rename or create there is durable; failures are ignored.
     public static func fsyncDirectory(of path: String) {
         let dir = directory(of: path)
         let (fd, _) = open(dir, O_RDONLY | O_DIRECTORY)
@@ -225,6 +233,7 @@ public enum Sys {
         }
     }
 
+    /// `getenv(3)`: the variable's value, nil when unset ("" when set but empty).
     public static func getenv(_ name: String) -> String? {
         guard let v = Glibc.getenv(name) else { return nil }
         return String(cString: v)
@@ -234,10 +243,15 @@ public enum Sys {
 /// Which file is at a path, and which version of it: device, inode, size and
 /// modification time (stat(2)). A rename over the path or a write changes it.
 public struct FileStamp: Sendable, Equatable {
+    /// `st_dev`: the device the file is on.
     public var device: UInt64
+    /// `st_ino`: the inode number.
     public var inode: UInt64
+    /// `st_size`, in bytes.
     public var size: Int64
+    /// `st_mtim`: whole seconds since the Unix epoch.
     public var modifiedSeconds: Int64
+    /// `st_mtim`: nanoseconds past `modifiedSeconds`, 0 to 999 999 999.
     public var modifiedNanoseconds: Int64
 
     /// nil when the path can't be stat'ed.

@@ -2,11 +2,15 @@ import Glibc
 
 /// Seconds since the Unix epoch, written as RFC 3339 UTC ("2026-11-26T18:00:00Z").
 public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible {
+    /// Seconds since 1970-01-01T00:00:00Z (Unix time, no leap seconds); negative before it.
     public var seconds: Int64
+    /// The time `seconds` after the Unix epoch.
     public init(seconds: Int64) { self.seconds = seconds }
 
+    /// Earlier first: compares `seconds`.
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.seconds < b.seconds }
 
+    /// RFC 3339 in UTC, whole seconds: `YYYY-MM-DDTHH:MM:SSZ`.
     public var description: String {
         if let text = Self.format(seconds, count: 20) { return text }
         var t = time_t(seconds)
@@ -138,9 +142,13 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
 
 /// The clock, injectable for tests.
 public struct Clock: Sendable {
+    /// Returns the current time.
     public var now: @Sendable () -> Timestamp
+    /// A clock that reads the time from `now`.
     public init(now: @escaping @Sendable () -> Timestamp) { self.now = now }
 
+    /// The system clock, `time(2)`: whole seconds.
     public static let system = Clock { Timestamp(seconds: Int64(time(nil))) }
+    /// A clock that always says `t` (tests).
     public static func fixed(_ t: Timestamp) -> Clock { Clock { t } }
 }

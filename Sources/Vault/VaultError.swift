@@ -4,6 +4,7 @@ import Age
 
 /// A vault failure: one line for people, hints, and a kind for code. Exit code 125.
 public struct VaultError: UserFacingError, CustomStringConvertible, Sendable {
+    /// The class of failure, for code and tests to match on; `message` is for people.
     public enum Kind: Sendable, Equatable {
         case wrongKey, corrupt, notAgeFile, permissions, missing, locked, invalidName, emptyValue,
              unknownName, io, format, input,
@@ -12,16 +13,21 @@ public struct VaultError: UserFacingError, CustomStringConvertible, Sendable {
              /// A value that cannot reach a bot intact: it holds a NUL byte.
              undeliverable
     }
+    /// The class of failure.
     public var kind: Kind
+    /// The error line's text, without the `run-with-keys: error: ` prefix.
     public var message: String
+    /// What to do about it, one line each; empty when there is nothing to add.
     public var hints: [String]
 
+    /// An error of `kind` with its one-line `message` and hints.
     public init(_ kind: Kind, _ message: String, hints: [String] = []) {
         self.kind = kind
         self.message = message
         self.hints = hints
     }
 
+    /// The same text as `message`.
     public var description: String { message }
 
     /// A `RegularFile` failure on a file described as `what` ("vault", "identity file"; empty: none).

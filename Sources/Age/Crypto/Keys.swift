@@ -14,6 +14,7 @@ public protocol Recipient: AnyObject {
 }
 
 extension Recipient {
+    /// By default a recipient may share a header with other recipients.
     public var mustBeAlone: Bool { false }
 }
 

@@ -138,6 +138,8 @@ enum Primitives {
 
 /// Test hooks for the RFC vectors; these are the same functions the format uses.
 public enum KDF {
+    /// HKDF-SHA-256 (RFC 5869): `count` bytes of output key material, at most 255 × 32 = 8160 (more traps).
+    /// An empty `salt` acts as 32 zero bytes, as RFC 5869 says of an absent one.
     public static func hkdfSHA256(ikm: [UInt8], salt: [UInt8], info: [UInt8], count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         ikm.withUnsafeBytes { i in salt.withUnsafeBytes { s in info.withUnsafeBytes { inf in
@@ -146,6 +148,8 @@ public enum KDF {
         return out
     }
 
+    /// scrypt (RFC 7914) with cost `n`, block size `r` and parallelism `p`: `count` bytes, or nil when
+    /// libsodium's `crypto_pwhash_scryptsalsa208sha256_ll` fails (parameters it refuses, or out of memory).
     public static func scrypt(passphrase: [UInt8], salt: [UInt8], n: UInt64, r: UInt32, p: UInt32, count: Int) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: count)
         let ok = passphrase.withUnsafeBytes { pw in
@@ -154,6 +158,7 @@ public enum KDF {
         return ok ? out : nil
     }
 
+    /// SHA-256 (FIPS 180-4) of `bytes`: 32 bytes.
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         Sodium.ready
         var out = [UInt8](repeating: 0, count: 32)

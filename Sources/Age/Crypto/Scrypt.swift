@@ -1,16 +1,24 @@
 /// The scrypt passphrase recipient and identity.
 let scryptLabel = Array("age-encryption.org/v1/scrypt".utf8)
 
+/// A passphrase recipient: one `scrypt` stanza, which must be the only stanza in its header
+/// (age v1 spec, 'scrypt recipient stanza'; scrypt is RFC 7914).
 public final class ScryptRecipient: Recipient {
     let passphrase: SecretBytes
+    /// log2 of scrypt's N (r = 8, p = 1); 18 by default, about 256 MiB of memory. Not range-checked here.
     public let workFactor: Int
+    /// Always true: the age spec forbids an scrypt stanza next to any other stanza.
     public var mustBeAlone: Bool { true }
 
+    /// `passphrase` is used byte for byte; `workFactor` is log2 N.
     public init(passphrase: consuming SecretBytes, workFactor: Int = 18) {
         self.passphrase = passphrase
         self.workFactor = workFactor
     }
 
+    /// One `scrypt` stanza: a fresh 16-byte salt, the work factor in decimal, and a 32-byte body (the
+    /// file key sealed with ChaCha20-Poly1305, RFC 7539, under the scrypt-derived key and a zero nonce).
+    /// - Throws: `AgeError.invalid` when libsodium's scrypt fails (out of memory, or a work factor it refuses).
     public func wrap(_ fileKey: borrowing SecretBytes) throws(AgeError) -> [Stanza] {
         let salt = Primitives.randomBytes(16)
         let key = SecretBytes(count: 32)
@@ -23,16 +31,23 @@ public final class ScryptRecipient: Recipient {
     }
 }
 
+/// A passphrase identity: unwraps the file key from a lone `scrypt` stanza (age v1 spec,
+/// 'scrypt recipient stanza'), refusing work factors above `maxWorkFactor`.
 public final class ScryptIdentity: Identity {
     let passphrase: SecretBytes
     /// Work factors above this are refused: 2^22 is about 4 GiB and seconds of CPU.
     public let maxWorkFactor: Int
 
+    /// `passphrase` is used byte for byte; `maxWorkFactor` is the largest log2 N accepted (22 by default).
     public init(passphrase: consuming SecretBytes, maxWorkFactor: Int = 22) {
         self.passphrase = passphrase
         self.maxWorkFactor = maxWorkFactor
     }
 
+    /// The file key, or nil when there is no `scrypt` stanza or the passphrase does not open it.
+    /// - Throws: `AgeError.header` when the scrypt stanza is not alone or is malformed (not two arguments after
+    ///   the type, salt not 16 bytes of canonical base64, work factor not 1 to 99 without leading zeros, body
+    ///   not 32 bytes); `.workFactorTooHigh` above `maxWorkFactor`; `.scryptFailed` when scrypt fails (out of memory).
     public func unwrap(_ stanzas: [Stanza]) throws(AgeError) -> SecretBytes? {
         for stanza in stanzas where stanza.type == "scrypt" {
             guard stanzas.count == 1 else { throw .header("an scrypt stanza must be alone in the header") }

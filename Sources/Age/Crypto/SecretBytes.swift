@@ -23,6 +23,7 @@ public struct SecretBytes: ~Copyable {
     private let base: UnsafeMutableRawPointer
     /// The arena holding the bytes; nil for an empty value.
     private let arena: GuardedArena.Arena?
+    /// The length in bytes, fixed for the value's life.
     public let count: Int
 
     /// Stands in for the buffer of an empty value: nothing to guard, no pages to spend.
@@ -153,6 +154,8 @@ public struct SecretBuilder: ~Copyable {
     /// with a deinit was miscompiled across modules by Swift 6.3.)
     private var restore: UInt8
 
+    /// Starts with room for `capacity` bytes (at least 16); appends beyond that double the storage,
+    /// copying into a new guarded buffer and freeing (wiping) the old one.
     public init(capacity: Int = 4096) {
         storage = SecretBytes(count: Swift.max(capacity, 16))
         restore = storage.beginWriting()
@@ -174,6 +177,7 @@ public struct SecretBuilder: ~Copyable {
         restore = storage.beginWriting()
     }
 
+    /// Appends a copy of `bytes`, growing the storage as needed.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         reserve(bytes.count)
@@ -184,6 +188,7 @@ public struct SecretBuilder: ~Copyable {
         count += bytes.count
     }
 
+    /// Appends one byte.
     public mutating func append(_ byte: UInt8) {
         withUnsafeBytes(of: byte) { append($0) }
     }
@@ -194,6 +199,7 @@ public struct SecretBuilder: ~Copyable {
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Appends a copy of `secret`'s bytes; `secret` itself is left as it was.
     public mutating func append(_ secret: borrowing SecretBytes) {
         secret.withUnsafeBytes { append($0) }
     }

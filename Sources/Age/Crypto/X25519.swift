@@ -1,9 +1,12 @@
 /// An X25519 public key, `age1…`.
 public final class X25519Recipient: Recipient, Equatable, Hashable, CustomStringConvertible, @unchecked Sendable {
+    /// The raw 32-byte X25519 public key (RFC 7748), not its Bech32 text.
     public let publicKey: [UInt8]
     static let hrp = "age"
     static let label = Array("age-encryption.org/v1/X25519".utf8)
 
+    /// From a raw public key. Low-order points are not checked here; `wrap` refuses them.
+    /// - Throws: `AgeError.invalid` unless `publicKey` is 32 bytes.
     public init(publicKey: [UInt8]) throws(AgeError) {
         guard publicKey.count == 32 else { throw .invalid("an X25519 public key is 32 bytes") }
         self.publicKey = publicKey
@@ -24,6 +27,7 @@ public final class X25519Recipient: Recipient, Equatable, Hashable, CustomString
         try self.init(publicKey: Array(out[0..<32]))
     }
 
+    /// The Bech32 (BIP 173) text with HRP `age`, lowercase: `age1…`.
     public var description: String {
         var out = [UInt8](repeating: 0, count: Bech32.encodedLength(hrp: Self.hrp, dataCount: 32))
         publicKey.withUnsafeBytes { k in
@@ -32,9 +36,13 @@ public final class X25519Recipient: Recipient, Equatable, Hashable, CustomString
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Equal when the 32-byte public keys are equal.
     public static func == (a: X25519Recipient, b: X25519Recipient) -> Bool { a.publicKey == b.publicKey }
+    /// Hashes the 32-byte public key.
     public func hash(into h: inout Hasher) { h.combine(publicKey) }
 
+    /// One `X25519` stanza for `fileKey`, with a fresh ephemeral share (age v1 spec, 'X25519 recipient stanza').
+    /// - Throws: `AgeError.invalid` when the public key is a low-order point (the shared secret is all zeros).
     public func wrap(_ fileKey: borrowing SecretBytes) throws(AgeError) -> [Stanza] {
         let ephemeral = SecretBytes.random(count: 32)
         let share = ephemeral.withUnsafeBytes { Primitives.x25519Base(scalar: $0) }
@@ -52,9 +60,12 @@ public final class X25519Recipient: Recipient, Equatable, Hashable, CustomString
 /// An X25519 secret key, `AGE-SECRET-KEY-1…`.
 public final class X25519Identity: Identity {
     let secretKey: SecretBytes
+    /// The matching recipient: X25519(secret key, basepoint) (RFC 7748, section 5).
     public let recipient: X25519Recipient
     static let hrp = "age-secret-key-"
 
+    /// From the raw 32-byte scalar (not its Bech32 text); the recipient is derived from it.
+    /// - Throws: `AgeError.invalid` unless `secretKey` is 32 bytes.
     public init(secretKey: consuming SecretBytes) throws(AgeError) {
         guard secretKey.count == 32 else { throw .invalid("an X25519 secret key is 32 bytes") }
         let pub = secretKey.withUnsafeBytes { Primitives.x25519Base(scalar: $0) }
@@ -62,6 +73,7 @@ public final class X25519Identity: Identity {
         self.recipient = try X25519Recipient(publicKey: pub)
     }
 
+    /// A new identity whose secret key is 32 random bytes (`SecretBytes.random`).
     public static func generate() -> X25519Identity {
         try! X25519Identity(secretKey: SecretBytes.random(count: 32))
     }
@@ -110,6 +122,10 @@ public final class X25519Identity: Identity {
         Primitives.hkdf(ikm: shared, salt: share + recipient, info: "age-encryption.org/v1/X25519")
     }
 
+    /// The file key from the first `X25519` stanza whose body opens under this identity; nil if none does
+    /// (other stanza types are ignored). Age v1 spec, 'X25519 recipient stanza'.
+    /// - Throws: `AgeError.header` for an `X25519` stanza without exactly one argument after the type, a share
+    ///   that is not 32 bytes of canonical base64, a body that is not 32 bytes, or a low-order share.
     public func unwrap(_ stanzas: [Stanza]) throws(AgeError) -> SecretBytes? {
         for stanza in stanzas where stanza.type == "X25519" {
             guard stanza.args.count == 1 else { throw .header("X25519 stanza: wrong number of arguments") }

@@ -4,8 +4,11 @@
 /// end in LF or CRLF, every base64 line but the last has exactly 64 columns,
 /// the last has 1 to 64, padding is required and the encoding is canonical.
 public enum Armor {
+    /// The PEM BEGIN line, without its line ending (RFC 7468; age v1 spec, 'ASCII armor').
     public static let begin = Array("-----BEGIN AGE ENCRYPTED FILE-----".utf8)
+    /// The PEM END line, without its line ending.
     public static let end = Array("-----END AGE ENCRYPTED FILE-----".utf8)
+    /// The largest armored input `decode` accepts: 256 MiB.
     public static let maxArmoredBytes = 256 * 1024 * 1024
 
     static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d }
@@ -16,6 +19,10 @@ public enum Armor {
         return data[firstNonSpace...].starts(with: begin)
     }
 
+    /// The binary age file inside the armor (the rules above).
+    /// - Throws: `AgeError.armor` for input over `maxArmoredBytes`, a missing BEGIN or END line, a line that is
+    ///   empty, over 64 columns, or short but not the last, anything but whitespace after END, or base64 that is
+    ///   not canonical and padded (RFC 4648).
     public static func decode(_ data: [UInt8]) throws(AgeError) -> [UInt8] {
         guard data.count <= maxArmoredBytes else { throw .armor("armored file is too large") }
         var pos = data.firstIndex { !isSpace($0) } ?? data.count
@@ -43,6 +50,8 @@ public enum Armor {
         return decoded
     }
 
+    /// Armors `data`: the BEGIN line, padded base64 in lines of 64 columns (the last shorter), the END
+    /// line, each ending in LF.
     public static func encode(_ data: [UInt8]) -> [UInt8] {
         var out = begin
         out.append(0x0a)

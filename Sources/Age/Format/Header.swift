@@ -9,10 +9,14 @@ import Common
 /// --- <base64 MAC>
 /// ```
 public struct Stanza: Equatable, Sendable {
+    /// The recipient type: the first argument on the `->` line (`X25519`, `scrypt`).
     public var type: String
+    /// The arguments after the type; `HeaderFormat.parse` accepts only non-empty VCHAR (printable ASCII) ones.
     public var args: [String]
+    /// The decoded body (unpadded base64 in 64-column lines in the file); 32 bytes for X25519 and scrypt.
     public var body: [UInt8]
 
+    /// A stanza as given, not validated; `HeaderFormat.marshal` writes it as is.
     public init(type: String, args: [String], body: [UInt8]) {
         self.type = type
         self.args = args
@@ -20,22 +24,32 @@ public struct Stanza: Equatable, Sendable {
     }
 }
 
+/// A parsed age v1 header (age v1 spec, 'Header'): the recipient stanzas and the header MAC.
 public struct Header: Equatable, Sendable {
+    /// The recipient stanzas, in file order.
     public var stanzas: [Stanza]
+    /// The 32-byte MAC from the `---` line: HMAC-SHA-256 (RFC 2104) of `macInput` under
+    /// HKDF-SHA-256(file key, salt empty, info "header") (age v1 spec, 'Header MAC').
     public var mac: [UInt8]
     /// The bytes the MAC covers: everything up to and including "---".
     public var macInput: [UInt8]
 }
 
+/// Parsing and marshalling of the age v1 header (age v1 spec, 'Header'), with limits on untrusted input.
 public enum HeaderFormat {
+    /// The v1 version line, without its LF (age v1 spec, 'Version line').
     public static let versionLine = Array("age-encryption.org/v1".utf8)
     static let stanzaPrefix = Array("-> ".utf8)
     static let macPrefix = Array("---".utf8)
+    /// Base64 columns per stanza body line: every line but the last has exactly 64, the last fewer (maybe 0).
     public static let columns = 64
     /// Caps on untrusted input.
     public static let maxStanzas = 1024
+    /// At most this many stanza arguments after the type.
     public static let maxArgs = 32
+    /// At most this many decoded bytes per stanza body: 64 KiB.
     public static let maxBodyBytes = 64 * 1024
+    /// Every header line must end (its LF) before this byte offset: 16 MiB.
     public static let maxHeaderBytes = 16 * 1024 * 1024
 
     /// Parses the header at the start of `data`. Returns the header and the
