@@ -12,8 +12,8 @@ enum GetentRun {
 
     /// Starts `path` with `arguments` and an empty environment, stdin and
     /// stderr on /dev/null, default signal dispositions and an empty signal
-    /// mask; reads its stdout until EOF, killing it (SIGKILL) after
-    /// `timeoutMs` milliseconds in all.
+    /// mask; reads its stdout until EOF and waits for it to exit, killing it
+    /// (SIGKILL) when both take more than `timeoutMs` milliseconds in all.
     /// - Returns: the exit status (128 + signal when killed) and the output.
     /// - Throws: `AccountsError` when it can't be started, or `ETIMEDOUT` when it didn't finish in time.
     static func run(path: String, arguments: [String], timeoutMs: Int32, call: String) throws(AccountsError) -> (status: Int32, output: [UInt8]) {
@@ -67,13 +67,31 @@ enum GetentRun {
         }
         close(readEnd)
         readEnd = -1
-        if timedOut || tooBig { kill(pid, SIGKILL) }
+        // Its stdout closed (or a read failed): it has the rest of the deadline to exit.
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if !timedOut && !tooBig { timedOut = !reap(pid, &status, deadlineMs: deadline) }
+        if timedOut || tooBig {
+            kill(pid, SIGKILL)
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
         if timedOut { throw AccountsError(call: "\(call) (no answer within \(timeoutMs / 1000) s)", errno: ETIMEDOUT) }
         if tooBig { throw AccountsError(call: "\(call) (over \(outputLimit) bytes of output)", errno: EFBIG) }
         let exited = status & 0x7f == 0
         return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
     }
 
+    /// Waits for `pid` to exit until `deadlineMs` (`MonotonicClock.nowMs()`), polling
+    /// with `WNOHANG` every 1 ms at most; true and its `status` once reaped, false at the deadline.
+    static func reap(_ pid: pid_t, _ status: inout Int32, deadlineMs: Int64) -> Bool {
+        var pause = timespec(tv_sec: 0, tv_nsec: 50_000)
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid || (r < 0 && errno != EINTR) { return true }
+            if MonotonicClock.nowMs() >= deadlineMs { return false }
+            if r == 0 {
+                nanosleep(&pause, nil)
+                pause.tv_nsec = min(pause.tv_nsec * 2, 1_000_000)
+            }
+        }
+    }
 }

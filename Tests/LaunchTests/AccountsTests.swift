@@ -1,4 +1,5 @@
-import Accounts
+@testable import Accounts
+import Common
 import Glibc
 import Launch
 import Testing
@@ -25,6 +26,22 @@ struct AccountsTests {
                                                GroupRecord(name: "empty", gid: 51, members: [])])
         #expect(Accounts.parseInitgroups(Array("bot                  27 100\n".utf8)) == [27, 100])
         #expect(Accounts.parseInitgroups(Array("root                 \n".utf8)) == [])
+    }
+
+    /// A helper that closes its stdout and stays is killed at the deadline; every
+    /// command run-with-keys starts has a timeout, the wait for its exit included.
+    @Test func getentThatClosesItsOutputAndStaysIsKilledAtTheDeadline() throws {
+        let start = MonotonicClock.nowMs()
+        do {
+            _ = try GetentRun.run(path: "/bin/sh", arguments: ["-c", "echo a; exec >&-; exec sleep 30"], timeoutMs: 300, call: "getent")
+            Issue.record("no timeout")
+        } catch {
+            #expect(error.errno == ETIMEDOUT)
+        }
+        let took = MonotonicClock.nowMs() - start
+        #expect(took >= 300 && took < 5000)
+        let ok = try GetentRun.run(path: "/bin/sh", arguments: ["-c", "echo a; exec >&-; exit 3"], timeoutMs: 5000, call: "getent")
+        #expect(ok.status == 3 && ok.output == Array("a\n".utf8))
     }
 
     @Test func nsswitchSourcesDropActions() {
