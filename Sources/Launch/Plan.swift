@@ -413,6 +413,17 @@ public final class LaunchPlan {
             if let c = request.credentials, geteuid() != 0 && c.uid != geteuid() {
                 throw PlanError("switching to user \"\(user)\" needs root", hints: ["run as root (e.g. under systemd), or remove `user` from \(profile.path)"])
             }
+        } else if let group = profile.group {
+            // `group` alone, as systemd's Group= without User=: our uid, that group as the only one.
+            let gid: gid_t
+            do { gid = try Credentials.resolveGroup(group) } catch {
+                throw PlanError("\(profile.path): \(error)", hints: ["create it (groupadd --system \(group)) or change `group`"])
+            }
+            if geteuid() == 0 {
+                request.credentials = Credentials(uid: 0, gid: gid, groups: [gid])
+            } else if gid != getegid() {
+                throw PlanError("switching to group \"\(group)\" needs root", hints: ["run as root (e.g. under systemd), or remove `group` from \(profile.path)"])
+            }
         }
 
         // 5. The sandbox.
@@ -571,8 +582,9 @@ public final class LaunchPlan {
         }
     }
 
-    /// `command[0]` as an absolute path: as is when it contains "/", else the
-    /// first executable match in `path`. Not found is 127, not executable 126.
+    /// The program to execve for `command[0]`: as is when it contains "/" (the profile
+    /// parser made a relative one absolute), else the first executable match in `path`
+    /// (colon-separated). Not found is 127, not executable 126.
     static func resolveExecutable(_ name: String, path: String, profile: Profile) throws(PlanError) -> String {
         let adHoc = profile.path.hasPrefix("<")   // `exec`: no profile file to fix
         func check(_ candidate: String) -> Int32 {  // 0 ok, else errno

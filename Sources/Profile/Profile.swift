@@ -24,8 +24,8 @@ public struct Profile: Sendable, Equatable {
     public var workdir: String?
     /// Top-level `user`: a name or a decimal uid (a TOML integer becomes its decimal string); nil: no privilege drop.
     public var user: String?              // privilege drop target (name or numeric uid)
-    /// Top-level `group`: a group name or decimal gid that replaces the user's primary group. Launch applies
-    /// it only together with `user`.
+    /// Top-level `group`: a group name or decimal gid. With `user` it replaces the user's primary group;
+    /// alone (root only, as systemd's `Group=` without `User=`) the bot keeps our uid with it as its only group.
     public var group: String?             // defaults to the user's primary group (resolved by the launcher)
     /// Top-level `vault`: the vault file; apart from `~/`, as written (a relative path is not resolved against
     /// the profile's directory). `--vault` overrides it; nil: the default vault.

@@ -20,9 +20,11 @@ extension Profile {
         }
         sandbox.deny = try syscallNames(section, "deny")
         sandbox.allow = try syscallNames(section, "allow")
-        if sandbox.seccomp == .none, !sandbox.deny.isEmpty || !sandbox.allow.isEmpty {
-            throw section.error(.invalidValue, sandbox.deny.isEmpty ? "allow" : "deny",
-                                "has no effect with seccomp = \"none\"")
+        if sandbox.seccomp != .default, !sandbox.deny.isEmpty || !sandbox.allow.isEmpty {
+            let key = sandbox.deny.isEmpty ? "allow" : "deny"
+            if sandbox.seccomp == .none { throw section.error(.invalidValue, key, "has no effect with seccomp = \"none\"") }
+            throw section.error(.invalidValue, key, "has no effect with a seccomp policy file",
+                                hint: "a policy file is the whole allowlist: add or remove the syscalls there")
         }
         sandbox.action = try section.choice("action", SandboxSpec.Action.self) ?? .errno
         sandbox.noExec = try section.bool("no_exec") ?? false

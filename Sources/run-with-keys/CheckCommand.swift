@@ -95,7 +95,10 @@ struct CheckCommand: ParsableCommand {
         if let d = p.description { out += "about:    \(d)\n" }
         out += "command:  \(([plan.request.executable] + plan.request.arguments.dropFirst()).joined(separator: " "))\n"
         if let w = p.workdir { out += "workdir:  \(w)\n" }
-        if let c = plan.request.credentials { out += "user:     \(p.user ?? "-") (uid \(c.uid), gid \(c.gid))\n" }
+        if let c = plan.request.credentials {
+            if let u = p.user { out += "user:     \(u) (uid \(c.uid), gid \(c.gid))\n" }
+            else { out += "group:    \(p.group ?? "-") (gid \(c.gid); uid \(c.uid) unchanged)\n" }
+        }
         out += "vault:    \(vault)\n"
         out += "environment (everything else is cleared):\n"
         let width = plan.variables.map(\.name.count).max() ?? 0

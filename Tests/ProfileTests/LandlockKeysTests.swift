@@ -54,6 +54,9 @@ import Testing
         ("signals = \"none\"", "profiles/bot.toml: sandbox.signals: unknown value \"none\" (line 3)", "use one of \"scoped\", \"off\""),
         ("abstract_sockets = \"off\"\nrequire = [\"abstract-sockets\"]", "profiles/bot.toml: sandbox.require: requires \"abstract-sockets\", but abstract_sockets = \"off\" (line 4)", nil),
         ("filesystm = \"off\"", "profiles/bot.toml: [sandbox] unknown key \"filesystm\" (line 3)", "did you mean \"filesystem\"?"),
+        ("seccomp = \"none\"\ndeny = [\"socketpair\"]", "profiles/bot.toml: sandbox.deny: has no effect with seccomp = \"none\" (line 4)", nil),
+        ("seccomp = \"/etc/bot.policy\"\nallow = [\"ptrace\"]", "profiles/bot.toml: sandbox.allow: has no effect with a seccomp policy file (line 4)",
+         "a policy file is the whole allowlist: add or remove the syscalls there"),
     ] as [(String, String, String?)])
     func rejects(body: String, message: String, hint: String?) {
         let e = parseError(sandbox(body))

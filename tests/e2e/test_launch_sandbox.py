@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from launch_helpers import PY, SYS_PY, bot, last_json, launch, public_bot, require_root, stderr_text  # noqa: F401
+from launch_helpers import PY, SYS_PY, assert_error, bot, last_json, launch, public_bot, require_root, stderr_text  # noqa: F401
 
 # The default denylist the issue names, plus the rest of SeccompPolicy.defaultDenylist.
 DENYLIST = [
@@ -98,6 +98,23 @@ def test_privilege_drop_to_nobody(launch):
     assert out["limits"]["Max processes"] == ["50", "50"]
     assert (out["uid"], out["euid"], out["gid"]) == (65534, 65534, 65534)
     assert out["cwd"] == "/"
+
+
+def test_group_alone_keeps_our_uid_with_that_group_only(launch):
+    # As systemd's Group= without User=: it used to be ignored without `user`.
+    require_root("a change of group")
+    p = launch.profile("grouponly", [PY, bot("report.py")], top={"group": "nogroup"})
+    res = launch.run(p)
+    assert res.returncode == 0, stderr_text(res)
+    st = last_json(res)["status"]
+    assert st["Uid"].split() == ["0"] * 4
+    assert st["Gid"].split() == ["65534"] * 4
+    assert st["Groups"].split() == ["65534"]         # root's supplementary groups are gone
+    chk = launch.check(p)
+    assert chk.returncode == 0, stderr_text(chk)
+    assert b"group:    nogroup (gid 65534; uid 0 unchanged)" in chk.stdout
+    missing = launch.profile("nosuchgroup", [PY, bot("report.py")], top={"group": "rwk-no-such-group"})
+    assert_error(launch.run(missing), 125, "rwk-no-such-group", hint="groupadd")
 
 
 def test_memfd_key_file_is_readable_after_the_drop(launch):
