@@ -81,7 +81,8 @@ public enum Audit {
             for k in p.secretUses {   // keys and templates
                 if usedBy[k.secret]?.last != p.name { usedBy[k.secret, default: []].append(p.name) }
                 if let m = k.maxAge ?? p.policy.maxKeyAge { maxAge[k.secret] = min(maxAge[k.secret] ?? m, m) }
-                if !listing.contains(name: k.secret) { missing.append(.init(profile: p.name, secret: k.secret)) }
+                let gone = AuditReport.MissingSecret(profile: p.name, secret: k.secret)
+                if !listing.contains(name: k.secret) && !missing.contains(gone) { missing.append(gone) }   // once per profile
             }
         }
         var secrets: [AuditReport.Secret] = []

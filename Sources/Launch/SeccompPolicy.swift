@@ -58,7 +58,7 @@ public struct SeccompPolicy: Sendable, Equatable {
         public var name: String
         /// (argument index 0-5, comparison)
         public var conditions: [(Int, Comparison)]
-        /// Why it is refused, for people; also the `origin` of `.unknownSyscall` when libseccomp lacks `name`.
+        /// Why it is refused, for people; named in `.unknownSyscall` when libseccomp lacks `name`.
         public var why: String
         /// Empty `conditions` refuse the syscall whatever its arguments (`listen` under `bind = []`).
         public init(_ name: String, _ conditions: [(Int, Comparison)], why: String) {
@@ -233,7 +233,7 @@ enum Filter {
         }
         for rule in argumentRules {
             let nr = seccomp_syscall_resolve_name(rule.name)
-            if nr == __NR_SCMP_ERROR { throw .unknownSyscall(name: rule.name, origin: rule.why) }
+            if nr == __NR_SCMP_ERROR { throw .unknownSyscall(name: rule.name, origin: "the [sandbox] connect/bind guard (\(rule.why))") }
             if seen.contains(nr) { continue }   // already refused outright
             var cmps = rule.conditions.map { (arg, cmp) -> scmp_arg_cmp in
                 switch cmp {

@@ -52,9 +52,12 @@ public struct VaultError: UserFacingError, CustomStringConvertible, Sendable {
             return VaultError(.wrongKey, "\(path): the identity from \(keySource) can't decrypt this vault",
                               hints: ["the vault was encrypted to other recipients or with a passphrase; pass the right key with --identity PATH",
                                       "`run-with-keys recipients list` (with a working key) shows who can decrypt it"])
-        case .workFactorTooHigh, .scryptFailed:
+        case .workFactorTooHigh:
             return VaultError(.corrupt, "\(path): \(error.headerDetail!)",
                               hints: ["the passphrase vault asks for more scrypt work than run-with-keys allows (2^22); re-encrypt it with a lower work factor"])
+        case .scryptFailed:   // within the cap, so the machine is short of memory (scrypt at 2^22 needs 4 GiB)
+            return VaultError(.io, "\(path): \(error.headerDetail!)",
+                              hints: ["scrypt needs 2^N KiB for work factor N (4 GiB at 22); free memory, raise the memory limit (ulimit -v, a container's limit), or re-encrypt with a lower work factor"])
         case .unsupportedVersion:
             return VaultError(.notAgeFile, "\(path) is not an age-encrypted vault",
                               hints: ["a vault starts with \"age-encryption.org/v1\"; check --vault or RUN_WITH_KEYS_HOME"])

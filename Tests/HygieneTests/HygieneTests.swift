@@ -65,7 +65,8 @@ func profile(_ name: String, keys: [(String, String)], toml extra: String = "") 
 @Suite struct AuditTests {
     @Test func flagsStaleUnusedWithdrawAndMissing() throws {
         let doc = try document([("fresh", 1, ["view"]), ("old", 120, ["trade"]), ("orphan", 40, []), ("cash", 2, ["withdraw"])])
-        let bot = try profile("bot", keys: [("F", "fresh"), ("O", "old"), ("C", "cash"), ("G", "ghost")])
+        // "ghost" is used twice by one profile: one missing entry, not two.
+        let bot = try profile("bot", keys: [("F", "fresh"), ("O", "old"), ("C", "cash"), ("G", "ghost"), ("G2", "ghost")])
         let launches = [LaunchRecord(time: Timestamp(seconds: t0.seconds - 2 * day), event: .start, profile: "bot",
                                      keys: ["fresh", "old", "cash"], pid: 1, uid: 0)]
         let report = Audit.run(document: doc, profiles: [bot], launches: launches, now: t0)

@@ -9,7 +9,7 @@ import Testing
     }
 
     /// A string left open at the end of its line ends there; its newline is counted
-    /// once (a fuzzer found a line past the end of the file when it was counted twice).
+    /// once (fuzz/corpus/profile/crash-unclosed-string-nul-line: counted twice, the line was past the end).
     @Test func unclosedStringsCountTheirNewlineOnce() {
         #expect(NulEscape.line(in: "a = \"open\nb = \"\\u0000\"\n") == 2)
         #expect(NulEscape.line(in: "a = 'open\nb = \"\\u0000\"\n") == 2)

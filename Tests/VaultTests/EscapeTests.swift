@@ -31,6 +31,10 @@ import Age
         let high = VaultError.decrypting("v.age", .workFactorTooHigh(workFactor: 23, limit: 22), keySource: "the passphrase")
         #expect(high.kind == .corrupt && high.message == "v.age: scrypt work factor 23 is too high (the limit is 22)")
         #expect(high.hints.first?.contains("2^22") == true && high.exitCode == 125)
+        // Out of memory within the cap is the machine's limit, not a damaged vault nor a too-high factor.
+        let oom = VaultError.decrypting("v.age", .scryptFailed, keySource: "the passphrase")
+        #expect(oom.kind == .io && oom.message == "v.age: scrypt failed (out of memory?)")
+        #expect(oom.hints.first?.contains("memory limit") == true && oom.hints.first?.contains("allows") == false)
         let notAge = VaultError.decrypting("v.age", .unsupportedVersion, keySource: "--identity i")
         #expect(notAge.kind == .notAgeFile && notAge.hints.first?.contains("age-encryption.org/v1") == true)
         // A header failure described in words only is "damaged", whatever its words say.
