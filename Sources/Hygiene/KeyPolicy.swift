@@ -5,7 +5,7 @@ import Profile
 public struct KeyFinding: Equatable, Sendable, CustomStringConvertible {
     /// Which check the key failed, with its detail.
     public enum Kind: Equatable, Sendable {
-        /// Older than its maximum age (by `updated`, the last rotation).
+        /// Older than its maximum age (by `updated`, the last rotation, else `created`).
         case stale(ageDays: Int64, maxAge: Milliseconds)
         /// Past its `expires` time.
         case expired(Timestamp)

@@ -98,7 +98,8 @@ public struct KeySpec: Sendable, Equatable {
     /// Key `as`: how the bot receives the value: `"env"` (the default), `"file"`, or `"fd"` with `fd = N`.
     public enum Mode: Sendable, Equatable {
         case env          // the variable holds the value
-        case file         // a sealed memfd; the variable holds /proc/self/fd/N (N chosen by the launcher)
+        case file         // a sealed memfd; the variable holds /proc/self/fd/N (N chosen by the launcher;
+                          // /proc/self/fd/3/N under reload = "signal")
         case fd(Int32)    // the value is readable on fd N (3...1023)
     }
     /// The environment variable: the `[keys]` entry's name.

@@ -40,7 +40,7 @@ public final class LaunchLog {
     public let path: String
     /// Size in bytes (default 1 MiB) at which an append first rotates the log.
     public let maxBytes: Int
-    /// How many rotated copies are kept (default 3); `read` reads them too.
+    /// How many rotated copies are kept, at least 1 (default 3); `read` reads them too.
     public let keep: Int
 
     /// Keep the log open (unlocked) between appends: a supervisor appends two
@@ -53,6 +53,7 @@ public final class LaunchLog {
 
     /// A log at `path`; the initializer touches no file (`append` creates it, with its directories).
     public init(path: String, maxBytes: Int = 1 << 20, keep: Int = 3) {
+        precondition(keep >= 1, "a launch log keeps at least one rotated copy")   // rotate() renames to <path>.1
         self.path = path
         self.maxBytes = maxBytes
         self.keep = keep

@@ -1,5 +1,6 @@
 import Glibc
 import Age
+import Common
 
 /// The vault file: decrypt on read; locked, atomic, durable writes.
 ///
@@ -156,21 +157,26 @@ public final class VaultStore {
     func acquireLock() throws(VaultError) -> Int32 {
         let (fd, e) = Sys.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw VaultError(.io, "can't open the lock file \(lockPath): \(Sys.errnoString(e))") }
-        var waited = 0
+        let start = MonotonicClock.nowMs()
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let waited = Int(MonotonicClock.nowMs() - start)   // elapsed, not sleeps counted: a busy machine oversleeps
             guard errno == EWOULDBLOCK || errno == EINTR else {
                 close(fd)
                 throw VaultError(.io, "can't lock \(lockPath): \(Sys.errnoString())")
             }
             if waited >= lockTimeoutMs {
                 close(fd)
-                throw VaultError(.locked, "the vault \(path) is locked by another writer (waited \(waited / 1000)s)",
+                throw VaultError(.locked, "the vault \(path) is locked by another writer (waited \(Self.seconds(waited)))",
                                  hints: ["another `run-with-keys set/rm/rotate` is running; try again, or raise --lock-timeout"])
             }
-            usleep(20_000)
-            waited += 20
+            usleep(UInt32(min(20, lockTimeoutMs - waited)) * 1000)
         }
         return fd
+    }
+
+    /// `ms` as people read it: "10 s", "0.3 s".
+    static func seconds(_ ms: Int) -> String {
+        ms % 1000 == 0 || ms >= 10_000 ? "\(ms / 1000) s" : "\(ms / 1000).\(ms % 1000 / 100) s"
     }
 
     /// Encrypts and atomically replaces the vault. Call with the lock held.

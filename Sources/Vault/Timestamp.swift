@@ -119,7 +119,7 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
         if i < b.count && (b[i] == 90 || b[i] == 122) {
             i += 1
         } else if i + 6 == b.count && (b[i] == 43 || b[i] == 45) && b[i + 3] == 58,
-                  let oh = num(i + 1, 2), let om = num(i + 4, 2) {
+                  let oh = num(i + 1, 2), let om = num(i + 4, 2), oh < 24, om < 60 {   // RFC 3339 time-numoffset
             offset = Int64(oh) * 3600 + Int64(om) * 60
             if b[i] == 43 { offset = -offset }
             i += 6

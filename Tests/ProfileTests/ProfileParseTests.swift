@@ -138,7 +138,6 @@ func parseError(_ toml: String) -> ProfileError? {
         memlock = 65536
         [sandbox]
         seccomp = "policies/bot.seccomp"
-        allow = ["ptrace"]
         action = "kill"
         no_exec = true
         no_new_privileges = false
@@ -165,7 +164,8 @@ func parseError(_ toml: String) -> ProfileError? {
             LimitSpec(resource: .memlock, soft: .value(65536), hard: .value(65536)),
         ])
         #expect(p.sandbox.seccomp == .policyFile(ProfileLocator.currentDirectory()! + "/profiles/policies/bot.seccomp"))   // relative: against the profile's directory, made absolute
-        #expect(p.sandbox.allow == ["ptrace"] && p.sandbox.action == .kill)
+        #expect(p.sandbox.action == .kill)
+        #expect(try parse("command = [\"bot\"]\n[sandbox]\nallow = [\"ptrace\"]").sandbox.allow == ["ptrace"])   // default filter only
         #expect(p.sandbox.noExec && !p.sandbox.noNewPrivileges)
         #expect(p.restart.delay == .seconds(2) && p.restart.stableAfter == .seconds(300))
         #expect(p.restart.stopSignal == SIGINT && p.restart.successExitCodes == [0, 3])

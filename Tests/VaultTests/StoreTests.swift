@@ -1,6 +1,7 @@
 import Testing
 import Glibc
 import Age
+import Common
 @testable import Vault
 
 @Suite(.serialized) struct StoreTests {
@@ -49,10 +50,17 @@ import Age
         let holder = open(store.lockPath, O_RDWR)
         #expect(flock(holder, LOCK_EX) == 0)
         defer { close(holder) }
+        let start = MonotonicClock.nowMs()
         do {
             try store.update(options) { (_: inout VaultDocument, _) throws(VaultError) in }
             Issue.record("expected the lock to time out")
-        } catch { #expect(error.kind == .locked) }
+        } catch {
+            #expect(error.kind == .locked && error.message.hasSuffix("(waited 0.3 s)"))
+        }
+        // The timeout is elapsed time (it once counted sleeps, and a busy machine oversleeps).
+        let took = MonotonicClock.nowMs() - start
+        #expect(took >= 300 && took < 3000)
+        #expect(VaultStore.seconds(10_000) == "10 s" && VaultStore.seconds(1_500) == "1.5 s" && VaultStore.seconds(300) == "0.3 s")
     }
 
     @Test func staleTempFileIsReplaced() throws {

@@ -23,6 +23,11 @@ import Vault
         #expect(Timestamp(rfc3339: "1970-01-01T00:00:00.5Z")?.seconds == 0)
         #expect(Timestamp(rfc3339: "1970-01-01T00:00:00") == nil)
         #expect(Timestamp(rfc3339: "1970-13-01T00:00:00Z") == nil)
+        // time-numoffset is 00-23 hours, 00-59 minutes (RFC 3339, section 5.6).
+        #expect(Timestamp(rfc3339: "1970-01-01T00:00:00-23:59")?.seconds == 86_340)
+        #expect(Timestamp(rfc3339: "1970-01-01T00:00:00+24:00") == nil)
+        #expect(Timestamp(rfc3339: "1970-01-01T00:00:00+99:99") == nil)
+        #expect(Timestamp(rfc3339: "1970-01-01T00:00:00+01:60") == nil)
     }
 
     @Test func descriptionIsRFC3339UTC() {

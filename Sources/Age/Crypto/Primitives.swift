@@ -2,7 +2,7 @@ import CSodium
 
 /// Every cryptographic call of the package goes through here.
 enum Primitives {
-    /// HMAC-SHA-256 of `message` under `key`.
+    /// HMAC-SHA-256 (RFC 2104) under `key` of `parts`, concatenated, into `out` (32 bytes).
     static func hmac(key: UnsafeRawBufferPointer, _ parts: UnsafeRawBufferPointer..., into out: UnsafeMutableRawBufferPointer) {
         precondition(out.count == 32)
         Sodium.ready

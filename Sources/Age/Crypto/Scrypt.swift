@@ -1,17 +1,19 @@
-/// The scrypt passphrase recipient and identity.
+/// The scrypt stanza's salt label (age v1 spec, 'scrypt recipient stanza'): the salt is this followed by 16 random bytes.
 let scryptLabel = Array("age-encryption.org/v1/scrypt".utf8)
 
 /// A passphrase recipient: one `scrypt` stanza, which must be the only stanza in its header
 /// (age v1 spec, 'scrypt recipient stanza'; scrypt is RFC 7914).
 public final class ScryptRecipient: Recipient {
     let passphrase: SecretBytes
-    /// log2 of scrypt's N (r = 8, p = 1); 18 by default, about 256 MiB of memory. Not range-checked here.
+    /// log2 of scrypt's N (r = 8, p = 1), 1...30; 18 by default, about 256 MiB of memory.
     public let workFactor: Int
     /// Always true: the age spec forbids an scrypt stanza next to any other stanza.
     public var mustBeAlone: Bool { true }
 
-    /// `passphrase` is used byte for byte; `workFactor` is log2 N.
+    /// `passphrase` is used byte for byte; `workFactor` is log2 N, 1...30 (a programming error otherwise:
+    /// a trap, not a vault no one can open).
     public init(passphrase: consuming SecretBytes, workFactor: Int = 18) {
+        precondition((1...30).contains(workFactor), "scrypt work factor \(workFactor) out of 1...30")
         self.passphrase = passphrase
         self.workFactor = workFactor
     }

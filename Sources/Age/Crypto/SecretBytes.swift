@@ -29,10 +29,10 @@ public struct SecretBytes: ~Copyable {
     /// Stands in for the buffer of an empty value: nothing to guard, no pages to spend.
     nonisolated(unsafe) private static let emptyBase = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
 
-    /// `count` zero bytes. An empty value allocates no guarded memory.
-    /// `ownPages`: in a mapping of its own, which nothing else shares.
+    /// `count` zero bytes, in a shared guarded arena. An empty value allocates no guarded memory.
     public init(count: Int) { self.init(count: count, ownPages: false) }
 
+    /// `ownPages`: in a mapping of its own, which nothing else shares.
     init(count: Int, ownPages: Bool) {
         precondition(count >= 0)
         self.count = count

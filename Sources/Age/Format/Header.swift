@@ -1,13 +1,13 @@
 import Common
 
-/// The age v1 header: parsing and marshalling, no cryptography.
-///
-/// ```
-/// age-encryption.org/v1
-/// -> X25519 <base64 share>
-/// <base64 body, 64 columns per line, ending with a short line>
-/// --- <base64 MAC>
-/// ```
+// The age v1 header: parsing and marshalling, no cryptography.
+//
+//     age-encryption.org/v1
+//     -> X25519 <base64 share>
+//     <base64 body, 64 columns per line, ending with a short line>
+//     --- <base64 MAC>
+
+/// One recipient stanza (age v1 spec, 'Header'): the `-> type args…` line and its body.
 public struct Stanza: Equatable, Sendable {
     /// The recipient type: the first argument on the `->` line (`X25519`, `scrypt`).
     public var type: String
