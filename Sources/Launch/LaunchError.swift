@@ -18,8 +18,11 @@ public enum LaunchError: UserFacingError, Equatable, CustomStringConvertible {
     /// A seccomp policy file others could have written (`Profile.trustProblem`):
     /// `message` names owners and modes, `fix` is the one command that fixes it.
     case untrusted(path: String, message: String, fix: String)
+    /// A user name no account has, or a uid out of range (past uid_t, or 4294967295: (uid_t)-1); as given.
     case unknownUser(String)
+    /// A group name no group has, or a number that is no valid gid; as given.
     case unknownGroup(String)
+    /// A `SpawnRequest` refused before anything starts (empty argv, a NUL, clashing fds, …); what is wrong.
     case invalidRequest(String)
 
     /// One line for people: what failed and strerror(3) of its errno, or what is wrong.

@@ -13,8 +13,8 @@ extension Credentials {
     public static func resolveUser(_ nameOrUid: String, group: String? = nil) throws(LaunchError) -> Credentials {
         let entry = try passwdEntry(nameOrUid)
         guard entry != nil || isNumber(nameOrUid) else { throw .unknownUser(nameOrUid) }
-        let uid = entry?.uid ?? uid_t(nameOrUid)!
-        guard uid != uid_t.max else { throw .unknownUser(nameOrUid) }
+        // A number past uid_t (or (uid_t)-1, "no change" to setresuid(2)) is no user.
+        guard let uid = entry?.uid ?? uid_t(nameOrUid), uid != uid_t.max else { throw .unknownUser(nameOrUid) }
         var gid = entry?.gid ?? gid_t(uid)
         if let group { gid = try resolveGroup(group) }
         let groups = try entry.map { (e) throws(LaunchError) in try lookup { () throws(AccountsError) in try Accounts.groupList(user: e.name, primary: gid, viaGetent: e.viaGetent) } } ?? [gid]

@@ -73,6 +73,7 @@ struct AccountsTests {
         #expect(try Credentials.resolveUser("4242", group: "4343") == Credentials(uid: 4242, gid: 4343, groups: [4343]))
         #expect(try Credentials.resolveUid("4242") == 4242)
         #expect(throws: LaunchError.unknownUser("4294967295")) { try Credentials.resolveUser("4294967295") }
+        #expect(throws: LaunchError.unknownUser("99999999999")) { try Credentials.resolveUser("99999999999") }   // it trapped
     }
 
     @Test(.enabled(if: getuid() == 0, "needs root to create a user and groups (run the tests as root)"))
