@@ -4,6 +4,7 @@ public struct Containment: Sendable {
     /// A protection: Landlock filesystem rules, TCP port rules, signal and
     /// abstract Unix socket scoping, and the process-tree containment (PID namespace).
     public enum Feature: String, Sendable, CaseIterable {
+        /// Raw values as `[sandbox] require` spells them, like `SandboxSpec.Protection`'s; `tree` is the PID namespace.
         case filesystem, network, signals, abstractSockets = "abstract-sockets", tree
     }
 

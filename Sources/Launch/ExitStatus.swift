@@ -2,7 +2,9 @@ import Glibc
 
 /// How a child ended.
 public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+    /// Exited on its own (WIFEXITED); the exit code, 0-255 (WEXITSTATUS).
     case exited(Int32)
+    /// Killed by a signal (WIFSIGNALED); the signal number (WTERMSIG).
     case signaled(Int32)
 
     /// What a shell reports: the code, or 128+N for signal N.

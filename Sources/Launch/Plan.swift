@@ -28,7 +28,9 @@ public struct PlanError: UserFacingError, CustomStringConvertible, Sendable {
 public struct PlannedVariable: Sendable, Equatable {
     /// Where the variable's value comes from, as `check` shows it.
     public enum Source: Sendable, Equatable {
+        /// Copied from our environment (`[env] inherit`), or given by `[env] set`.
         case inherited, set
+        /// The value of the vault secret named here, in the variable itself (`as = "env"`).
         case secret(String)
         /// A sealed memfd at fd N; the variable holds /proc/self/fd/N.
         case secretFile(String, fd: Int32)

@@ -22,7 +22,9 @@ public struct FdMapping: Sendable, Equatable {
 public struct ResourceLimit: Sendable, Equatable {
     /// Linux's RLIMIT_* numbers.
     public enum Resource: Int32, Sendable, CaseIterable {
+        /// RLIMIT_CPU = 0, _FSIZE, _DATA, _STACK, _CORE, _RSS, _NPROC, _NOFILE, RLIMIT_MEMLOCK = 8 (setrlimit(2)).
         case cpu = 0, fileSize, data, stack, core, rss, processes, openFiles, lockedMemory
+        /// RLIMIT_AS = 9, _LOCKS, _SIGPENDING, _MSGQUEUE, _NICE, _RTPRIO, RLIMIT_RTTIME = 15.
         case addressSpace, locks, pendingSignals, messageQueue, nice, realtimePriority, realtimeTimeout
 
         /// The C name, e.g. `RLIMIT_NOFILE`, for messages.
@@ -76,6 +78,7 @@ public struct Credentials: Sendable, Equatable {
 public struct SpawnRequest: Sendable {
     /// How the child joins sessions and process groups (setsid(2), setpgid(2)).
     public enum Session: Sendable {
+        /// Stay in our session and process group; a new session (setsid(2)); a new process group only (setpgid(2)).
         case inherit, newSession, newProcessGroup
         /// A new process group in our session that takes `controllingTerminal`'s
         /// foreground (the bot then owns the terminal as if the shell ran it).

@@ -123,7 +123,9 @@ public struct KeySpec: Sendable, Equatable {
 /// A resource `[limits]` may set, by its TOML key: RLIMIT_ and the key in upper case (setrlimit(2)),
 /// except `address_space` (RLIMIT_AS) and `processes` (RLIMIT_NPROC).
 public enum LimitResource: String, Sendable, CaseIterable {
+    /// RLIMIT_CORE (0 unless set), _NOFILE, _AS, _NPROC, _CPU (seconds), _FSIZE, _DATA, _STACK, _MEMLOCK.
     case core, nofile, addressSpace = "address_space", processes, cpu, fsize, data, stack, memlock
+    /// RLIMIT_NICE (0-40), _RTPRIO (0-99), _SIGPENDING, _MSGQUEUE (bytes), _LOCKS, _RSS (bytes).
     case nice, rtprio, sigpending, msgqueue, locks, rss
 
     /// Resources measured in bytes, which accept "64K", "2G" and the like.
@@ -137,7 +139,9 @@ public enum LimitResource: String, Sendable, CaseIterable {
 
 /// One rlimit value: a number in the resource's unit (see `LimitSpec`), or `unlimited` (RLIM_INFINITY).
 public enum LimitValue: Sendable, Equatable {
+    /// RLIM_INFINITY: no limit (`"unlimited"` in the profile).
     case unlimited
+    /// A finite limit: bytes for sizes, seconds for `cpu`, else a count or a priority (nice 0-40, rtprio 0-99).
     case value(UInt64)
 }
 
@@ -163,12 +167,14 @@ public struct SandboxSpec: Sendable, Equatable {
     /// out; `none` installs no filter; a policy file is an allowlist (minijail-style, one syscall per line).
     public enum Seccomp: Sendable, Equatable {
         case `default`
+        /// `seccomp = "none"`: no syscall filter (`deny` and `allow` are refused).
         case none
         case policyFile(String)   // relative paths are already resolved against the profile's directory
     }
     /// Key `action`: what a refused syscall gets: `errno` fails it with EPERM, `kill` kills the process
     /// (SIGSYS).
     public enum Action: String, Sendable, CaseIterable {
+        /// `errno`: SECCOMP_RET_ERRNO with EPERM; `kill`: SECCOMP_RET_KILL_PROCESS (SIGSYS).
         case errno, kill
     }
     /// Key `seccomp`; default `.default`.
@@ -205,6 +211,7 @@ public struct SandboxSpec: Sendable, Equatable {
     public enum Scope: String, Sendable, CaseIterable { case scoped, off }
     /// A protection that `require` may insist on.
     public enum Protection: String, Sendable, CaseIterable {
+        /// As `require` spells them: `Containment.Feature`'s raw values; `tree` is the PID namespace.
         case filesystem, network, signals, abstractSockets = "abstract-sockets", tree
     }
     /// One entry of `read`, `write` or `exec`: an absolute path that existed when
@@ -258,6 +265,7 @@ public struct RestartSpec: Sendable, Equatable {
     /// Key `policy`: `no` never restarts; `on-failure` restarts after an unclean exit (see
     /// `successExitCodes`); `always` after every exit.
     public enum Policy: String, Sendable, CaseIterable {
+        /// As the key spells them; `on-failure` and `always` restart with the backoff, up to the start limit.
         case no, onFailure = "on-failure", always
     }
     /// What SIGHUP or a vault change does (only when the keys this profile uses changed).
@@ -266,6 +274,7 @@ public struct RestartSpec: Sendable, Equatable {
     /// - "signal": re-decrypt, put the new values into the bot's key files in
     ///   place (every key must be `as = "file"`), then send `reload_signal`.
     public enum Reload: String, Sendable, CaseIterable {
+        /// As the key spells them; `signal` also needs every key `as = "file"`, no templates and a PID namespace.
         case none, restart, signal
     }
     /// Key `policy`; default `.no`.

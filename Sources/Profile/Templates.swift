@@ -30,7 +30,9 @@ public struct TemplateSpec: Sendable, Equatable {
 
     /// A piece of the template: literal text, or a reference to a secret.
     public enum Part: Sendable, Equatable {
+        /// Text outside any `{{ … }}`, copied as it is.
         case text(String)
+        /// `{{ rwk://NAME }}`: the vault secret's name, and the 1-based line its `{{` is on.
         case secret(String, line: Int)
     }
 

@@ -35,10 +35,12 @@ public struct Lifecycle: Equatable, Sendable {
 
     /// What the loop observed, or the restart policy answered, fed to `handle`.
     public enum Event: Equatable, Sendable {
+        /// The `.spawn` action started the bot: → `.running`.
         case spawned
         /// The spawn failed with this exit code (125, 126, 127); `firstAttempt`:
         /// no bot of this run ever started, so there is nothing to retry.
         case spawnFailed(code: Int32, firstAttempt: Bool)
+        /// The bot exited, and how (its tree may live on); from `.running`: → `.draining`.
         case botExited(ExitReason)
         /// The bot exited before its own code could run (its program, or one it
         /// execs at once, could not be executed): reported once, never restarted.
@@ -50,7 +52,9 @@ public struct Lifecycle: Equatable, Sendable {
         /// SIGTERM, SIGINT (from outside): stop for good. `botAlive` and
         /// `treeEmpty` describe the tree at that moment.
         case stopRequested(signal: Int32, botAlive: Bool, treeEmpty: Bool)
+        /// The restart timer (`.armRestart`) expired: from `.backingOff`, start the bot again.
         case restartTimerFired
+        /// The stop timer expired (`stop_timeout` after `.signalTree`): `.killTree`, while a tree is being stopped.
         case stopTimerFired
         /// New keys to run with (the loop has checked that they changed).
         case reloadRequested
@@ -69,8 +73,11 @@ public struct Lifecycle: Equatable, Sendable {
         case signalTree(Int32)
         /// SIGKILL everything left of the tree (and look again shortly while anything is).
         case killTree
+        /// Disarm the stop timer: the tree it was armed for is gone.
         case disarmStopTimer
+        /// Arm the restart timer for `ms` milliseconds (more than 0); it feeds `.restartTimerFired`.
         case armRestart(ms: Int64)
+        /// Disarm the restart timer (on a stop, and on a reload during the backoff).
         case disarmRestart
         /// Tell the service manager (sd_notify STOPPING=1).
         case notifyStopping

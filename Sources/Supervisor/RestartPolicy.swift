@@ -9,7 +9,9 @@ import Launch
 
 /// How the bot ended, as reported by waitid/pidfd.
 public enum ExitReason: Sendable, Equatable {
+    /// Exited on its own; the exit code, 0-255.
     case exited(Int32)
+    /// Killed by a signal; the signal number (exit code 128+N).
     case signaled(Int32)
 
     /// The supervisor's own exit code for this end: the bot's code, or 128+N
@@ -88,7 +90,9 @@ public enum StopReason: Sendable, Equatable {
 /// `decideRestart`'s answer: start again after `afterMs` ms (0: at once), or exit with
 /// `exitCode` (the bot's code, or 128+N for signal N).
 public enum RestartDecision: Sendable, Equatable {
+    /// Start the bot again after `afterMs` milliseconds, jitter included; 0: at once.
     case restart(afterMs: Int64)
+    /// Don't restart: run-with-keys exits with `exitCode` (the bot's code, or 128+N), for `reason`.
     case stop(exitCode: Int32, reason: StopReason)
 }
 

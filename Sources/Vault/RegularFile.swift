@@ -18,6 +18,7 @@ import Glibc
 public enum RegularFile {
     /// Whether a pipe (FIFO) is accepted in place of a regular file.
     public enum Pipes: Sendable {
+        /// The default: a FIFO fails like any other non-regular file (`.notRegular`).
         case refused
         /// Accepted, switched to blocking reads: read it to EOF.
         case allowed

@@ -6,12 +6,15 @@ import Age
 public struct VaultError: UserFacingError, CustomStringConvertible, Sendable {
     /// The class of failure, for code and tests to match on; `message` is for people.
     public enum Kind: Sendable, Equatable {
+        /// The identity can't decrypt; damaged (or scrypt too costly); not age; unsafe owner, mode or type;
+        /// missing file, identity or passphrase; lock held; bad name; empty value; no such secret; I/O; bad
+        /// vault document; bad input.
         case wrongKey, corrupt, notAgeFile, permissions, missing, locked, invalidName, emptyValue,
-             unknownName, io, format, input,
-             /// A FIFO, device or directory where a file was expected (RegularFile).
-             notRegularFile,
-             /// A value that cannot reach a bot intact: it holds a NUL byte.
-             undeliverable
+             unknownName, io, format, input
+        /// A FIFO, device or directory where a file was expected (RegularFile).
+        case notRegularFile
+        /// A value that cannot reach a bot intact: it holds a NUL byte.
+        case undeliverable
     }
     /// The class of failure.
     public var kind: Kind
