@@ -3,8 +3,10 @@
 # Usage: fuzz/run.sh [seconds]   (0: build only)
 #   FUZZ_TARGETS="dotenv profile"  run only these targets (default: all)
 #   FUZZ_MERGE=1                   afterwards, merge what the runs found into fuzz/corpus/<target> (-merge=1)
-#   FUZZ_SEED=N                    libFuzzer's -seed: runs from the same corpus try the same mutations
-#                                  (CI sets it; unset, each run explores anew)
+#   FUZZ_SEED=N                    libFuzzer's -seed (unset: a fresh one each run)
+#   FUZZ_RUNS=N                    stop each target after N inputs (-runs); SECONDS stays the cap
+#   FUZZ_FRESH=1                   start from fuzz/corpus only: no .build-fuzz/corpus-<target> of earlier runs
+# CI sets all three, so a run of the same commit tries the same inputs (see fuzz/README.md).
 # A failure prints the log's tail and the failing input in base64.
 # Each target starts from fuzz/corpus/<target> (kept in git, read only here) and
 # writes new inputs to .build-fuzz/corpus-<target>. See fuzz/README.md.
@@ -73,20 +75,25 @@ for f in Tests/AgeTests/Fixtures/cctv/*; do
 done
 
 status=0
-seed=(); [ -n "${FUZZ_SEED:-}" ] && seed=(-seed="$FUZZ_SEED")
+fixed=(); [ -n "${FUZZ_SEED:-}" ] && fixed=(-seed="$FUZZ_SEED")
+[ -n "${FUZZ_RUNS:-}" ] && fixed+=(-runs="$FUZZ_RUNS")
 # No Swift backtracer on a crash (libFuzzer and ASan print the stack; the backtracer trips ASan and may hang).
 export SWIFT_BACKTRACE=enable=no
 for t in $TARGETS; do
     max_len=4096; [ "$t" = header ] && max_len=65536
     leaks=1; case $t in template|profile) leaks=0;; esac  # TOMLKit 0.6.0 leaks (see README)
     seeds=(fuzz/corpus/$t); [ "$t" = header ] && seeds+=("$OUT/seeds-header")
+    [ "${FUZZ_FRESH:-}" = 1 ] && rm -rf "$OUT/corpus-$t"
     mkdir -p "$OUT/corpus-$t"
-    echo "fuzz: $t for ${SECONDS_EACH}s${FUZZ_SEED:+, seed $FUZZ_SEED}"
+    rm -f "$OUT/crash-$t-"*   # only this run's failures are printed below
+    echo "fuzz: $t for ${SECONDS_EACH}s${FUZZ_RUNS:+ or $FUZZ_RUNS inputs}${FUZZ_SEED:+, seed $FUZZ_SEED}"
     if ! ASAN_OPTIONS=detect_leaks=$leaks "$OUT/fuzz-$t" -max_total_time="$SECONDS_EACH" -max_len=$max_len -timeout=10 -detect_leaks=$leaks -rss_limit_mb=4096 \
-            -print_final_stats=1 ${seed[@]+"${seed[@]}"} -artifact_prefix="$OUT/crash-$t-" "$OUT/corpus-$t" "${seeds[@]}" 2>"$OUT/fuzz-$t.log"; then
+            -print_final_stats=1 ${fixed[@]+"${fixed[@]}"} -artifact_prefix="$OUT/crash-$t-" "$OUT/corpus-$t" "${seeds[@]}" 2>"$OUT/fuzz-$t.log"; then
         echo "fuzz: $t FAILED; last lines of $OUT/fuzz-$t.log:"; tail -40 "$OUT/fuzz-$t.log"; status=1
         for f in "$OUT/crash-$t-"*; do   # the input itself, so a CI log alone can replay it
-            [ -f "$f" ] && { echo "fuzz: $f, base64 (base64 -d > input; $OUT/fuzz-$t input):"; base64 -w 76 "$f" | head -c 8192; echo; }
+            [ -f "$f" ] || continue
+            echo "fuzz: $f ($(stat -c %s "$f") bytes; the first 6000 in base64: base64 -d > input; $OUT/fuzz-$t input):"
+            head -c 6000 "$f" | base64 -w 76
         done
     else
         grep -E '^stat::number_of_executed_units' "$OUT/fuzz-$t.log" || true
