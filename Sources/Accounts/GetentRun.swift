@@ -69,7 +69,8 @@ enum GetentRun {
         readEnd = -1
         // Its stdout closed (or a read failed): it has the rest of the deadline to exit.
         var status: Int32 = 0
-        if !timedOut && !tooBig { timedOut = !reap(pid, &status, deadlineMs: deadline) }
+        // At least 100 ms: an answer read just before the deadline is not lost to the exit's teardown.
+        if !timedOut && !tooBig { timedOut = !reap(pid, &status, deadlineMs: max(deadline, MonotonicClock.nowMs() + 100)) }
         if timedOut || tooBig {
             kill(pid, SIGKILL)
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

@@ -41,7 +41,7 @@ public struct AuditReport: Sendable {
     }
     /// One per vault secret, in name order.
     public var secrets: [Secret]
-    /// One per use (key or template reference) of a secret the vault lacks, in profile order.
+    /// One per profile and secret the vault lacks (however often the profile uses it), in profile order.
     public var missing: [MissingSecret]
     /// The profiles that could not be loaded, as passed to `Audit.run`.
     public var brokenProfiles: [BrokenProfile]

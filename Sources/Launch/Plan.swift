@@ -4,6 +4,7 @@ import Age
 import Vault
 import Profile
 import CLaunch
+import Accounts
 
 /// A failure while turning a profile into a launch plan: one line, hints, and
 /// the exit code (125; 126/127 when the command can't be executed or found).
@@ -421,11 +422,8 @@ public final class LaunchPlan {
             do { gid = try Credentials.resolveGroup(group) } catch {
                 throw PlanError("\(profile.path): \(error)", hints: ["create it (groupadd --system \(group)) or change `group`"])
             }
-            if geteuid() == 0 {
-                request.credentials = Credentials(uid: 0, gid: gid, groups: [gid])
-            } else if gid != getegid() {
-                throw PlanError("switching to group \"\(group)\" needs root", hints: ["run as root (e.g. under systemd), or remove `group` from \(profile.path)"])
-            }
+            request.credentials = try groupAlone(gid, named: group, euid: geteuid(), callerGroups: Accounts.callerGroups(),
+                                                 profilePath: profile.path)
         }
 
         // 5. The sandbox.
@@ -582,6 +580,20 @@ public final class LaunchPlan {
         case .locks: return .locks
         case .rss: return .rss
         }
+    }
+
+    /// The ids for `group = NAME` without `user`: as root, uid 0 with `gid` as its only group; as
+    /// anyone else nothing changes, which is right only when `gid` is already our one group
+    /// (`callerGroups`: our effective and supplementary gids), since dropping groups needs CAP_SETGID.
+    /// - Throws: `PlanError` when not root and we hold another group.
+    static func groupAlone(_ gid: gid_t, named group: String, euid: uid_t, callerGroups: [gid_t],
+                           profilePath: String) throws(PlanError) -> Credentials? {
+        if euid == 0 { return Credentials(uid: 0, gid: gid, groups: [gid]) }
+        guard callerGroups.allSatisfy({ $0 == gid }) else {
+            throw PlanError("switching to group \"\(group)\" as the bot's only group needs root",
+                            hints: ["run as root (e.g. under systemd), or remove `group` from \(profilePath)"])
+        }
+        return nil
     }
 
     /// The program to execve for `command[0]`: as is when it contains "/" (the profile

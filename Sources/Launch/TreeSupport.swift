@@ -44,7 +44,7 @@ public enum TreeSupport {
             tried.append("PID namespace: \(Sys.errnoString(e))")
         }
         let e = dropsPrivileges ? EPERM : probe(Int32(RWK_TREE_USERNS))
-        if dropsPrivileges { tried.append("a user namespace can't map the user = … of the profile") }
+        if dropsPrivileges { tried.append("a user namespace can't map the profile's user or group") }
         if !dropsPrivileges && e == 0 {
             return (.userNamespace, Containment.Status(feature: .tree, active: true, detail: "own user + PID namespace, whose init dies with the supervisor"), false)
         }

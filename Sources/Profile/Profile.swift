@@ -180,10 +180,10 @@ public struct SandboxSpec: Sendable, Equatable {
     /// Key `seccomp`; default `.default`.
     public var seccomp: Seccomp = .default
     /// Key `deny`, each name once; libseccomp must know each name when the filter is compiled. Used with
-    /// `seccomp = "default"` only (refused with "none").
+    /// `seccomp = "default"` only (refused with "none" or a policy file).
     public var deny: [String] = []          // extra syscalls to refuse; shape-checked only ([a-z0-9_]+)
     /// Key `allow`: names taken off the default denylist and its argument rules, each once; libseccomp must
-    /// know each. Used with `seccomp = "default"` only (refused with "none").
+    /// know each. Used with `seccomp = "default"` only (refused with "none" or a policy file).
     public var allow: [String] = []         // syscalls removed from the default denylist
     /// Key `action`; default `.errno`.
     public var action: Action = .errno

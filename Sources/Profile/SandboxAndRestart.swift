@@ -24,7 +24,8 @@ extension Profile {
             let key = sandbox.deny.isEmpty ? "allow" : "deny"
             if sandbox.seccomp == .none { throw section.error(.invalidValue, key, "has no effect with seccomp = \"none\"") }
             throw section.error(.invalidValue, key, "has no effect with a seccomp policy file",
-                                hint: "a policy file is the whole allowlist: add or remove the syscalls there")
+                                hint: "a policy file is the whole allowlist: add or remove the syscalls there"
+                                    + (section.context.layers.count > 1 ? " (`\(key) = []` here clears an extended profile's)" : ""))
         }
         sandbox.action = try section.choice("action", SandboxSpec.Action.self) ?? .errno
         sandbox.noExec = try section.bool("no_exec") ?? false

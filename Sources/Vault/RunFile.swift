@@ -82,7 +82,11 @@ public struct RunFile: Sendable, Equatable {
             unlink(tmp)
             throw VaultError(.io, "can't write \(tmp): \(Sys.errnoString(e2))")
         }
-        guard replace(tmp, path) == 0 else { throw VaultError(.io, "can't rename \(tmp): \(Sys.errnoString())") }
+        guard replace(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw VaultError(.io, "can't rename \(tmp): \(Sys.errnoString(e))")
+        }
     }
 
     /// Reads a run file: a regular file of ours (not a link or a FIFO), else nil.

@@ -159,14 +159,15 @@ public final class VaultStore {
         guard fd >= 0 else { throw VaultError(.io, "can't open the lock file \(lockPath): \(Sys.errnoString(e))") }
         let start = MonotonicClock.nowMs()
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let waited = Int(MonotonicClock.nowMs() - start)   // elapsed, not sleeps counted: a busy machine oversleeps
-            guard errno == EWOULDBLOCK || errno == EINTR else {
+            let e = errno
+            guard e == EWOULDBLOCK || e == EINTR else {
                 close(fd)
-                throw VaultError(.io, "can't lock \(lockPath): \(Sys.errnoString())")
+                throw VaultError(.io, "can't lock \(lockPath): \(Sys.errnoString(e))")
             }
+            let waited = Int(MonotonicClock.nowMs() - start)   // elapsed, not sleeps counted: a busy machine oversleeps
             if waited >= lockTimeoutMs {
                 close(fd)
-                throw VaultError(.locked, "the vault \(path) is locked by another writer (waited \(Self.seconds(waited)))",
+                throw VaultError(.locked, "the vault \(path) is locked by another writer (waited \(Self.duration(lockTimeoutMs)))",
                                  hints: ["another `run-with-keys set/rm/rotate` is running; try again, or raise --lock-timeout"])
             }
             usleep(UInt32(min(20, lockTimeoutMs - waited)) * 1000)
@@ -174,9 +175,10 @@ public final class VaultStore {
         return fd
     }
 
-    /// `ms` as people read it: "10 s", "0.3 s".
-    static func seconds(_ ms: Int) -> String {
-        ms % 1000 == 0 || ms >= 10_000 ? "\(ms / 1000) s" : "\(ms / 1000).\(ms % 1000 / 100) s"
+    /// `ms` as people read it: "300 ms", "1.5 s", "10 s".
+    static func duration(_ ms: Int) -> String {
+        if ms < 1000 { return "\(ms) ms" }
+        return ms % 1000 == 0 || ms >= 10_000 ? "\(ms / 1000) s" : "\(ms / 1000).\(ms % 1000 / 100) s"
     }
 
     /// Encrypts and atomically replaces the vault. Call with the lock held.

@@ -183,6 +183,11 @@ struct CheckCommand: ParsableCommand {
             ("command", JSONText.array(([plan.request.executable] + plan.request.arguments.dropFirst()).map(JSONText.string))),
             ("workdir", p.workdir.map(JSONText.string) ?? "null"),
             ("user", p.user.map(JSONText.string) ?? "null"),
+            ("group", p.group.map(JSONText.string) ?? "null"),
+            ("credentials", plan.request.credentials.map { c in   // what the child switches to; null: our ids
+                JSONText.object([("uid", String(c.uid)), ("gid", String(c.gid)),
+                                 ("groups", "[" + c.groups.map { String($0) }.joined(separator: ",") + "]")])
+            } ?? "null"),
             ("environment", "[" + vars.joined(separator: ",") + "]"),
             ("templates", "[" + p.templates.map { t in
                 JSONText.object([("name", JSONText.string(t.variable)), ("source", JSONText.string(t.source)),

@@ -1,7 +1,7 @@
 @testable import Accounts
 import Common
 import Glibc
-import Launch
+@testable import Launch
 import Testing
 
 /// Users and groups without NSS: the files parsed by hand, getent for the rest.
@@ -28,8 +28,8 @@ struct AccountsTests {
         #expect(Accounts.parseInitgroups(Array("root                 \n".utf8)) == [])
     }
 
-    /// A helper that closes its stdout and stays is killed at the deadline; every
-    /// command run-with-keys starts has a timeout, the wait for its exit included.
+    /// A helper that closes its stdout and stays is killed at the deadline (then
+    /// reaped: SIGKILL can't be ignored); it used to be waited for without one.
     @Test func getentThatClosesItsOutputAndStaysIsKilledAtTheDeadline() throws {
         let start = MonotonicClock.nowMs()
         do {
@@ -42,6 +42,19 @@ struct AccountsTests {
         #expect(took >= 300 && took < 5000)
         let ok = try GetentRun.run(path: "/bin/sh", arguments: ["-c", "echo a; exec >&-; exit 3"], timeoutMs: 5000, call: "getent")
         #expect(ok.status == 3 && ok.output == Array("a\n".utf8))
+    }
+
+    /// `group` without `user`: root gets uid 0 with that group alone; anyone else only
+    /// when it is already their one group (they can't drop the others).
+    @Test func groupAloneIsRootsOrAlreadyOurs() throws {
+        #expect(try LaunchPlan.groupAlone(65534, named: "nogroup", euid: 0, callerGroups: [0, 1, 2], profilePath: "p")
+                == Credentials(uid: 0, gid: 65534, groups: [65534]))
+        #expect(try LaunchPlan.groupAlone(1000, named: "me", euid: 1000, callerGroups: [1000, 1000], profilePath: "p") == nil)
+        for groups: [gid_t] in [[1000, 27], [27]] {
+            #expect(throws: PlanError.self) {
+                try LaunchPlan.groupAlone(1000, named: "me", euid: 1000, callerGroups: groups, profilePath: "p")
+            }
+        }
     }
 
     @Test func nsswitchSourcesDropActions() {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -113,6 +114,9 @@ def test_group_alone_keeps_our_uid_with_that_group_only(launch):
     chk = launch.check(p)
     assert chk.returncode == 0, stderr_text(chk)
     assert b"group:    nogroup (gid 65534; uid 0 unchanged)" in chk.stdout
+    js = json.loads(launch.check(p, "--json").stdout)
+    assert js["group"] == "nogroup" and js["user"] is None
+    assert js["credentials"] == {"uid": 0, "gid": 65534, "groups": [65534]}
     missing = launch.profile("nosuchgroup", [PY, bot("report.py")], top={"group": "rwk-no-such-group"})
     assert_error(launch.run(missing), 125, "rwk-no-such-group", hint="groupadd")
 
