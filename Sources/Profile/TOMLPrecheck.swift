@@ -1,6 +1,6 @@
 /// Checks run on profile text before TOMLKit parses it, for input that its
 /// parser, toml++ 3.4, aborts on (a failed `assert`; with `NDEBUG`, undefined
-/// behaviour) instead of reporting an error. Both were found by fuzz/ (the
+/// behaviour) instead of reporting an error. All were found by fuzz/ (the
 /// `profile` target); toml++ fixed the second upstream after 3.4 (tomlplusplus
 /// pull request 301), and TOMLKit 0.6.0 still bundles 3.4.
 ///
@@ -10,7 +10,8 @@ enum TOMLPrecheck {
     ///   character other than tab, LF and CR LF (TOML 1.0 allows no other, in
     ///   strings or comments alike), or a table header whose name does not start
     ///   with a bare-key character or a quote (`[=`, `[[[`, `[` at the end of a line),
-    ///   or a `}` where an array's next value would be (`x = [}`).
+    ///   or a `}` where an array's next value would be (`x = [}`), or a date-like value
+    ///   followed by a space and one digit (`x = 2024-01-01 1`).
     static func check(_ toml: String, path: String) throws(ProfileError) {
         let b = Array(toml.utf8)
         func fail(_ what: String, at i: Int, hint: String) -> ProfileError {
@@ -67,12 +68,45 @@ enum TOMLPrecheck {
                     throw fail("expected a table name after \"[\"", j, "a table header is [name] or [[name]]")
                 }
                 i = j
+            case 0x3d: // a value follows
+                try checkDateThenDigit(b, valueAt: i + 1, fail: fail); i += 1
             case 0x5b, 0x7b: open.append(c); i += 1
             case 0x7d where open.last == 0x5b:
                 throw fail("\"}\" inside an array", i, "an array is [value, …], an inline table {key = value, …}")
             case 0x5d, 0x7d: _ = open.popLast(); i += 1
-            default: i += 1
+            default:
+                // An array's value: the first byte after `[`, `,` or blanks (not in a key of an inline table).
+                if open.last == 0x5b, i > 0, b[i - 1] == 0x5b || b[i - 1] == 0x2c || isBlank(b[i - 1]) || b[i - 1] == 0x0a {
+                    try checkDateThenDigit(b, valueAt: i, fail: fail)
+                }
+                i += 1
             }
         }
+    }
+
+    /// toml++ reads a value that starts like a date (ten characters, not counting `_`,
+    /// with `-` 5th and 8th) and is followed by a space as a date-time with a space for
+    /// the `T`; when one digit and then the end of the value follow the space, its scan
+    /// asserts (parse_value: `!is_value_terminator(*cp)`). A value followed by a space
+    /// and a digit is never valid TOML, so nothing valid is refused.
+    static func checkDateThenDigit(_ b: [UInt8], valueAt start: Int, fail: (String, Int, String) -> ProfileError) throws(ProfileError) {
+        func endsValue(_ c: UInt8) -> Bool {   // toml++'s is_value_terminator; any non-ASCII byte too (its Unicode spaces)
+            c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0a || c == 0x5d || c == 0x7d || c == 0x2c || c == 0x23 || c >= 0x80
+        }
+        var i = start
+        while i < b.count && (b[i] == 0x20 || b[i] == 0x09) { i += 1 }
+        guard i < b.count, (b[i] >= 0x30 && b[i] <= 0x39) || b[i] == 0x2b || b[i] == 0x2d else { return }
+        var count = 0, dashes = 0   // characters but `_`; whether the 5th and the 8th are `-`
+        while i < b.count && !endsValue(b[i]) {
+            if b[i] != 0x5f {
+                if (count == 4 || count == 7) && b[i] == 0x2d { dashes += 1 }
+                count += 1
+            }
+            i += 1
+        }
+        guard count == 10, dashes == 2,
+              i + 2 < b.count, b[i] == 0x20, b[i + 1] >= 0x30 && b[i + 1] <= 0x39, endsValue(b[i + 2]) else { return }
+        throw fail("a date and a time need a \"T\" or a space and a full time (hh:mm:ss)", i + 1,
+                   "write a date-time as 1979-05-27T07:32:00Z or 1979-05-27 07:32:00")
     }
 }

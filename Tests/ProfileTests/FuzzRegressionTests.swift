@@ -62,6 +62,23 @@ import Testing
         #expect(parseError("command = [\n[ \"bot\" ],\n]\n")?.kind == .wrongType)
     }
 
+    /// fuzz/corpus/profile/crash-date-space-digit: a value like a date, then a space and one
+    /// digit, made toml++ abort the process (parse_value's scan: `!is_value_terminator(*cp)`).
+    @Test func dateThenASpaceAndOneDigitIsASyntaxError() throws {
+        for (text, line) in [("ss = 3286-86-%= 3 3_O_____2w", 1), ("command = [\"bot\"]\nx = 2024-01-01 1\n", 2),
+                             ("command = [\"bot\"]\nx=2_024-01-01 1 # c\n", 2), ("command = [\"bot\", 2024-01-01 1]\n", 1),
+                             ("command = [\n2024-01-01 1,\n]\n", 2), ("x = { a = +024-01-01 1}\n", 1)] {
+            let e = try #require(parseError(text), "accepted \(text.debugDescription)")
+            #expect(e.kind == .syntax && e.message.contains("a date and a time need"), "\(text.debugDescription): \(e.message)")
+            #expect(e.line == line)
+        }
+        // Real date-times, and a date at the end of the text, are left to TOMLKit.
+        for text in ["x = 1979-05-27 07:32:00\n", "x = 1979-05-27T07:32:00Z\n", "x = [1979-05-27, 1979-05-28 07:32:00]\n",
+                     "x = 1979-05-27 1", "x = 1979-05-27 12\n", "x = \"2024-01-01 1 \"\n", "x = 1 # 2024-01-01 1 \n"] {
+            #expect(throws: Never.self, "\(text.debugDescription)") { try TOMLPrecheck.check(text, path: "p") }
+        }
+    }
+
     /// fuzz/corpus/profile/crash-brace-in-array: a "}" where an array's next value would be
     /// made toml++ abort the process the same way (parse_value's precondition).
     @Test func braceInsideAnArrayIsASyntaxError() throws {
