@@ -5,8 +5,12 @@
 #   FUZZ_MERGE=1                   afterwards, merge what the runs found into fuzz/corpus/<target> (-merge=1)
 #   FUZZ_SEED=N                    libFuzzer's -seed (unset: a fresh one each run)
 #   FUZZ_RUNS=N                    stop each target after N inputs (-runs); SECONDS stays the cap
-#   FUZZ_FRESH=1                   start from fuzz/corpus only: no .build-fuzz/corpus-<target> of earlier runs
-# CI sets all three, so a run of the same commit tries the same inputs (see fuzz/README.md).
+#   FUZZ_FRESH=1                   start from fuzz/corpus only: no .build-fuzz/corpus-<target> of earlier runs,
+#                                  the seeds copied in name order to a new directory (on /dev/shm when it can)
+#                                  so libFuzzer reads them in the same order on any filesystem
+# CI sets all three. With a seed, Swift's hashing is deterministic too (SWIFT_DETERMINISTIC_HASHING) and,
+# where personality(2) allows it, address randomization is off (setarch -R: libFuzzer's comparison
+# tracing sees addresses): the same checkout repeats much the same run (see fuzz/README.md).
 # A failure prints the log's tail and the failing input in base64.
 # Each target starts from fuzz/corpus/<target> (kept in git, read only here) and
 # writes new inputs to .build-fuzz/corpus-<target>. See fuzz/README.md.
@@ -75,7 +79,23 @@ for f in Tests/AgeTests/Fixtures/cctv/*; do
 done
 
 status=0
-fixed=(); [ -n "${FUZZ_SEED:-}" ] && fixed=(-seed="$FUZZ_SEED")
+fixed=(); [ -n "${FUZZ_SEED:-}" ] && fixed=(-seed="$FUZZ_SEED") && export SWIFT_DETERMINISTIC_HASHING=1
+norand=(); [ -n "${FUZZ_SEED:-}" ] && setarch -R true 2>/dev/null && norand=(setarch -R)
+# FUZZ_FRESH: the seed directories copied, file by file in name order, into one new directory.
+fresh_seeds() { # target, seed dirs… -> prints the new directory
+    local t=$1 base=/dev/shm; shift
+    [ -d "$base" ] && [ -w "$base" ] || base=$OUT
+    # A fixed name per checkout: the path is in libFuzzer's argv, so on its stack.
+    local d; d="$base/rwk-fuzz-seeds-$t-$(printf %s "$PWD" | cksum | cut -d' ' -f1)"
+    rm -rf "$d" && mkdir -m 700 "$d"
+    local s f
+    for s in "$@"; do find "$s" -maxdepth 1 -type f; done | LC_ALL=C sort | while IFS= read -r f; do
+        cp "$f" "$d/$(basename "$(dirname "$f")")-$(basename "$f")"
+    done
+    echo "$d"
+}
+made=()
+trap 'rm -rf ${made[@]+"${made[@]}"}' EXIT
 [ -n "${FUZZ_RUNS:-}" ] && fixed+=(-runs="$FUZZ_RUNS")
 # No Swift backtracer on a crash (libFuzzer and ASan print the stack; the backtracer trips ASan and may hang).
 export SWIFT_BACKTRACE=enable=no
@@ -83,11 +103,15 @@ for t in $TARGETS; do
     max_len=4096; [ "$t" = header ] && max_len=65536
     leaks=1; case $t in template|profile) leaks=0;; esac  # TOMLKit 0.6.0 leaks (see README)
     seeds=(fuzz/corpus/$t); [ "$t" = header ] && seeds+=("$OUT/seeds-header")
-    [ "${FUZZ_FRESH:-}" = 1 ] && rm -rf "$OUT/corpus-$t"
+    if [ "${FUZZ_FRESH:-}" = 1 ]; then
+        rm -rf "$OUT/corpus-$t"
+        seeds=("$(fresh_seeds "$t" "${seeds[@]}")")
+        made+=("${seeds[0]}")
+    fi
     mkdir -p "$OUT/corpus-$t"
     rm -f "$OUT/crash-$t-"*   # only this run's failures are printed below
-    echo "fuzz: $t for ${SECONDS_EACH}s${FUZZ_RUNS:+ or $FUZZ_RUNS inputs}${FUZZ_SEED:+, seed $FUZZ_SEED}"
-    if ! ASAN_OPTIONS=detect_leaks=$leaks "$OUT/fuzz-$t" -max_total_time="$SECONDS_EACH" -max_len=$max_len -timeout=10 -detect_leaks=$leaks -rss_limit_mb=4096 \
+    echo "fuzz: $t for ${SECONDS_EACH}s${FUZZ_RUNS:+ or $FUZZ_RUNS inputs}${FUZZ_SEED:+, seed $FUZZ_SEED}${norand[0]:+, no ASLR}"
+    if ! ASAN_OPTIONS=detect_leaks=$leaks ${norand[@]+"${norand[@]}"} "$OUT/fuzz-$t" -max_total_time="$SECONDS_EACH" -max_len=$max_len -timeout=10 -detect_leaks=$leaks -rss_limit_mb=4096 \
             -print_final_stats=1 ${fixed[@]+"${fixed[@]}"} -artifact_prefix="$OUT/crash-$t-" "$OUT/corpus-$t" "${seeds[@]}" 2>"$OUT/fuzz-$t.log"; then
         echo "fuzz: $t FAILED; last lines of $OUT/fuzz-$t.log:"; tail -40 "$OUT/fuzz-$t.log"; status=1
         for f in "$OUT/crash-$t-"*; do   # the input itself, so a CI log alone can replay it
