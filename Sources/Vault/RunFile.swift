@@ -75,8 +75,7 @@ public struct RunFile: Sendable, Equatable {
         let flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC
         let (fd, e) = try Sys.openCreatingDirectories(tmp, flags, 0o600)
         guard fd >= 0 else { throw VaultError(.io, "can't write \(tmp): \(Sys.errnoString(e))") }
-        var text = json
-        var e2 = text.withUTF8 { Sys.writeAll(fd, UnsafeRawBufferPointer($0)) }
+        var e2 = Sys.writeAll(fd, json)
         if close(fd) != 0 && e2 == 0 { e2 = errno }
         guard e2 == 0 else {   // a short file (a full disk) must not replace the good one
             unlink(tmp)

@@ -167,18 +167,12 @@ public final class VaultStore {
             let waited = Int(MonotonicClock.nowMs() - start)   // elapsed, not sleeps counted: a busy machine oversleeps
             if waited >= lockTimeoutMs {
                 close(fd)
-                throw VaultError(.locked, "the vault \(path) is locked by another writer (waited \(Self.duration(lockTimeoutMs)))",
+                throw VaultError(.locked, "the vault \(path) is locked by another writer (waited \(Command.seconds(lockTimeoutMs)))",
                                  hints: ["another `run-with-keys set/rm/rotate` is running; try again, or raise --lock-timeout"])
             }
             usleep(UInt32(min(20, lockTimeoutMs - waited)) * 1000)
         }
         return fd
-    }
-
-    /// `ms` as people read it: "300 ms", "1.5 s", "10 s".
-    static func duration(_ ms: Int) -> String {
-        if ms < 1000 { return "\(ms) ms" }
-        return ms % 1000 == 0 || ms >= 10_000 ? "\(ms / 1000) s" : "\(ms / 1000).\(ms % 1000 / 100) s"
     }
 
     /// Encrypts and atomically replaces the vault. Call with the lock held.

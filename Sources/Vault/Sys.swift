@@ -48,10 +48,12 @@ public enum Sys {
         return 0
     }
 
-    /// Writes `text`'s UTF-8 bytes to `fd`; errors are ignored (the buffer form returns the errno).
-    public static func writeAll(_ fd: Int32, _ text: String) {
+    /// Writes `text`'s UTF-8 bytes to `fd`, as the buffer form: 0, or the errno of the
+    /// write that failed (callers writing to stderr may ignore it).
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ text: String) -> Int32 {
         var t = text
-        t.withUTF8 { _ = writeAll(fd, UnsafeRawBufferPointer($0)) }
+        return t.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 
     /// Reads a whole non-secret file (an encrypted vault, a launch log): a

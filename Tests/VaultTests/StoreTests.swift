@@ -55,12 +55,12 @@ import Common
             try store.update(options) { (_: inout VaultDocument, _) throws(VaultError) in }
             Issue.record("expected the lock to time out")
         } catch {
-            #expect(error.kind == .locked && error.message.hasSuffix("(waited 300 ms)"))
+            #expect(error.kind == .locked && error.message.hasSuffix("(waited 0.3s)"))
         }
         // It waits the timeout, and returns soon after (the wait is measured, not counted in sleeps).
         let took = MonotonicClock.nowMs() - start
         #expect(took >= 300 && took < 3000)
-        #expect(VaultStore.duration(10_000) == "10 s" && VaultStore.duration(1_500) == "1.5 s" && VaultStore.duration(50) == "50 ms")
+        #expect(Command.seconds(10_000) == "10s" && Command.seconds(1_500) == "1.5s" && Command.seconds(50) == "0.05s")
     }
 
     @Test func staleTempFileIsReplaced() throws {
