@@ -50,6 +50,14 @@ int rwk_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0
 
 int rwk_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
 
+int rwk_real_and_saved_gid(unsigned int *real, unsigned int *saved) {
+    gid_t r, e, s;
+    if (getresgid(&r, &e, &s) < 0) return -1;
+    *real = r;
+    *saved = s;
+    return 0;
+}
+
 int rwk_capabilities(uint64_t *permitted, uint64_t *effective, uint64_t *bounding) {
     struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
     struct __user_cap_data_struct d[2];

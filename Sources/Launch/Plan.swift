@@ -5,6 +5,7 @@ import Vault
 import Profile
 import CLaunch
 import Accounts
+import CSys
 
 /// A failure while turning a profile into a launch plan: one line, hints, and
 /// the exit code (125; 126/127 when the command can't be executed or found).
@@ -422,8 +423,10 @@ public final class LaunchPlan {
             do { gid = try Credentials.resolveGroup(group) } catch {
                 throw PlanError("\(profile.path): \(error)", hints: ["create it (groupadd --system \(group)) or change `group`"])
             }
-            request.credentials = try groupAlone(gid, named: group, euid: geteuid(), callerGroups: Accounts.callerGroups(),
-                                                 profilePath: profile.path)
+            var real: UInt32 = 0, saved: UInt32 = 0
+            if rwk_real_and_saved_gid(&real, &saved) != 0 { (real, saved) = (getgid(), getegid()) }
+            request.credentials = try groupAlone(gid, named: group, euid: geteuid(),
+                                                 callerGroups: Accounts.callerGroups() + [real, saved], profilePath: profile.path)
         }
 
         // 5. The sandbox.
@@ -584,7 +587,8 @@ public final class LaunchPlan {
 
     /// The ids for `group = NAME` without `user`: as root, uid 0 with `gid` as its only group; as
     /// anyone else nothing changes, which is right only when `gid` is already our one group
-    /// (`callerGroups`: our effective and supplementary gids), since dropping groups needs CAP_SETGID.
+    /// (`callerGroups`: our real, effective, saved and supplementary gids; a bot could switch
+    /// to a real or saved one), since dropping groups needs CAP_SETGID.
     /// - Throws: `PlanError` when not root and we hold another group.
     static func groupAlone(_ gid: gid_t, named group: String, euid: uid_t, callerGroups: [gid_t],
                            profilePath: String) throws(PlanError) -> Credentials? {

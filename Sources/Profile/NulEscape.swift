@@ -24,7 +24,7 @@ enum NulEscape {
                 i += multi ? 3 : 1
                 while i < b.count {
                     if b[i] == newline { if !multi { break }; line += 1 }   // an unclosed string ends here; the outer loop counts its newline
-                    if b[i] == apostrophe && (!multi || (at(i + 1) == apostrophe && at(i + 2) == apostrophe)) { i += multi ? 3 : 1; break }
+                    if let end = TOMLPrecheck.afterClose(b, i, quote: apostrophe, multi: multi) { i = end; break }
                     i += 1
                 }
                 continue
@@ -42,7 +42,7 @@ enum NulEscape {
                         i += 2
                         continue
                     }
-                    if d == quote && (!multi || (at(i + 1) == quote && at(i + 2) == quote)) { i += multi ? 3 : 1; break }
+                    if let end = TOMLPrecheck.afterClose(b, i, quote: quote, multi: multi) { i = end; break }
                     i += 1
                 }
                 continue

@@ -72,11 +72,36 @@ import Testing
             #expect(e.kind == .syntax && e.message.contains("a date and a time need"), "\(text.debugDescription): \(e.message)")
             #expect(e.line == line)
         }
+        // An attacker's variants: `_` padding past toml++'s 127-character history (step_back's
+        // assertion), a non-ASCII character inside the date, a Unicode space before the value.
+        let padded = "1234-56-78" + String(repeating: "_", count: 115)
+        for (text, line) in [("command = [\"bot\"]\nx = \(padded) 12\n", 2), ("x = 2024-0é-01 1,\n", 1), ("x = [2024-0é-01 1]\n", 1),
+                             ("x =\u{3000}2024-01-01 1\n", 1), ("x = [1,\u{3000}2024-01-01 1]\n", 1), ("x = 2024-01-01 1\u{3000}\n", 1)] {
+            let e = try #require(parseError(text), "accepted \(text.debugDescription)")
+            #expect(e.kind == .syntax && e.message.contains("a date"), "\(text.debugDescription): \(e.message)")
+            #expect(e.line == line)
+        }
         // Real date-times, and a date at the end of the text, are left to TOMLKit.
         for text in ["x = 1979-05-27 07:32:00\n", "x = 1979-05-27T07:32:00Z\n", "x = [1979-05-27, 1979-05-28 07:32:00]\n",
                      "x = 1979-05-27 1", "x = 1979-05-27 12\n", "x = \"2024-01-01 1 \"\n", "x = 1 # 2024-01-01 1 \n"] {
             #expect(throws: Never.self, "\(text.debugDescription)") { try TOMLPrecheck.check(text, path: "p") }
         }
+    }
+
+    /// A multi-line string may end with one or two quotes inside its closing three: the scan
+    /// must not take the extra quote for a new string, which hid the rest of the line (an
+    /// attacker's `x = ["""a"""", 2024-01-01 1]` reached toml++'s abort) and made valid TOML
+    /// look invalid.
+    @Test func extraQuotesBeforeAClosingTripleEndTheString() throws {
+        let q = "\"\"\"", a = "'''"
+        for text in ["x = [\(q)a\(q)\", 2024-01-01 1]\n", "x = [\(a)a\(a)', 2024-01-01 1]\n", "x = [\(q)a\(q)\", }]\n"] {
+            let e = try #require(parseError(text), "accepted \(text.debugDescription)")
+            #expect(e.kind == .syntax, "\(text.debugDescription): \(e.message)")
+        }
+        for text in ["x = [\(q)a\(q)\", \"}\"]\n", "x = [\(q)a\(q)\"\", \"= 2024-01-01 1 \"]\n", "x = [\(a)a\(a)'', '}']\n"] {
+            #expect(throws: Never.self, "\(text.debugDescription)") { try TOMLPrecheck.check(text, path: "p") }
+        }
+        #expect(NulEscape.line(in: "x = [\(q)a\(q)\", \"\\u0000\"]") == 1)
     }
 
     /// fuzz/corpus/profile/crash-brace-in-array: a "}" where an array's next value would be

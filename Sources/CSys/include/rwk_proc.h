@@ -18,6 +18,8 @@ int rwk_set_dumpable(int on);
 int rwk_capabilities(uint64_t *permitted, uint64_t *effective, uint64_t *bounding);
 /* Whether this thread has no_new_privs (PR_GET_NO_NEW_PRIVS): 1, 0, or -1 and errno. */
 int rwk_no_new_privs(void);
+/* This process's real and saved gids (getresgid(2), which needs _GNU_SOURCE); 0, or -1 and errno. */
+int rwk_real_and_saved_gid(unsigned int *real, unsigned int *saved);
 /* pidfd_send_signal(2) */
 int rwk_pidfd_send_signal(int pidfd, int sig);
 /* pidfd_open(2) */
